@@ -1,0 +1,166 @@
+"""The answer chain (a LangChain Runnable pipeline):
+
+    {question, history, lang} -> prepare -> condense follow-up -> retrieve -> compose -> verify -> Answer
+
+`compose` is the offline extractive composer by default; chat-model backends plug in at the
+same step and go through the same verification.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+from langchain_core.runnables import RunnableLambda
+
+from .compose import Composer, Composition, render, verify
+from .index import Store, open_index
+from .normalize import clean_display
+from .query import Analysis, analyse, detect_language, is_followup
+from .retrieve import Filters, HybridRetriever, Hit
+from .settings import Settings
+from .types import Answer, Citation
+
+NOT_IN_PAPER = {
+    "fa": "مقاله به این پرسش پاسخ نمی‌دهد: در متن و جدول‌های آن چیزی که این را بیان کند پیدا نشد.",
+    "en": "The paper does not answer this question: nothing in its text or tables states it.",
+}
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked as given; the message says why in one line."""
+
+
+@dataclass
+class Turn:
+    question: str
+    history: list = field(default_factory=list)
+    lang: Optional[str] = None
+    # filled in along the chain
+    analysis: Optional[Analysis] = None
+    query: str = ""
+    hits: list[Hit] = field(default_factory=list)
+    composition: Optional[Composition] = None
+    timings: dict = field(default_factory=dict)
+    started: float = 0.0
+
+
+def validate_question(question, settings: Settings) -> str:
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    q = clean_display(question)
+    if not any(ch.isalnum() for ch in q):
+        raise QuestionError("the question is empty: type a question in Persian or English")
+    if len(q) > settings.max_question_chars:
+        raise QuestionError(f"the question is {len(q):,} characters long; the limit is {settings.max_question_chars:,}")
+    return q
+
+
+def history_query(question: str, history: list) -> str:
+    """The retrieval query for a turn: a follow-up is read together with the previous question.
+
+    Only earlier *user* turns are used: they name the topic ("Tehran's sister cities", "UCLG")
+    that a follow-up refers to with "them" or "این سازمان"; answers would add noise.
+    """
+    if not history or not is_followup(question):
+        return question
+    previous = [t.get("content", "") for t in history if isinstance(t, dict) and t.get("role") == "user"]
+    previous = [p for p in previous if isinstance(p, str) and p.strip()]
+    if not previous:
+        return question
+    return f"{previous[-1]} {question}"
+
+
+class Assistant:
+    def __init__(self, settings: Optional[Settings] = None, store: Optional[Store] = None):
+        self.settings = settings or Settings()
+        self.store = store or open_index(self.settings)
+        self.retriever = HybridRetriever(self.store)
+        self.composer = Composer(self.store.passages, self.settings)
+        self.chain = (
+            RunnableLambda(self._prepare, name="prepare")
+            | RunnableLambda(self._condense, name="condense")
+            | RunnableLambda(self._retrieve, name="retrieve")
+            | RunnableLambda(self._compose, name="compose")
+            | RunnableLambda(self._finish, name="verify_and_answer")
+        )
+
+    def warm_up(self) -> None:
+        self.store.warm_up()
+
+    # ------------------------------------------------------------------ chain steps
+    def _prepare(self, turn: Turn) -> Turn:
+        turn.started = time.perf_counter()
+        turn.question = validate_question(turn.question, self.settings)
+        lang = turn.lang if turn.lang in ("fa", "en") else None
+        if lang is None and self.settings.language in ("fa", "en"):
+            lang = self.settings.language
+        turn.lang = lang or detect_language(turn.question)
+        return turn
+
+    def _condense(self, turn: Turn) -> Turn:
+        turn.query = history_query(turn.question, turn.history or [])
+        turn.analysis = analyse(turn.query, turn.lang)
+        # Filters (region, agreement kind) and the answer type come from the current question.
+        own = analyse(turn.question, turn.lang)
+        turn.analysis.filters = own.filters or turn.analysis.filters
+        turn.analysis.wants_number = own.wants_number
+        turn.analysis.terms = own.terms
+        turn.analysis.wants_list = own.wants_list or (turn.analysis.wants_list and turn.query != turn.question)
+        return turn
+
+    def _retrieve(self, turn: Turn) -> Turn:
+        t = time.perf_counter()
+        k = max(self.settings.k, 8)
+        filters = Filters(table=turn.analysis.table) if turn.analysis.table else None
+        turn.hits = self.retriever.search(turn.query, k=k, filters=filters)
+        turn.timings["retrieve_ms"] = (time.perf_counter() - t) * 1000
+        return turn
+
+    def _compose(self, turn: Turn) -> Turn:
+        t = time.perf_counter()
+        turn.composition = self.composer.compose(turn.question, turn.query, turn.analysis, turn.hits)
+        turn.timings["compose_ms"] = (time.perf_counter() - t) * 1000
+        return turn
+
+    def _finish(self, turn: Turn) -> Answer:
+        comp = turn.composition
+        lang = turn.lang
+        retrieved = {h.passage.id for h in turn.hits} | {f"t{t}" for t in range(1, 7)}
+        # Rows of a table the retriever surfaced count as retrieved: a list answer reads the whole table.
+        tables = {h.passage.table for h in turn.hits if h.passage.table}
+        retrieved |= {p.id for p in self.store.passages if p.table in tables}
+        statements = verify(comp.statements, retrieved, lang) if not comp.abstained else []
+        abstained = comp.abstained or not statements
+        if abstained:
+            text, cited = NOT_IN_PAPER[lang], []
+        else:
+            comp.statements = statements
+            text, cited = render(comp, lang)
+        citations = [
+            Citation(n=st.n, id=st.passage.id, kind=st.passage.kind, section=st.passage.section,
+                     table=st.passage.table, row=st.passage.row, page=st.passage.page,
+                     text=st.passage.text, text_en=st.passage.text_en, heading=st.passage.heading,
+                     heading_en=st.passage.heading_en, quote=st.text)
+            for st in cited
+        ]
+        latency = (time.perf_counter() - turn.started) * 1000
+        return Answer(question=turn.question, answer=text, language=lang, abstained=abstained,
+                      citations=citations, latency_ms=latency, timings=turn.timings,
+                      retrieved=[h.passage.id for h in turn.hits], backend=self.settings.backend)
+
+    # ------------------------------------------------------------------ API
+    def ask(self, question: str, history: Optional[list] = None, lang: Optional[str] = None) -> Answer:
+        return self.chain.invoke(Turn(question=question, history=list(history or []), lang=lang))
+
+    def recommendations(self, lang: str = "fa") -> dict:
+        """Table 6 grouped (recommendations, then results), each row with its citation data."""
+        rows = sorted((p for p in self.store.passages if p.table == 6 and p.kind == "table_row"),
+                      key=lambda p: p.row or 0)
+        groups: dict[str, list] = {}
+        for p in rows:
+            kind = (p.cells.get("kind") or {}).get(lang) or ""
+            item = (p.cells.get("item") or {}).get(lang) or p.text_in(lang)
+            groups.setdefault(kind, []).append({"id": p.id, "row": p.row, "item": item,
+                                                "text": p.text, "text_en": p.text_en})
+        return groups

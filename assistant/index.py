@@ -1,0 +1,332 @@
+"""Build, load and update the index: a Chroma collection (local folder or server) + a lexical index.
+
+Layout of index/:
+  CURRENT                      name of the active version folder (swapped atomically)
+  v-<fingerprint>-<stamp>/     chroma/ (local mode), passages.jsonl, manifest.json
+  .lock                        held while building or ingesting, so two writers cannot interleave
+A new build is written beside the active one and only then made current, so a failed
+or interrupted build (disk full, crash) leaves the previous index working.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from .ingest import corpus_digest, load_edition, load_path
+from .normalize import tokens
+from .settings import Settings
+from .types import Passage
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+Progress = Callable[[int, int], None]
+
+
+class IndexError_(RuntimeError):
+    """The index is missing, unreadable or unreachable; the message names the fix."""
+
+
+@dataclass
+class Manifest:
+    fingerprint: str
+    corpus_digest: str
+    embedding_backend: str
+    embedding_model: str
+    created: float
+    n_passages: int
+    collection: str
+    sources: list[str] = field(default_factory=list)  # user-ingested files, re-read on rebuild
+
+    def dump(self) -> str:
+        return json.dumps(self.__dict__, ensure_ascii=False, indent=1)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _lock(settings: Settings, timeout: float = 600):
+    from filelock import FileLock
+
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(settings.index_dir / ".lock"), timeout=timeout)
+
+
+def chroma_client(settings: Settings, version_dir: Path):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(settings.chroma_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise IndexError_(f"--chroma-url {settings.chroma_url!r}: expected http://HOST:PORT")
+        try:
+            client = chromadb.HttpClient(host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
+                                         ssl=url.scheme == "https", settings=chroma_settings)
+            client.heartbeat()
+        except Exception as exc:  # connection refused, DNS, TLS: all mean "server not reachable"
+            raise IndexError_(f"Chroma server at {settings.chroma_url} is not reachable ({type(exc).__name__}); "
+                              "start it with `chroma run --path DIR --port N` or drop --chroma-url") from None
+        return client
+    return chromadb.PersistentClient(path=str(version_dir / "chroma"), settings=chroma_settings)
+
+
+class Store:
+    """An opened index version: passages by id, the Chroma collection and the BM25 index."""
+
+    def __init__(self, settings: Settings, version_dir: Path, manifest: Manifest, passages: list[Passage]):
+        self.settings = settings
+        self.dir = version_dir
+        self.manifest = manifest
+        self.passages = passages
+        self.by_id = {p.id: p for p in passages}
+        self._collection = None
+        self._embeddings = None
+        self._bm25 = None
+        self._bm25_docs: list[tuple[str, str]] = []
+
+    # -- dense
+    @property
+    def embeddings(self):
+        if self._embeddings is None:
+            from .embeddings import make_embeddings
+
+            self._embeddings = make_embeddings(self.settings)
+        return self._embeddings
+
+    @property
+    def collection(self):
+        if self._collection is None:
+            from .embeddings import ChromaEmbeddingFunction
+
+            client = chroma_client(self.settings, self.dir)
+            try:
+                self._collection = client.get_collection(
+                    self.manifest.collection, embedding_function=ChromaEmbeddingFunction(self.embeddings))
+            except Exception as exc:
+                raise IndexError_(f"the vector collection {self.manifest.collection!r} cannot be opened "
+                                  f"({type(exc).__name__}); rebuild it with `assistant index --rebuild`") from None
+        return self._collection
+
+    def dense(self, query_vec: list[float], k: int, where: Optional[dict] = None) -> list[tuple[str, str, float]]:
+        """(passage id, language, cosine similarity), best first."""
+        res = self.collection.query(query_embeddings=[query_vec], n_results=k, where=where,
+                                    include=["metadatas", "distances"])
+        out = []
+        for meta, dist in zip(res["metadatas"][0], res["distances"][0]):
+            out.append((meta["pid"], meta["lang"], 1.0 - float(dist)))
+        return out
+
+    # -- lexical
+    def _build_bm25(self) -> None:
+        from rank_bm25 import BM25Okapi
+
+        corpus = []
+        for p in self.passages:
+            for lang in ("fa", "en"):
+                text = p.text_in(lang) if lang == "fa" or p.text_en else ""
+                if text:
+                    self._bm25_docs.append((p.id, lang))
+                    corpus.append(tokens(text))
+        self._bm25 = BM25Okapi(corpus)
+
+    def lexical(self, query_tokens: list[str], k: int, allow: Optional[Callable[[Passage], bool]] = None):
+        if self._bm25 is None:
+            self._build_bm25()
+        if not query_tokens:
+            return []
+        scores = self._bm25.get_scores(query_tokens)
+        order = sorted(range(len(scores)), key=lambda i: -scores[i])
+        out = []
+        for i in order:
+            if scores[i] <= 0 or len(out) >= k:
+                break
+            pid, lang = self._bm25_docs[i]
+            if allow is None or allow(self.by_id[pid]):
+                out.append((pid, lang, float(scores[i])))
+        return out
+
+    def warm_up(self) -> None:
+        """Load the model, open the collection and build the lexical index now, not on the first question."""
+        self.embeddings.embed_query("warm up")
+        _ = self.collection
+        if self._bm25 is None:
+            self._build_bm25()
+
+
+# ---------------------------------------------------------------- building
+def _current_dir(settings: Settings) -> Optional[Path]:
+    pointer = settings.index_dir / "CURRENT"
+    if not pointer.exists():
+        return None
+    d = settings.index_dir / pointer.read_text(encoding="utf-8").strip()
+    return d if d.is_dir() else None
+
+
+def _load_version(settings: Settings, d: Path) -> Store:
+    try:
+        manifest = Manifest(**json.loads((d / "manifest.json").read_text(encoding="utf-8")))
+        passages = [Passage.from_dict(json.loads(line))
+                    for line in (d / "passages.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    except (OSError, ValueError, TypeError) as exc:
+        raise IndexError_(f"the index at {d} is unreadable ({type(exc).__name__}); "
+                          "rebuild it with `assistant index --rebuild`") from None
+    if len(passages) != manifest.n_passages:
+        raise IndexError_(f"the index at {d} is incomplete; rebuild it with `assistant index --rebuild`")
+    return Store(settings, d, manifest, passages)
+
+
+def status(settings: Settings) -> dict:
+    """What is there and whether it is current (no model load, no Chroma import)."""
+    d = _current_dir(settings)
+    want = settings.index_fingerprint(corpus_digest(settings.corpus_dir))
+    if d is None:
+        return {"state": "missing", "fingerprint": want}
+    try:
+        store = _load_version(settings, d)
+    except IndexError_ as exc:
+        return {"state": "corrupt", "error": str(exc), "fingerprint": want}
+    state = "current" if store.manifest.fingerprint == want else "stale"
+    return {"state": state, "dir": str(d), "fingerprint": store.manifest.fingerprint,
+            "wanted": want, "passages": store.manifest.n_passages, "sources": store.manifest.sources}
+
+
+def _embed_and_add(collection, embeddings, passages: list[Passage], progress: Optional[Progress]) -> None:
+    docs = [(p, lang, p.text_in(lang)) for p in passages for lang in ("fa", "en") if lang == "fa" or p.text_en]
+    batch = 32
+    done = 0
+    for i in range(0, len(docs), batch):
+        part = docs[i : i + batch]
+        # Section headings travel with paragraphs ("which section discusses X"); table rows
+        # already name their table, and repeating long table titles would double the embedding time.
+        texts = [text if p.kind == "table_row" else f"{(p.heading_en if lang == 'en' else p.heading)}: {text}"
+                 for p, lang, text in part]
+        vecs = embeddings.embed_documents(texts)
+        collection.add(
+            ids=[f"{p.id}#{lang}" for p, lang, _ in part],
+            embeddings=vecs,
+            documents=[text for _, _, text in part],
+            metadatas=[{"pid": p.id, "lang": lang, "kind": p.kind, "section": p.section,
+                        "table": p.table if p.table is not None else -1,
+                        "row": p.row if p.row is not None else -1} for p, lang, _ in part],
+        )
+        done += len(part)
+        if progress:
+            progress(done, len(docs))
+
+
+def build(settings: Settings, extra_sources: Optional[list[str]] = None, progress: Optional[Progress] = None) -> Store:
+    """Build a fresh version from the edition (+ user sources) and make it current."""
+    with _lock(settings):
+        return _build_locked(settings, extra_sources, progress)
+
+
+def _build_locked(settings: Settings, extra_sources, progress) -> Store:
+    from .embeddings import ChromaEmbeddingFunction, make_embeddings
+
+    digest = corpus_digest(settings.corpus_dir)
+    fp = settings.index_fingerprint(digest)
+    passages = load_edition(settings.corpus_dir)
+    sources = []
+    for src in extra_sources or []:
+        if Path(src).exists():
+            passages.extend(p for p in load_path(Path(src)) if p.id not in {q.id for q in passages})
+            sources.append(src)
+    stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
+    d = settings.index_dir / f"v-{fp}-{stamp}"
+    d.mkdir(parents=True)
+    collection_name = f"{settings.collection_prefix}-{fp}-{stamp}" if settings.chroma_url else settings.collection_prefix
+    try:
+        embeddings = make_embeddings(settings)
+        client = chroma_client(settings, d)
+        collection = client.create_collection(
+            collection_name, embedding_function=ChromaEmbeddingFunction(embeddings),
+            configuration={"hnsw": {"space": "cosine"}})
+        _embed_and_add(collection, embeddings, passages, progress)
+        manifest = Manifest(fp, digest, settings.embedding_backend, settings.embedding_model, time.time(),
+                            len(passages), collection_name, sources)
+        _atomic_write(d / "passages.jsonl",
+                      "".join(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in passages))
+        _atomic_write(d / "manifest.json", manifest.dump())
+        del client, collection
+    except BaseException:
+        shutil.rmtree(d, ignore_errors=True)
+        raise
+    old = _current_dir(settings)
+    _atomic_write(settings.index_dir / "CURRENT", d.name)
+    if old is not None and old != d:
+        shutil.rmtree(old, ignore_errors=True)
+    _cleanup_orphans(settings, keep=d)
+    store = _load_version(settings, d)
+    store._embeddings = embeddings
+    return store
+
+
+def _cleanup_orphans(settings: Settings, keep: Path) -> None:
+    for other in settings.index_dir.glob("v-*"):
+        if other != keep and other.is_dir():
+            shutil.rmtree(other, ignore_errors=True)
+
+
+def open_index(settings: Settings, rebuild_if_needed: bool = True, progress: Optional[Progress] = None) -> Store:
+    """The current index, rebuilt first when missing, corrupt or stale (settings or corpus changed)."""
+    d = _current_dir(settings)
+    want = settings.index_fingerprint(corpus_digest(settings.corpus_dir))
+    store = None
+    if d is not None:
+        try:
+            store = _load_version(settings, d)
+        except IndexError_:
+            if not rebuild_if_needed:
+                raise
+    if store is not None and store.manifest.fingerprint == want:
+        return store
+    if not rebuild_if_needed:
+        raise IndexError_("the index is missing or stale; build it with `assistant index --rebuild`")
+    sources = store.manifest.sources if store else []
+    with _lock(settings):
+        # Another process may have built it while we waited for the lock.
+        d = _current_dir(settings)
+        if d is not None:
+            try:
+                again = _load_version(settings, d)
+                if again.manifest.fingerprint == want:
+                    return again
+            except IndexError_:
+                pass
+        return _build_locked(settings, sources, progress)
+
+
+def add_documents(settings: Settings, paths: list[Path], progress: Optional[Progress] = None) -> dict:
+    """Ingest user files into the current index; ids are content hashes, so repeats add nothing."""
+    new_passages: list[Passage] = []
+    parsed = [(p, load_path(p)) for p in paths]  # parse all first: a bad file changes nothing
+    store = open_index(settings)
+    with _lock(settings):
+        store = _load_version(settings, store.dir)
+        for path, passages in parsed:
+            new_passages.extend(p for p in passages if p.id not in store.by_id
+                                and p.id not in {q.id for q in new_passages})
+        sources = list(dict.fromkeys(store.manifest.sources + [str(p.resolve()) for p, _ in parsed]))
+        if new_passages:
+            _embed_and_add(store.collection, store.embeddings, new_passages, progress)
+        all_passages = store.passages + new_passages
+        store.manifest.n_passages = len(all_passages)
+        store.manifest.sources = sources
+        _atomic_write(store.dir / "passages.jsonl",
+                      "".join(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in all_passages))
+        _atomic_write(store.dir / "manifest.json", store.manifest.dump())
+    return {"added": len(new_passages), "files": len(paths), "total": len(all_passages)}

@@ -1,0 +1,79 @@
+"""Persian/English text normalization shared by ingestion, queries and evaluation.
+
+Two levels:
+- ``clean_display``: repairs that keep the text readable as written (tatweel,
+  presentation forms, Arabic ya/kaf, stray bidi controls, whitespace).
+- ``normalize``: the matching form: display repairs plus one digit form (Latin),
+  no diacritics, half-spaces as spaces, lower case. Used for BM25 tokens,
+  quote verification and answer scoring, never shown to a user.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+TATWEEL = "\u0640"
+ZWNJ = "\u200c"
+# Arabic letters that Persian writes with its own code points.
+_CHAR_MAP = {
+    "\u064a": "\u06cc",  # ARABIC YEH -> FARSI YEH
+    "\u0649": "\u06cc",  # ALEF MAKSURA -> FARSI YEH
+    "\u0643": "\u06a9",  # ARABIC KAF -> KEHEH
+    TATWEEL: "",
+}
+_DISPLAY_TABLE = str.maketrans(_CHAR_MAP)
+# Persian (U+06F0..) and Arabic-Indic (U+0660..) digits -> ASCII for matching.
+_DIGITS = str.maketrans(
+    {chr(0x06F0 + i): str(i) for i in range(10)} | {chr(0x0660 + i): str(i) for i in range(10)}
+)
+_TO_PERSIAN_DIGITS = str.maketrans({str(i): chr(0x06F0 + i) for i in range(10)})
+# Superscript footnote markers used by the edition (¹²³...) -> ordinary digits.
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+# Harakat, tanwin, shadda, sukun, superscript alef, hamza above/below marks.
+_DIACRITICS = re.compile("[\u064b-\u065f\u0670\u06d6-\u06ed]")
+# Bidi embeddings/overrides/isolates and other invisible format controls (ZWNJ handled apart).
+_INVISIBLE = re.compile("[\u200b\u200d-\u200f\u202a-\u202e\u2066-\u2069\ufeff\u00ad]")
+_CONTROL = re.compile("[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]")
+_PRESENTATION = re.compile("[\ufb50-\ufdff\ufe70-\ufeff]+")
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+
+
+def _nfkc_presentation(text: str) -> str:
+    # NFKC only on the Arabic presentation-form blocks: elsewhere it would fold
+    # characters (superscripts, ligatures in Latin text) that carry meaning.
+    return _PRESENTATION.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
+
+
+def clean_display(text: str) -> str:
+    """Readable repair of extracted or typed text; keeps digits and half-spaces."""
+    text = _nfkc_presentation(text)
+    text = text.translate(_DISPLAY_TABLE)
+    text = _CONTROL.sub(" ", text)
+    text = _INVISIBLE.sub("", text)
+    text = re.sub(f"{ZWNJ}+", ZWNJ, text)
+    text = re.sub(f" ?{ZWNJ} ?", lambda m: ZWNJ if m.group() == ZWNJ else " ", text)
+    text = _SPACES.sub(" ", text)
+    return text.strip()
+
+
+def normalize(text: str) -> str:
+    """Matching form: idempotent, total on any str."""
+    text = clean_display(text)
+    text = _DIACRITICS.sub("", text)
+    text = text.translate(_DIGITS).translate(_SUPERSCRIPTS)
+    text = text.replace(ZWNJ, " ").replace("\u06c0", "\u0647")  # ۀ -> ه
+    text = _SPACES.sub(" ", text).strip()
+    return text.lower()
+
+
+_TOKEN = re.compile(r"[0-9]+|[^\W\d_]+", re.UNICODE)
+
+
+def tokens(text: str) -> list[str]:
+    """Word and number tokens of the matching form (digits split from letters)."""
+    return _TOKEN.findall(normalize(text))
+
+
+def persian_digits(text: str) -> str:
+    """Latin digits -> Persian digits, for display in Persian answers."""
+    return text.translate(_TO_PERSIAN_DIGITS)

@@ -1,0 +1,125 @@
+"""What a question asks: its language, content terms, answer type, table and filters.
+
+Pure functions over text, shared by the extractive composer, follow-up handling and the UI.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .normalize import normalize, tokens
+
+_FA_LETTERS = re.compile("[\u0600-\u06ff\ufb50-\ufdff\ufe70-\ufeff]")
+_LATIN_LETTERS = re.compile("[A-Za-z]")
+
+
+def detect_language(text: str) -> str:
+    """'fa' when Persian letters make up a fair share of the letters, else 'en'.
+
+    Mixed questions ("UCLG چه اهدافی دارد؟") are Persian: acronyms and names in Latin
+    script are common inside Persian sentences, the reverse is rare.
+    """
+    fa = len(_FA_LETTERS.findall(text))
+    latin = len(_LATIN_LETTERS.findall(text))
+    if fa == 0:
+        return "en"
+    return "fa" if fa >= 0.25 * (fa + latin) or fa >= 6 else "en"
+
+
+STOP_EN = set("""a an the of in on at to for from by with about into over under and or but not no is are was were be been
+being do does did done have has had having what which who whom whose when where why how whether it its it's they them
+their theirs this that these those there here he she his her we our you your i me my as than then so such can could may
+might must shall should will would also any all some each every both either neither other others more most many much
+few one ones per via vs according paper article study authors author say says said state states stated mention mentions
+mentioned list lists listed name names named give gives given tell describe describes show shows shown does please
+kind kinds type types way ways thing things between among within without against during before after up down out off
+again just only very too own same s t don't doesn't isn't aren't what's which's do""".split())
+
+STOP_FA = set(tokens("""و در به از که این آن با برای را تا یا هم نیز اما ولی اگر چه چی چیست چیه کدام کدامند کدامیک است هست
+هستند بود بودند شد شده شود شوند می نمی کرد کرده کند کنند دارد دارند داشت داشته ای ها های ی یک بر روی پس پیش
+چند چقدر چگونه چطور چرا کجا کی آیا را ترتیب همه هر دیگر خود خویش ما شما او ایشان آنها آن‌ها اینها این‌ها
+مقاله مقالهٔ نویسنده نویسندگان پژوهش طبق بر اساس براساس گفته آمده ذکر اشاره بگویید بنویسید نام ببرید فهرست
+کنید کن می‌کند باشد باشند نیست نیستند وجود بیان آنچه چه‌چیزی چیزی موارد مورد عبارتند"""))
+
+# Words that name what kind of answer is wanted.
+_NUMBER_EN = re.compile(r"\b(how many|how much|what number|what share|what percentage|what percent|what rank|which rank|"
+                        r"what year|which year|when|since when|how long|how large|how big)\b", re.I)
+_NUMBER_FA = re.compile(r"(چند|چه تعداد|تعداد|چقدر|چه سالی|کدام سال|چه زمانی|از کی|چه رتبه|رتبه|درصد|سهم)")
+_LIST_EN = re.compile(r"\b(which|what are|what were|list|name the|name all|enumerate|what (?:\w+ ){0,3}(?:does|do) (?:the paper|it|tehran) (?:recommend|list|identify|propose))\b", re.I)
+_LIST_FA = re.compile(r"(کدام|کدامند|چه [^\s]+(?:‌| )?(?:هایی|هائی|ها)|فهرست|نام ببرید|برشمارید|چه مواردی|چیست\S*|چه هستند)")
+_FOLLOWUP_EN = re.compile(r"^(and|also|what about|how about|and what|which of (?:them|those|these))\b|"
+                          r"\b(it|its|they|them|their|those|these|this organi[sz]ation|that organi[sz]ation|"
+                          r"this city|that city|this one|that one|of them|the same)\b", re.I)
+_FOLLOWUP_FA = re.compile(r"^(و |همچنین|در مورد |درباره |آن |این )|"
+                          r"(این سازمان|آن سازمان|این نهاد|آن نهاد|این شهر|آن شهر|آنها|آن‌ها|اینها|این‌ها|کدام یک از|کدامیک از|همین|ایشان|آن را|این را|آن چه|اهداف آن|اعضای آن)")
+
+
+@dataclass
+class Analysis:
+    lang: str
+    terms: list[str]  # content tokens of the question (normalized, stopwords removed)
+    wants_number: bool
+    wants_list: bool
+    table: Optional[int] = None  # explicitly named table ("Table 5", "جدول ۵")
+    filters: dict = field(default_factory=dict)  # e.g. {"region": "africa", "agreement": "signed"}
+
+
+def content_terms(text: str) -> list[str]:
+    return [t for t in tokens(text) if t not in STOP_EN and t not in STOP_FA and (len(t) > 1 or t.isdigit())]
+
+
+def stem(token: str) -> str:
+    """A light stem for matching English plurals/inflections and Persian plural suffixes."""
+    if token.isascii():
+        for suf in ("ies", "ing", "ed", "es", "s"):
+            if len(token) > len(suf) + 3 and token.endswith(suf):
+                return token[: -len(suf)] + ("y" if suf == "ies" else "")
+        return token
+    for suf in ("های", "ها", "ات", "ان"):
+        if len(token) > len(suf) + 2 and token.endswith(suf):
+            return token[: -len(suf)]
+    return token
+
+
+_TABLE_EN = re.compile(r"\btable\s*(\d)\b", re.I)
+_TABLE_FA = re.compile(r"جدول\s*([0-9۰-۹])")
+
+REGIONS = {
+    "africa": ("africa", "african", "آفریقا", "افریقا"),
+    "europe": ("europe", "european", "اروپا"),
+    "asia": ("asia", "asian", "آسیا"),
+    "central_asia": ("central asia", "آسیای مرکزی"),
+    "middle_east": ("middle east", "middle-east", "arab", "خاورمیانه", "عربی"),
+    "americas": ("america", "americas", "latin america", "south america", "آمریکا", "امریکا", "آمریکای لاتین"),
+}
+AGREEMENTS = {
+    "consultation": ("consultation", "negotiat", "in progress", "pending", "not yet", "رایزنی", "مذاکره", "در دست"),
+    "memorandum": ("memorand", "mou", "understanding", "تفاهم"),
+    "signed": ("signed", "formal sister", "sister-city agreement", "قرارداد خواهر", "امضا"),
+}
+
+
+def analyse(question: str, lang: Optional[str] = None) -> Analysis:
+    lang = lang or detect_language(question)
+    norm = normalize(question)
+    wants_number = bool(_NUMBER_EN.search(norm) or _NUMBER_FA.search(norm))
+    wants_list = bool(_LIST_EN.search(norm) or _LIST_FA.search(norm))
+    m = _TABLE_EN.search(norm) or _TABLE_FA.search(norm)
+    table = int(normalize(m.group(1))) if m else None
+    filters: dict = {}
+    for key, words in REGIONS.items():
+        if any(re.search(r"(?<!\w)" + re.escape(normalize(w)), norm) for w in words):
+            filters.setdefault("region", []).append(key)
+    if "central_asia" in filters.get("region", []):
+        filters["region"] = [r for r in filters["region"] if r != "asia"]
+    for key, words in AGREEMENTS.items():
+        if any(normalize(w) in norm for w in words):
+            filters["agreement"] = key
+            break
+    return Analysis(lang, content_terms(question), wants_number, wants_list, table, filters)
+
+
+def is_followup(question: str) -> bool:
+    norm = normalize(question)
+    return bool(_FOLLOWUP_EN.search(norm) or _FOLLOWUP_FA.search(norm)) or len(content_terms(question)) <= 2

@@ -1,0 +1,104 @@
+"""Hybrid retrieval: dense (Chroma, both languages) + BM25 over normalized tokens, fused by RRF.
+
+Reciprocal rank fusion scores a passage by sum(1 / (rrf_k + rank)) over the ranked lists it
+appears in: it needs no score calibration between cosine similarities and BM25 scores, and a
+passage that both retrievers like rises above one that only one of them likes.
+Each passage is indexed twice (Persian original and English rendering); a passage's rank in a
+list is its best rank in either language, so a question in either language meets both.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from .index import Store
+from .normalize import tokens
+from .types import Passage
+
+
+@dataclass
+class Hit:
+    passage: Passage
+    score: float  # fused RRF score
+    dense: float = 0.0  # best cosine similarity of the passage (either language), 0 if not in the dense list
+    lexical: float = 0.0  # best BM25 score, 0 if not in the lexical list
+
+
+@dataclass
+class Filters:
+    table: Optional[int] = None
+    section: Optional[str] = None
+    kind: Optional[str] = None
+    lang: Optional[str] = None  # restrict matching to one language's text
+
+    def where(self) -> Optional[dict]:
+        clauses = []
+        if self.table is not None:
+            clauses.append({"table": self.table})
+        if self.section:
+            clauses.append({"section": self.section})
+        if self.kind:
+            clauses.append({"kind": self.kind})
+        if self.lang:
+            clauses.append({"lang": self.lang})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def allows(self, p: Passage) -> bool:
+        return ((self.table is None or p.table == self.table)
+                and (not self.section or p.section == self.section)
+                and (not self.kind or p.kind == self.kind))
+
+
+class HybridRetriever:
+    def __init__(self, store: Store):
+        self.store = store
+        self.settings = store.settings
+
+    def search(self, query: str, k: Optional[int] = None, filters: Optional[Filters] = None,
+               query_vec: Optional[list[float]] = None) -> list[Hit]:
+        k = k or self.settings.k
+        filters = filters or Filters()
+        if query_vec is None:
+            query_vec = self.store.embeddings.embed_query(query)
+        dense = self.store.dense(query_vec, self.settings.k_dense, filters.where())
+        lexical = self.store.lexical(tokens(query), self.settings.k_lexical,
+                                     allow=filters.allows if (filters.table or filters.section or filters.kind) else None)
+        if filters.lang:
+            lexical = [x for x in lexical if x[1] == filters.lang]
+        fused: dict[str, Hit] = {}
+        for ranked, attr in ((dense, "dense"), (lexical, "lexical")):
+            seen: set[str] = set()
+            rank = 0
+            for pid, _lang, score in ranked:
+                if pid in seen or pid not in self.store.by_id:
+                    continue  # a passage's best rank counts once per list
+                seen.add(pid)
+                rank += 1
+                hit = fused.setdefault(pid, Hit(self.store.by_id[pid], 0.0))
+                hit.score += 1.0 / (self.settings.rrf_k + rank)
+                setattr(hit, attr, max(getattr(hit, attr), score))
+        return sorted(fused.values(), key=lambda h: -h.score)[:k]
+
+
+class PaperRetriever(BaseRetriever):
+    """The hybrid retriever as a LangChain retriever (Documents carry the passage in metadata)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    hybrid: HybridRetriever
+    k: int = 5
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+        return [
+            Document(page_content=h.passage.text, id=h.passage.id,
+                     metadata={"id": h.passage.id, "score": h.score, "dense": h.dense, "lexical": h.lexical,
+                               "kind": h.passage.kind, "section": h.passage.section, "table": h.passage.table,
+                               "row": h.passage.row, "text_en": h.passage.text_en, "passage": h.passage})
+            for h in self.hybrid.search(query, self.k)
+        ]

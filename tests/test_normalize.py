@@ -1,0 +1,69 @@
+"""Persian normalization: real defects from the paper's extraction, and properties on any text."""
+from hypothesis import given, settings, strategies as st
+
+from assistant.normalize import clean_display, normalize, persian_digits, tokens
+
+
+def test_tatweel_removed_from_extracted_words():
+    # "پاســخ ها" and "کــه" as pypdf extracted them from the paper
+    assert normalize("پاســخ ها و کــه") == "پاسخ ها و که"
+
+
+def test_arabic_ya_and_kaf_become_persian():
+    assert clean_display("سياست كشور") == "سیاست کشور"
+    assert clean_display("مصطفى") == "مصطفی"
+
+
+def test_mixed_digits_match_one_form():
+    # the extraction writes the year 1390 as "139۰" (Latin digits and a Persian zero)
+    assert normalize("محمدی)139۰(") == normalize("محمدی)۱۳۹۰(") == "محمدی)1390("
+    assert tokens("۱۳۹۰") == tokens("1390") == tokens("١٣٩٠") == ["1390"]
+
+
+def test_display_keeps_original_digits_and_half_space():
+    assert clean_display("۱۳۹۰ می‌شود") == "۱۳۹۰ می‌شود"
+
+
+def test_half_space_matches_space_and_joined_plural_parts():
+    assert tokens("فرصت‌ها") == tokens("فرصت ها") == ["فرصت", "ها"]
+
+
+def test_presentation_forms_nfkc_only_there():
+    # U+FEF7 (lam-alef with hamza, presentation form) -> letters; a superscript ² outside the range stays
+    assert clean_display("\ufefb") == "لا"
+    assert clean_display("x²") == "x²"
+
+
+def test_footnote_superscripts_split_from_words():
+    assert tokens("جهان‌شهر¹،") == ["جهان", "شهر", "1"]
+    assert tokens("جهان شهر1،") == ["جهان", "شهر", "1"]
+
+
+def test_bidi_controls_and_zero_width_removed():
+    assert clean_display("\u202eabc\u202c\u200b") == "abc"
+    assert normalize("\u200b\u200d\u2067") == ""
+
+
+def test_diacritics_dropped_for_matching():
+    assert normalize("مُدیریَت") == "مدیریت"
+    assert normalize("زمینۀ") == "زمینه"
+
+
+def test_persian_digits_for_display():
+    assert persian_digits("Table 2, row 16") == "Table ۲, row ۱۶"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text())
+def test_normalize_is_idempotent_and_total(text):
+    once = normalize(text)
+    assert normalize(once) == once
+    assert clean_display(clean_display(text)) == clean_display(text)
+    tokens(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0x0600, max_codepoint=0x06FF) | st.sampled_from(" \u200c\u0640")))
+def test_no_tatweel_or_arabic_letters_survive(text):
+    out = normalize(text)
+    assert "\u0640" not in out and "\u064a" not in out and "\u0643" not in out
