@@ -128,7 +128,7 @@ class Assistant:
         lang = turn.lang
         retrieved = {h.passage.id for h in turn.hits} | {f"t{t}" for t in range(1, 7)}
         # Rows of a table the retriever surfaced count as retrieved: a list answer reads the whole table.
-        tables = {h.passage.table for h in turn.hits if h.passage.table}
+        tables = {h.passage.table for h in turn.hits if h.passage.table} | set(comp.tables)
         retrieved |= {p.id for p in self.store.passages if p.table in tables}
         statements = verify(comp.statements, retrieved, lang) if not comp.abstained else []
         abstained = comp.abstained or not statements
@@ -146,7 +146,7 @@ class Assistant:
         ]
         latency = (time.perf_counter() - turn.started) * 1000
         return Answer(question=turn.question, answer=text, language=lang, abstained=abstained,
-                      citations=citations, latency_ms=latency, timings=turn.timings,
+                      citations=citations, latency_ms=latency, timings=turn.timings, evidence=comp.evidence,
                       retrieved=[h.passage.id for h in turn.hits], backend=self.settings.backend)
 
     # ------------------------------------------------------------------ API

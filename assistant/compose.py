@@ -12,26 +12,27 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 from .normalize import normalize, persian_digits, tokens
-from .query import Analysis, content_terms, stem
+from .query import COLLOQUIAL_SUFFIXES, Analysis, content_terms, is_comparison, stem
 from .retrieve import Hit
 from .types import Passage
 
 _SENT_SPLIT = re.compile(r"(?<=[.!?؟])\s+(?=\S)")
+_YEAR = re.compile(r"(?<![0-9۰-۹])([12][0-9]{3}|[۱۲][۰-۹]{3})(?![0-9۰-۹])")
 _HAS_NUMBER = re.compile(r"[0-9۰-۹]|\b(one|two|three|four|five|six|seven|eight|nine|ten|thirty|hundred|thousand|million)\b|"
                          r"(یک|دو|سه|چهار|پنج|شش|هفت|هشت|نه|ده|سی|صد|هزار|میلیون)(?!\w)", re.I)
 
 # The table a list question is about, by the words it uses (both languages, normalized stems).
 TABLE_CUES = {
-    2: ("sister", "twin", "memorand", "خواهر", "تفاهم", "قرارداد"),
+    2: ("sister", "twin", "memorand", "agreement", "consultation", "خواهر", "تفاهم", "قرارداد", "رایزنی"),
     1: ("organi", "goal", "aim", "reach", "member", "سازمان", "نهاد", "اهداف", "گستره", "عضو", "مجامع"),
     3: ("standing", "position", "status", "role", "جایگاه", "وضعیت", "نقش"),
     4: ("shortcoming", "weakness", "advantage", "strength", "necessit", "need", "کاستی", "ضعف", "مزیت", "ضرورت"),
     5: ("opportunit", "challenge", "obstacle", "barrier", "فرصت", "چالش", "مانع", "موانع"),
-    6: ("recommend", "polic", "result", "outcome", "benefit", "توصیه", "سیاستی", "نتایج", "نتیجه", "پیامد"),
+    6: ("recommend", "polic", "result", "outcome", "benefit", "gain", "should", "سیاستگذار", "باید", "به دست", "توصیه", "سیاستی", "نتایج", "نتیجه", "پیامد"),
 }
 # Filters on the group column of tables 4-6: (table, words) -> substring of the group's English cell.
 GROUP_CUES = [
@@ -40,8 +41,8 @@ GROUP_CUES = [
     (4, ("necessit", "need", "requirement", "ضرورت"), "necessit"),
     (5, ("opportunit", "فرصت"), "opportunit"),
     (5, ("challenge", "obstacle", "barrier", "چالش", "مانع", "موانع"), "challenge"),
-    (6, ("recommend", "polic", "توصیه", "سیاستی"), "recommend"),
-    (6, ("result", "outcome", "benefit", "نتایج", "نتیجه", "پیامد", "مثبت"), "result"),
+    (6, ("recommend", "polic", "should", "توصیه", "سیاستی", "سیاستگذار", "باید"), "recommend"),
+    (6, ("result", "outcome", "benefit", "gain", "achieve", "به دست", "نتایج", "نتیجه", "پیامد", "مثبت"), "result"),
 ]
 COUNTRY_REGIONS = {
     "cuba": {"americas"}, "south africa": {"africa"}, "russia": {"europe"}, "belarus": {"europe"},
@@ -67,12 +68,21 @@ class Statement:
 class Composition:
     statements: list[Statement]
     abstained: bool
-    intro: str = ""  # unsourced framing shown before a list (never a claim)
     kind: str = "fact"  # fact | list | abstain
+    tables: set = field(default_factory=set)  # tables the composer read whole (their rows count as retrieved)
+    evidence: dict = field(default_factory=dict)  # the figures the decision was made on (shown in --json)
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENT_SPLIT.split(text) if s.strip()]
+    out: list[str] = []
+    for s in (s.strip() for s in _SENT_SPLIT.split(text)):
+        if not s:
+            continue
+        if out and len(out[-1].split()) < 4:  # "Figure 1." is a label, not a sentence
+            out[-1] = f"{out[-1]} {s}"
+        else:
+            out.append(s)
+    return out
 
 
 def _stems(text: str) -> set[str]:
@@ -89,28 +99,57 @@ class Composer:
             for s in _stems(p.text) | _stems(p.text_en):
                 df[s] = df.get(s, 0) + 1
         self.df = df
+        self.prefixes = {s[:5] for s in df if len(s) >= 5}
         self.n_docs = max(1, len(passages))
         self.by_table: dict[int, list[Passage]] = {}
+        self.heads: dict[int, Passage] = {}
         for p in passages:
             if p.kind == "table_row" and p.table is not None:
                 self.by_table.setdefault(p.table, []).append(p)
+            elif p.table is not None:
+                self.heads[p.table] = p
 
     def idf(self, s: str) -> float:
         return math.log(1 + self.n_docs / (1 + self.df.get(s, 0)))
 
+    def known(self, t: str) -> bool:
+        """Does the paper use this word (or, for Persian, a colloquial/inflected form of it)?"""
+        if t in self.df:
+            return True
+        if t.isdigit():
+            return False  # a number the paper never states
+        if not t.isascii():
+            for suf in COLLOQUIAL_SUFFIXES:
+                if t.endswith(suf) and len(t) - len(suf) >= 3 and (t[: -len(suf)] in self.df):
+                    return True
+            # colloquial vowel spelling: "خونده" for "خوانده"
+            if t.replace("ون", "وان") in self.df:
+                return True
+        return len(t) >= 6 and t[:5] in self.prefixes
+
+    def coverage(self, terms: set[str], stems: set[str]) -> float:
+        """idf-weighted share of the terms found in a set of stems (prefix match for inflections)."""
+        if not terms:
+            return 0.0
+        total = sum(self.idf(t) for t in terms) or 1.0
+        return sum(self.idf(t) for t in terms if _in(t, stems)) / total
+
     # ------------------------------------------------------------------ entry
     def compose(self, question: str, query: str, a: Analysis, hits: list[Hit]) -> Composition:
         lang = a.lang
-        terms = [stem(t) for t in content_terms(query)]
-        own_terms = [stem(t) for t in a.terms]
+        terms = {stem(t) for t in content_terms(query)}
+        own = {stem(t) for t in a.terms} or terms
         if not hits or not terms:
-            return Composition([], True, kind="abstain")
+            return Composition([], True, kind="abstain", evidence={"reason": "no terms"})
+        fact = self._fact_answer(terms, own, a, hits, lang, question)
         table = self._list_table(a, query, hits)
         if table is not None:
-            comp = self._list_answer(table, a, query, hits, lang)
-            if comp is not None:
-                return comp
-        return self._fact_answer(terms, own_terms, a, hits, lang)
+            listed = self._list_answer(table, a, question, query, hits, lang)
+            if listed is not None:
+                # A table list wins unless a sentence answers the question clearly better.
+                if a.table == table or listed.evidence["cover"] >= fact.evidence.get("cover", 0) - 0.15:
+                    return listed
+        return fact
 
     # ------------------------------------------------------------------ lists
     def _list_table(self, a: Analysis, query: str, hits: list[Hit]) -> Optional[int]:
@@ -120,18 +159,29 @@ class Composer:
             return a.table
         norm = normalize(query)
         cued = [t for t, cues in TABLE_CUES.items() if any(c in norm for c in cues)]
-        top_tables = [h.passage.table for h in hits[:6] if h.passage.kind == "table_row"]
-        for t in top_tables:  # the best-ranked table that the question's words also point at
+        hit_tables = [h.passage.table for h in hits[:8] if h.passage.table]
+        for t in hit_tables:  # the best-ranked table that the question's words also point at
             if t in cued:
                 return t
-        if top_tables and top_tables.count(top_tables[0]) >= 3:
-            return top_tables[0]
+        if len(cued) == 1:
+            return cued[0]
+        rows = [h.passage.table for h in hits[:6] if h.passage.kind == "table_row"]
+        if rows and rows.count(rows[0]) >= 3:
+            return rows[0]
         return None
 
-    def _list_answer(self, table: int, a: Analysis, query: str, hits: list[Hit], lang: str) -> Optional[Composition]:
+    def _list_answer(self, table: int, a: Analysis, question: str, query: str, hits: list[Hit],
+                     lang: str) -> Optional[Composition]:
         rows = sorted(self.by_table[table], key=lambda p: p.row or 0)
-        norm_q = normalize(query)
-        group_words = [sub for t, cues, sub in GROUP_CUES if t == table and any(c in norm_q for c in cues)]
+        # The current question's group words win over the earlier turn's ("and the challenges?").
+        group_words: list[str] = []
+        for text in (question, query):
+            norm_q = normalize(text)
+            group_words = [sub for t, cues, sub in GROUP_CUES if t == table and any(c in norm_q for c in cues)]
+            if group_words:
+                break
+        if table == 6 and "result" in group_words:
+            group_words = ["result"]  # "what would the recommendations achieve" asks for the results
         if group_words:
             rows = [p for p in rows if any(g in normalize(self._group_en(p)) for g in group_words)]
         if table == 2:
@@ -140,23 +190,27 @@ class Composer:
         generic = set()
         for cues in TABLE_CUES.values():
             generic |= set(cues)
-        specific = [stem(t) for t in content_terms(query)
-                    if not any(c in t for c in generic) and self.df.get(stem(t), 0) < 0.15 * self.n_docs]
-        ranked_ids = {h.passage.id: i for i, h in enumerate(hits)}
+        specific = {stem(t) for t in a.terms
+                    if not any(c in t for c in generic) and self.df.get(stem(t), 0) < 0.15 * self.n_docs}
+        ranked_ids = {h.passage.id for h in hits}
         if specific and table != 2:
-            narrowed = [p for p in rows if p.id in ranked_ids and _stems(p.text) | _stems(p.text_en) & set(specific)
-                        and (_stems(p.text) | _stems(p.text_en)) & set(specific)]
+            narrowed = [p for p in rows if p.id in ranked_ids and self.coverage(specific, _stems(p.text) | _stems(p.text_en)) > 0]
             if narrowed:
                 rows = narrowed
         if not rows:
             return None
-        statements = [Statement(self._row_span(p, lang, a), p) for p in rows]
-        head = next((p for p in self.passages if p.id == f"t{table}"), None)
+        head = self.heads.get(table)
+        read = set().union(*(_stems(p.text) | _stems(p.text_en) for p in rows))
         if head is not None:
-            title = head.heading_en if lang == "en" else head.heading
-            intro_stmt = Statement(title, head)
-            statements.insert(0, intro_stmt)
-        return Composition(statements, False, kind="list")
+            read |= _stems(head.text) | _stems(head.text_en)
+        evidence = {"cover": round(self.coverage({stem(t) for t in a.terms}, read), 3), "table": table, "rows": len(rows)}
+        if len(rows) == 1:  # one matching row is a fact, not a list
+            return Composition([Statement(self._row_span(rows[0], lang, a), rows[0])], False, kind="fact",
+                               tables={table}, evidence=evidence)
+        statements = [Statement(self._row_span(p, lang, a, brief=True), p) for p in rows]
+        if head is not None:
+            statements.insert(0, Statement(head.heading_en if lang == "en" else head.heading, head))
+        return Composition(statements, False, kind="list", tables={table}, evidence=evidence)
 
     @staticmethod
     def _group_en(p: Passage) -> str:
@@ -181,74 +235,100 @@ class Composer:
             rows = [p for p in rows if kind(p) == agreement]
         return rows
 
-    def _row_span(self, p: Passage, lang: str, a: Analysis) -> str:
-        """The part of a row that answers: for Table 1, the goals or the reach cell when asked for."""
+    def _row_span(self, p: Passage, lang: str, a: Analysis, brief: bool = False) -> str:
+        """The part of a row that answers: for Table 1, the goals or the reach cell when asked for,
+        the organisation's name alone in a list; in a list, the row without its "Table N, row M:" head."""
         text = p.text_in(lang)
+        name = (p.cells.get("organisation") or {}).get(lang, "") if p.table == 1 else ""
         if p.table == 1 and p.cells:
             q = " ".join(a.terms)
             want = None
-            if any(c in q for c in ("goal", "aim", "objective", "field", "work", "اهداف", "هدف", "زمینه", "کار")):
+            if any(c in q for c in ("goal", "aim", "objective", "field", "work", "mission", "اهداف", "هدف", "زمینه", "کار", "ماموریت")):
                 want = "goals"
-            if any(c in q for c in ("reach", "member", "countr", "many", "size", "گستره", "عضو", "کشور", "تعداد")):
+            if any(c in q for c in ("reach", "member", "countr", "many", "size", "office", "گستره", "عضو", "کشور", "تعداد", "دفتر")):
                 want = "reach" if want is None else None
             if want:
                 cell = (p.cells.get(want) or {}).get(lang, "")
                 cell = cell.replace("\n", "؛ " if lang == "fa" else "; ")
-                name = (p.cells.get("organisation") or {}).get(lang, "")
                 if cell and cell in text:
-                    return cell if not name else cell
-        # Drop the "Table N, row M:" head: the citation carries that.
-        return re.sub(r"^[^:]{0,40}:\s*", "", text, count=1) if p.kind == "table_row" else text
+                    return cell
+            if brief and name and name in text:
+                return name
+        if brief and p.kind == "table_row":
+            return re.sub(r"^[^:]{0,40}:\s*", "", text, count=1)
+        return text
 
     # ------------------------------------------------------------------ facts
-    def _fact_answer(self, terms: list[str], own_terms: list[str], a: Analysis, hits: list[Hit], lang: str) -> Composition:
-        weights = {t: self.idf(t) for t in set(terms)}
-        total = sum(weights.values()) or 1.0
-        own = set(own_terms)
+    def _fact_answer(self, terms: set[str], own: set[str], a: Analysis, hits: list[Hit], lang: str,
+                     question: str) -> Composition:
         candidates: list[tuple[float, float, str, Passage, set]] = []
         for rank, h in enumerate(hits[:8]):
             p = h.passage
-            prior = 1.0 / (1 + 0.15 * rank)
+            prior = 1.0 / (1 + 0.12 * rank)
             other = _stems(p.text if lang == "en" else p.text_en)  # names match across scripts
             spans = [self._row_span(p, lang, a)] if p.kind == "table_row" else sentences(p.text_in(lang))
+            row_stems = _stems(p.text_in(lang)) if p.kind == "table_row" else set()
             for s in spans:
-                st = _stems(s)
-                matched = {t for t in weights if t in st or (t in other and t.isascii())}
-                cover = sum(weights[t] for t in matched) / total
+                st = _stems(s) | row_stems  # a cell is read with its row (the organisation's name)
+                matched = {t for t in terms if _in(t, st) or (t.isascii() and t in other)}
+                cover = self.coverage(terms, matched)
                 if a.wants_number and not _HAS_NUMBER.search(s):
                     cover *= 0.5
-                score = cover * prior + 0.05 * h.dense
+                score = cover * prior + 0.1 * h.dense
                 candidates.append((score, cover, s, p, matched))
         if not candidates:
-            return Composition([], True, kind="abstain")
+            return Composition([], True, kind="abstain", evidence={"reason": "no candidates"})
         candidates.sort(key=lambda c: -c[0])
         best = candidates[0]
-        own_w = sum(self.idf(t) for t in own) or 1.0
-        own_cover = sum(self.idf(t) for t in own if t in best[4]) / own_w
+        own_cover = self.coverage(own, best[4])
+        unknown = sorted(t for t in own if not self.known(t))
         top_dense = max(h.dense for h in hits[:5])
-        if self._abstain(best[1], own_cover, top_dense, a, best[2], own):
-            return Composition([], True, kind="abstain")
+        evidence = {"cover": round(best[1], 3), "own_cover": round(own_cover, 3), "dense": round(top_dense, 3),
+                    "unknown": unknown, "number": a.wants_number}
+        if self._abstain(evidence, best[2], a):
+            return Composition([], True, kind="abstain", evidence=evidence)
         chosen = [best]
         covered = set(best[4])
+        compare = is_comparison(question)
+        limit = self.settings.max_sentences + (1 if compare else 0)
+        floor = 0.4 if compare else 0.7
         for c in candidates[1:]:
-            if len(chosen) >= self.settings.max_sentences:
+            if len(chosen) >= limit:
                 break
-            if c[2] in {x[2] for x in chosen} or c[0] < 0.55 * best[0]:
+            if c[2] in {x[2] for x in chosen} or c[0] < floor * best[0]:
                 continue
-            gain = c[4] - covered
-            if gain or (c[0] >= 0.85 * best[0] and c[3].id != best[3].id and len(chosen) < 2):
+            if a.wants_number and not compare and not _HAS_NUMBER.search(c[2]):
+                continue
+            if (c[4] - covered) & own:
                 chosen.append(c)
                 covered |= c[4]
-        return Composition([Statement(c[2], c[3]) for c in chosen], False, kind="fact")
+        return Composition([Statement(c[2], c[3]) for c in chosen], False, kind="fact", evidence=evidence)
 
-    def _abstain(self, cover: float, own_cover: float, top_dense: float, a: Analysis, best: str, own: set) -> bool:
+    def _abstain(self, ev: dict, best: str, a: Analysis) -> bool:
+        """Does the best evidence carry what the question asks for? (reasons kept in the evidence)"""
         s = self.settings
-        unknown = [t for t in own if t not in self.df and not t.isdigit()]
-        if unknown and own_cover < 0.75 and len(unknown) >= max(1, len(own) // 3):
-            return True  # the question is about something the paper never names
+        reasons = []
+        if any(t.isdigit() for t in ev["unknown"]):
+            reasons.append("names a number the paper never states")
+        if a.focus and not self.known(stem(a.focus)):
+            reasons.append(f"asks for '{a.focus}', which the paper never mentions")
         if a.wants_number and not _HAS_NUMBER.search(best):
-            return True  # a number was asked for and the best evidence states none
-        return cover < s.abstain_min_coverage and top_dense < s.abstain_min_dense
+            reasons.append("asks for a number; the best evidence states none")
+        if a.wants_year and not _YEAR.search(best):
+            reasons.append("asks for a year; the best evidence gives none")
+        if ev["cover"] < s.abstain_min_coverage and ev["dense"] < s.abstain_min_dense:
+            reasons.append("little of the question is found in the paper")
+        if ev["cover"] < 0.12:
+            reasons.append("nothing of the question is found in the paper")
+        ev["abstain_reasons"] = reasons
+        return bool(reasons)
+
+
+def _in(term: str, stems: set[str]) -> bool:
+    if term in stems:
+        return True
+    # Inflected forms: "cooperate" ~ "cooperation", "خواهرخواندگی" ~ "خواهرخوانده".
+    return len(term) >= 6 and any(len(s) >= 6 and s[:6] == term[:6] for s in stems)
 
 
 # ---------------------------------------------------------------------- verification

@@ -165,6 +165,7 @@ def load_pdf(path: Path, max_pages: int = MAX_PDF_PAGES) -> list[Passage]:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
         raise IngestError(f"{path}: the PDF could not be read ({type(exc).__name__}); is it corrupt?") from None
+    pages = _repair_digit_order(pages)
     passages = []
     for page_no, text in enumerate(pages, start=1):
         for chunk in _chunks(text):
@@ -172,6 +173,26 @@ def load_pdf(path: Path, max_pages: int = MAX_PDF_PAGES) -> list[Passage]:
     if not passages:
         raise IngestError(f"{path}: no text layer found (a scanned PDF needs OCR first)")
     return _dedupe(passages)
+
+
+_FA_NUMBER = re.compile("[۰-۹]{2,}")
+
+
+def _repair_digit_order(pages: list[str]) -> list[str]:
+    """Undo digit runs reversed by right-to-left extraction ("۱۳۹۰" read as "۰۹۳۱").
+
+    Some PDF producers store Persian digits in visual order and the extractor reverses the
+    whole right-to-left run, digits included. Years (۱۳xx/۱۴xx solar, ۱۹xx/۲۰xx) tell which
+    case a document is: if reversed years outnumber readable ones, every run is reversed back.
+    """
+    text = " ".join(pages)
+    runs = [m.group().translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789")) for m in _FA_NUMBER.finditer(text)]
+    years = [r for r in runs if len(r) == 4]
+    readable = sum(r[:2] in ("13", "14", "19", "20") for r in years)
+    reversed_ = sum(r[::-1][:2] in ("13", "14", "19", "20") for r in years)
+    if reversed_ <= readable:
+        return pages
+    return [_FA_NUMBER.sub(lambda m: m.group()[::-1], page) for page in pages]
 
 
 def load_text(path: Path) -> list[Passage]:

@@ -40,14 +40,26 @@ STOP_FA = set(tokens("""و در به از که این آن با برای را ت
 هستند بود بودند شد شده شود شوند می نمی کرد کرده کند کنند دارد دارند داشت داشته ای ها های ی یک بر روی پس پیش
 چند چقدر چگونه چطور چرا کجا کی آیا را ترتیب همه هر دیگر خود خویش ما شما او ایشان آنها آن‌ها اینها این‌ها
 مقاله مقالهٔ نویسنده نویسندگان پژوهش طبق بر اساس براساس گفته آمده ذکر اشاره بگویید بنویسید نام ببرید فهرست
-کنید کن می‌کند باشد باشند نیست نیستند وجود بیان آنچه چه‌چیزی چیزی موارد مورد عبارتند"""))
+کنید کن می‌کند باشد باشند نیست نیستند وجود بیان آنچه چه‌چیزی چیزی موارد مورد عبارتند
+کدوم کدوما کدوم‌ها کدوم‌هاش چیه چیا چطوری چجوری میشه می‌شه هستن بودن کی چی اومده اومد داره دارن کردن کرده
+میگن می‌گن می‌گه میگه چقدره تو توی رو اینو اونو اونا اون این‌ها بهش ازش دیگه خب حالا آخه یعنی کنن بکنند بکنن
+بشه شدن شده‌اند شده‌ان هستش بوده‌اند گفته‌اند دقیقا دقیقاً لطفا لطفاً بگو بگید توضیح بده"""))
+# Colloquial endings that carry no content ("تأثیرش", "اروپایی‌ان", "خواهرخونده‌ست").
+COLLOQUIAL_SUFFIXES = ("هاش", "اش", "ش", "ست", "ان", "ه", "ی", "یه", "ای")
 
 # Words that name what kind of answer is wanted.
 _NUMBER_EN = re.compile(r"\b(how many|how much|what number|what share|what percentage|what percent|what rank|which rank|"
                         r"what year|which year|when|since when|how long|how large|how big)\b", re.I)
 _NUMBER_FA = re.compile(r"(چند|چه تعداد|تعداد|چقدر|چه سالی|کدام سال|چه زمانی|از کی|چه رتبه|رتبه|درصد|سهم)")
-_LIST_EN = re.compile(r"\b(which|what are|what were|list|name the|name all|enumerate|what (?:\w+ ){0,3}(?:does|do) (?:the paper|it|tehran) (?:recommend|list|identify|propose))\b", re.I)
-_LIST_FA = re.compile(r"(کدام|کدامند|چه [^\s]+(?:‌| )?(?:هایی|هائی|ها)|فهرست|نام ببرید|برشمارید|چه مواردی|چیست\S*|چه هستند)")
+_LIST_EN = re.compile(r"\b(which|what are|what were|list|name the|name all|enumerate|what (?:would|will|could|can|does) .*\b(?:gain|benefit|achieve)|what (?:\w+ ){0,3}(?:does|do) (?:the paper|it|tehran) (?:recommend|list|identify|propose))\b", re.I)
+_LIST_FA = re.compile(r"(کدام|کدامند|چه [^\s]+(?:‌| )?(?:هایی|هائی)|فهرست|نام ببرید|برشمارید|چه مواردی|چه هستند|چه چیزهایی)")
+# Plural category words: "what challenges ...", "توصیه‌های مقاله" ask for a list as well.
+_CATEGORY_EN = re.compile(r"\b(recommendations|challenges|opportunities|obstacles|barriers|shortcomings|weaknesses|"
+                          r"advantages|strengths|necessities|requirements|needs|results|outcomes|benefits|gains|"
+                          r"sister cities|sister-cities|twin towns|twin cities|twinning|memoranda|agreements|"
+                          r"organi[sz]ations|institutions|bodies|members)\b", re.I)
+_CATEGORY_FA = re.compile(r"(توصیه ها|چالش ها|فرصت ها|موانع|کاستی ها|مزیت ها|ضرورت ها|نتایج|پیامدها|"
+                          r"خواهرشهرها|خواهر شهرها|خواهرخوانده ها|سازمان ها|نهادها|تفاهم نامه ها|قراردادها)")
 _FOLLOWUP_EN = re.compile(r"^(and|also|what about|how about|and what|which of (?:them|those|these))\b|"
                           r"\b(it|its|they|them|their|those|these|this organi[sz]ation|that organi[sz]ation|"
                           r"this city|that city|this one|that one|of them|the same)\b", re.I)
@@ -62,7 +74,17 @@ class Analysis:
     wants_number: bool
     wants_list: bool
     table: Optional[int] = None  # explicitly named table ("Table 5", "جدول ۵")
+    wants_year: bool = False
+    focus: Optional[str] = None  # the noun a which/what question asks about ("In which journal ...")
     filters: dict = field(default_factory=dict)  # e.g. {"region": "africa", "agreement": "signed"}
+
+
+_COMPARE = re.compile(r"\b(or|compare|compared|comparison|difference|differ|versus|vs|more than|fewer than|both)\b|"
+                      r"( یا |مقایسه|تفاوت|فرق|بیشتر|کمتر|هر دو)")
+
+
+def is_comparison(question: str) -> bool:
+    return bool(_COMPARE.search(f" {normalize(question)} "))
 
 
 def content_terms(text: str) -> list[str]:
@@ -82,6 +104,10 @@ def stem(token: str) -> str:
     return token
 
 
+_YEAR_Q = re.compile(r"\b(what year|which year|in what year|when was|when did|since when)\b|(چه سالی|کدام سال|چه سال|در چه تاریخی)")
+# "In which journal ...", "What was the name of ...", "چه مقدار بودجه ..." -> journal, name, بودجه
+_FOCUS_EN = re.compile(r"\b(?:which|what)\s+(?:was the |is the |were the |are the )?([a-z]+)")
+_FOCUS_FA = re.compile(r"(?:چه مقدار|چه میزان|چه|کدام)\s+([^\s؟?]+)")
 _TABLE_EN = re.compile(r"\btable\s*(\d)\b", re.I)
 _TABLE_FA = re.compile(r"جدول\s*([0-9۰-۹])")
 
@@ -89,7 +115,7 @@ REGIONS = {
     "africa": ("africa", "african", "آفریقا", "افریقا"),
     "europe": ("europe", "european", "اروپا"),
     "asia": ("asia", "asian", "آسیا"),
-    "central_asia": ("central asia", "آسیای مرکزی"),
+    "central_asia": ("central asia", "middle asia", "آسیای مرکزی", "آسیای میانه"),
     "middle_east": ("middle east", "middle-east", "arab", "خاورمیانه", "عربی"),
     "americas": ("america", "americas", "latin america", "south america", "آمریکا", "امریکا", "آمریکای لاتین"),
 }
@@ -104,20 +130,29 @@ def analyse(question: str, lang: Optional[str] = None) -> Analysis:
     lang = lang or detect_language(question)
     norm = normalize(question)
     wants_number = bool(_NUMBER_EN.search(norm) or _NUMBER_FA.search(norm))
-    wants_list = bool(_LIST_EN.search(norm) or _LIST_FA.search(norm))
+    wants_list = bool(_LIST_EN.search(norm) or _LIST_FA.search(norm)
+                      or ((_CATEGORY_EN.search(norm) or _CATEGORY_FA.search(norm)) and not wants_number))
     m = _TABLE_EN.search(norm) or _TABLE_FA.search(norm)
     table = int(normalize(m.group(1))) if m else None
     filters: dict = {}
     for key, words in REGIONS.items():
         if any(re.search(r"(?<!\w)" + re.escape(normalize(w)), norm) for w in words):
             filters.setdefault("region", []).append(key)
-    if "central_asia" in filters.get("region", []):
+    if "central_asia" in filters.get("region", []) or "middle_east" in filters.get("region", []):
         filters["region"] = [r for r in filters["region"] if r != "asia"]
     for key, words in AGREEMENTS.items():
         if any(normalize(w) in norm for w in words):
             filters["agreement"] = key
             break
-    return Analysis(lang, content_terms(question), wants_number, wants_list, table, filters)
+    wants_year = bool(_YEAR_Q.search(norm))
+    m = _FOCUS_EN.search(norm) or _FOCUS_FA.search(norm)
+    focus = None
+    if m:
+        word = m.group(1)
+        if word not in STOP_EN and word not in STOP_FA and len(word) > 2:
+            focus = word
+    return Analysis(lang=lang, terms=content_terms(question), wants_number=wants_number, wants_list=wants_list,
+                    table=table, filters=filters, wants_year=wants_year, focus=focus)
 
 
 def is_followup(question: str) -> bool:

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     max_sentences: int = 4
     abstain_min_coverage: float = 0.34
     abstain_min_dense: float = 0.80
+    abstain_unknown_cover: float = 0.6
 
     # Optional chat-model backends (contacted only when selected).
     llm_base_url: Optional[str] = None

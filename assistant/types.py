@@ -72,6 +72,7 @@ class Answer:
     retrieved: list[str] = field(default_factory=list)  # passage ids, best first
     note: str = ""
     backend: str = "extractive"
+    evidence: dict = field(default_factory=dict)  # what the answer/abstain decision rested on
 
     def contract(self) -> dict:
         return {
@@ -84,4 +85,5 @@ class Answer:
             "retrieved": self.retrieved,
             "backend": self.backend,
             "note": self.note,
+            "evidence": self.evidence,
         }

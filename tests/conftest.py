@@ -1,0 +1,59 @@
+"""Shared fixtures: one real index (bundled e5 model, real Chroma) built once per test session
+in a temporary folder, and an Assistant over it. Nothing here is faked."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+
+
+@pytest.fixture(scope="session")
+def index_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("index")
+
+
+@pytest.fixture(scope="session")
+def settings(index_dir):
+    from assistant.settings import Settings
+
+    return Settings(corpus_dir=CORPUS, index_dir=index_dir, feedback_file=index_dir / "feedback.jsonl")
+
+
+@pytest.fixture(scope="session")
+def store(settings):
+    from assistant.index import open_index
+
+    s = open_index(settings)
+    s.warm_up()
+    return s
+
+
+@pytest.fixture(scope="session")
+def assistant(settings, store):
+    from assistant.answer import Assistant
+
+    return Assistant(settings, store)
+
+
+@pytest.fixture()
+def scratch_settings(tmp_path, settings):
+    """Settings with an index folder of this test's own (for tests that write to the index)."""
+    return settings.with_overrides(index_dir=tmp_path / "index", feedback_file=tmp_path / "feedback.jsonl")
+
+
+@pytest.fixture()
+def copied_index(tmp_path, settings, store):
+    """A copy of the session index that a test may damage or extend."""
+    target = tmp_path / "index"
+    shutil.copytree(settings.index_dir, target, ignore=shutil.ignore_patterns(".lock"))
+    return settings.with_overrides(index_dir=target, feedback_file=tmp_path / "feedback.jsonl")
