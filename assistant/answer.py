@@ -106,13 +106,17 @@ class Assistant:
         turn.analysis.filters = own.filters or turn.analysis.filters
         turn.analysis.wants_number = own.wants_number
         turn.analysis.terms = own.terms
+        turn.analysis.focus, turn.analysis.counted, turn.analysis.wants_year = own.focus, own.counted, own.wants_year
+        turn.analysis.section = own.section
         turn.analysis.wants_list = own.wants_list or (turn.analysis.wants_list and turn.query != turn.question)
         return turn
 
     def _retrieve(self, turn: Turn) -> Turn:
         t = time.perf_counter()
         k = max(self.settings.k, 8)
-        filters = Filters(table=turn.analysis.table) if turn.analysis.table else None
+        # A question that names a part of the paper ("according to the abstract") is answered from it.
+        filters = Filters(table=turn.analysis.table, section=turn.analysis.section) \
+            if (turn.analysis.table or turn.analysis.section) else None
         turn.hits = self.retriever.search(turn.query, k=k, filters=filters)
         turn.timings["retrieve_ms"] = (time.perf_counter() - t) * 1000
         return turn

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .normalize import normalize, persian_digits, tokens
-from .query import COLLOQUIAL_SUFFIXES, Analysis, content_terms, is_comparison, stem
+from .query import COLLOQUIAL_SUFFIXES, STOP_EN, STOP_FA, Analysis, content_terms, is_comparison, stem
 from .retrieve import Hit
 from .types import Passage
 
-_SENT_SPLIT = re.compile(r"(?<=[.!?؟])\s+(?=\S)")
+# Sentence ends, but not "1." in an enumeration ("two forms, namely: 1. ... 2. ...").
+_SENT_SPLIT = re.compile(r"(?<=[^0-9۰-۹][.!?؟])\s+(?=\S)")
 _YEAR = re.compile(r"(?<![0-9۰-۹])([12][0-9]{3}|[۱۲][۰-۹]{3})(?![0-9۰-۹])")
 _HAS_NUMBER = re.compile(r"[0-9۰-۹]|\b(one|two|three|four|five|six|seven|eight|nine|ten|thirty|hundred|thousand|million)\b|"
                          r"(یک|دو|سه|چهار|پنج|شش|هفت|هشت|نه|ده|سی|صد|هزار|میلیون)(?!\w)", re.I)
@@ -146,14 +147,19 @@ class Composer:
         if table is not None:
             listed = self._list_answer(table, a, question, query, hits, lang)
             if listed is not None:
-                # A table list wins unless a sentence answers the question clearly better.
-                if a.table == table or listed.evidence["cover"] >= fact.evidence.get("cover", 0) - 0.15:
+                reasons = self._type_checks(a, None)
+                if reasons:  # "what budget do the recommendations need": the table is no answer either
+                    return Composition([], True, kind="abstain", evidence={**listed.evidence, "abstain_reasons": reasons})
+                # A table list wins when the question names the table, one of its groups ("challenges")
+                # or a filter of it ("in Europe"), or when no sentence answers the question better.
+                if (a.table == table or listed.evidence.get("strong")
+                        or listed.evidence["cover"] >= fact.evidence.get("cover", 0) - 0.1):
                     return listed
         return fact
 
     # ------------------------------------------------------------------ lists
     def _list_table(self, a: Analysis, query: str, hits: list[Hit]) -> Optional[int]:
-        if not a.wants_list:
+        if not a.wants_list or (a.section and not a.table):
             return None
         if a.table in self.by_table:
             return a.table
@@ -182,16 +188,25 @@ class Composer:
                 break
         if table == 6 and "result" in group_words:
             group_words = ["result"]  # "what would the recommendations achieve" asks for the results
+        strong = bool(group_words)
         if group_words:
             rows = [p for p in rows if any(g in normalize(self._group_en(p)) for g in group_words)]
         if table == 2:
+            before = len(rows)
             rows = self._filter_sister_cities(rows, a)
+            strong = strong or len(rows) < before
         # Words beyond the table's own vocabulary narrow the list (e.g. "recommendations on education").
         generic = set()
         for cues in TABLE_CUES.values():
             generic |= set(cues)
+        head = self.heads.get(table)
+        framing = set().union(*(_stems(self._group_en(p)) | _stems((p.cells.get("axis") or p.cells.get("kind") or {}).get("fa", ""))
+                                for p in self.by_table[table]))
+        if head is not None:
+            framing |= _stems(head.heading) | _stems(head.heading_en)
         specific = {stem(t) for t in a.terms
-                    if not any(c in t for c in generic) and self.df.get(stem(t), 0) < 0.15 * self.n_docs}
+                    if not any(c in t for c in generic) and self.df.get(stem(t), 0) < 0.15 * self.n_docs
+                    and not _in(stem(t), framing)}
         ranked_ids = {h.passage.id for h in hits}
         if specific and table != 2:
             narrowed = [p for p in rows if p.id in ranked_ids and self.coverage(specific, _stems(p.text) | _stems(p.text_en)) > 0]
@@ -200,10 +215,17 @@ class Composer:
         if not rows:
             return None
         head = self.heads.get(table)
-        read = set().union(*(_stems(p.text) | _stems(p.text_en) for p in rows))
+        # What the table is about: its title and the group cells of the rows listed (not their contents,
+        # which would cover any question by their sheer number).
+        read = set().union(*(_stems(self._group_en(p)) | _stems((p.cells.get("axis") or p.cells.get("kind") or {}).get("fa", ""))
+                             for p in rows))
         if head is not None:
-            read |= _stems(head.text) | _stems(head.text_en)
-        evidence = {"cover": round(self.coverage({stem(t) for t in a.terms}, read), 3), "table": table, "rows": len(rows)}
+            read |= _stems(head.heading) | _stems(head.heading_en)
+        if table == 2:
+            read |= {stem(t) for t in a.terms if normalize(t) in {normalize(c) for p in rows for c in (
+                p.cells.get("country", {}).get("fa", ""), p.cells.get("country", {}).get("en", ""))}}
+        evidence = {"cover": round(self.coverage({stem(t) for t in a.terms}, read), 3), "table": table,
+                    "rows": len(rows), "strong": strong}
         if len(rows) == 1:  # one matching row is a fact, not a list
             return Composition([Statement(self._row_span(rows[0], lang, a), rows[0])], False, kind="fact",
                                tables={table}, evidence=evidence)
@@ -219,6 +241,10 @@ class Composer:
 
     @staticmethod
     def _filter_sister_cities(rows: list[Passage], a: Analysis) -> list[Passage]:
+        asked = {normalize(t) for t in a.terms}
+        named = [p for p in rows if {normalize(p.cells.get("country", {}).get(k, "")) for k in ("fa", "en")} & asked]
+        if named:  # "which cities in Russia"
+            return named
         regions = a.filters.get("region")
         if regions:
             rows = [p for p in rows
@@ -232,7 +258,8 @@ class Composer:
                 if "memorand" in en:
                     return "memorandum"
                 return "signed"
-            rows = [p for p in rows if kind(p) == agreement]
+            kept = [p for p in rows if kind(p) == agreement]
+            rows = kept or rows  # "the table of sister cities and memoranda" names the table, not a filter
         return rows
 
     def _row_span(self, p: Passage, lang: str, a: Analysis, brief: bool = False) -> str:
@@ -273,7 +300,7 @@ class Composer:
                 matched = {t for t in terms if _in(t, st) or (t.isascii() and t in other)}
                 cover = self.coverage(terms, matched)
                 if a.wants_number and not _HAS_NUMBER.search(s):
-                    cover *= 0.5
+                    cover *= 0.3
                 score = cover * prior + 0.1 * h.dense
                 candidates.append((score, cover, s, p, matched))
         if not candidates:
@@ -297,31 +324,51 @@ class Composer:
                 break
             if c[2] in {x[2] for x in chosen} or c[0] < floor * best[0]:
                 continue
-            if a.wants_number and not compare and not _HAS_NUMBER.search(c[2]):
+            if a.wants_number and not _HAS_NUMBER.search(c[2]):
                 continue
             if (c[4] - covered) & own:
                 chosen.append(c)
                 covered |= c[4]
         return Composition([Statement(c[2], c[3]) for c in chosen], False, kind="fact", evidence=evidence)
 
-    def _abstain(self, ev: dict, best: str, a: Analysis) -> bool:
-        """Does the best evidence carry what the question asks for? (reasons kept in the evidence)"""
-        s = self.settings
+    def _type_checks(self, a: Analysis, best: Optional[str]) -> list[str]:
+        """Checks of what kind of thing is asked for, independent of how the answer is built."""
         reasons = []
-        if any(t.isdigit() for t in ev["unknown"]):
+        if any(t.isdigit() and not self.known(t) for t in a.terms):
             reasons.append("names a number the paper never states")
         if a.focus and not self.known(stem(a.focus)):
             reasons.append(f"asks for '{a.focus}', which the paper never mentions")
+        return reasons
+
+    def _abstain(self, ev: dict, best: str, a: Analysis) -> bool:
+        """Does the best evidence carry what the question asks for? (reasons kept in the evidence)"""
+        s = self.settings
+        reasons = self._type_checks(a, best)
         if a.wants_number and not _HAS_NUMBER.search(best):
             reasons.append("asks for a number; the best evidence states none")
         if a.wants_year and not _YEAR.search(best):
             reasons.append("asks for a year; the best evidence gives none")
+        if a.counted and a.wants_number and not self._states_count(best, a.counted):
+            reasons.append(f"asks how many '{a.counted}'; the best evidence gives no such count")
         if ev["cover"] < s.abstain_min_coverage and ev["dense"] < s.abstain_min_dense:
             reasons.append("little of the question is found in the paper")
         if ev["cover"] < 0.12:
             reasons.append("nothing of the question is found in the paper")
         ev["abstain_reasons"] = reasons
         return bool(reasons)
+
+
+    @staticmethod
+    def _states_count(text: str, noun: str) -> bool:
+        """Is there a number followed (within two words) by the counted noun? ("سی شهر", "184 member countries")"""
+        norm = normalize(text)
+        keys = [re.escape(stem(w)[:4]) for w in normalize(noun).split() if w not in STOP_EN and w not in STOP_FA]
+        if not keys:
+            return True
+        key = "(?:" + "|".join(keys) + ")"
+        number = r"(?:[0-9]+|one|two|three|four|five|six|seven|eight|nine|ten|thirty|hundred|thousand|million|" \
+                 r"یک|دو|سه|چهار|پنج|شش|هفت|هشت|نه|ده|سی|صد|هزار|میلیون)"
+        return bool(re.search(rf"(?<!\w){number}(?:[\s,]+\S+){{0,2}}?[\s,]+{key}", norm))
 
 
 def _in(term: str, stems: set[str]) -> bool:

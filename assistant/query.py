@@ -34,7 +34,8 @@ might must shall should will would also any all some each every both either neit
 few one ones per via vs according paper article study authors author say says said state states stated mention mentions
 mentioned list lists listed name names named give gives given tell describe describes show shows shown does please
 kind kinds type types way ways thing things between among within without against during before after up down out off
-again just only very too own same s t don't doesn't isn't aren't what's which's do""".split())
+again just only very too own same s t don't doesn't isn't aren't what's which's do roughly approximately about
+around exactly currently today now still yet""".split())
 
 STOP_FA = set(tokens("""و در به از که این آن با برای را تا یا هم نیز اما ولی اگر چه چی چیست چیه کدام کدامند کدامیک است هست
 هستند بود بودند شد شده شود شوند می نمی کرد کرده کند کنند دارد دارند داشت داشته ای ها های ی یک بر روی پس پیش
@@ -52,7 +53,7 @@ _NUMBER_EN = re.compile(r"\b(how many|how much|what number|what share|what perce
                         r"what year|which year|when|since when|how long|how large|how big)\b", re.I)
 _NUMBER_FA = re.compile(r"(چند|چه تعداد|تعداد|چقدر|چه سالی|کدام سال|چه زمانی|از کی|چه رتبه|رتبه|درصد|سهم)")
 _LIST_EN = re.compile(r"\b(which|what are|what were|list|name the|name all|enumerate|what (?:would|will|could|can|does) .*\b(?:gain|benefit|achieve)|what (?:\w+ ){0,3}(?:does|do) (?:the paper|it|tehran) (?:recommend|list|identify|propose))\b", re.I)
-_LIST_FA = re.compile(r"(کدام|کدامند|چه [^\s]+(?:‌| )?(?:هایی|هائی)|فهرست|نام ببرید|برشمارید|چه مواردی|چه هستند|چه چیزهایی)")
+_LIST_FA = re.compile(r"(کدام|کدوم|کدامند|چه [^\s]+(?:‌| )?(?:هایی|هائی)|فهرست|نام ببرید|برشمارید|چه مواردی|چه هستند|چه چیزهایی)")
 # Plural category words: "what challenges ...", "توصیه‌های مقاله" ask for a list as well.
 _CATEGORY_EN = re.compile(r"\b(recommendations|challenges|opportunities|obstacles|barriers|shortcomings|weaknesses|"
                           r"advantages|strengths|necessities|requirements|needs|results|outcomes|benefits|gains|"
@@ -74,6 +75,8 @@ class Analysis:
     wants_number: bool
     wants_list: bool
     table: Optional[int] = None  # explicitly named table ("Table 5", "جدول ۵")
+    section: Optional[str] = None  # explicitly named part ("according to the abstract", "در نتیجه‌گیری")
+    counted: Optional[str] = None  # the noun of "how many X" / "چند X"
     wants_year: bool = False
     focus: Optional[str] = None  # the noun a which/what question asks about ("In which journal ...")
     filters: dict = field(default_factory=dict)  # e.g. {"region": "africa", "agreement": "signed"}
@@ -108,6 +111,13 @@ _YEAR_Q = re.compile(r"\b(what year|which year|in what year|when was|when did|si
 # "In which journal ...", "What was the name of ...", "چه مقدار بودجه ..." -> journal, name, بودجه
 _FOCUS_EN = re.compile(r"\b(?:which|what)\s+(?:was the |is the |were the |are the )?([a-z]+)")
 _FOCUS_FA = re.compile(r"(?:چه مقدار|چه میزان|چه|کدام)\s+([^\s؟?]+)")
+_SECTIONS = [
+    ("abstract", re.compile(r"\babstract\b|چکیده")),
+    ("intro", re.compile(r"\bintroduction\b|مقدمه")),
+    ("conclusion", re.compile(r"\bconclusion\b|نتیجه گیری|نتیجه‌گیری|جمع بندی|بخش نتیجه")),
+]
+_COUNTED_EN = re.compile(r"\bhow many (\w+(?: \w+)?)")
+_COUNTED_FA = re.compile(r"چند(?:\s*تا)?\s+([^\s؟?]+(?: [^\s؟?]+)?)")
 _TABLE_EN = re.compile(r"\btable\s*(\d)\b", re.I)
 _TABLE_FA = re.compile(r"جدول\s*([0-9۰-۹])")
 
@@ -132,6 +142,8 @@ def analyse(question: str, lang: Optional[str] = None) -> Analysis:
     wants_number = bool(_NUMBER_EN.search(norm) or _NUMBER_FA.search(norm))
     wants_list = bool(_LIST_EN.search(norm) or _LIST_FA.search(norm)
                       or ((_CATEGORY_EN.search(norm) or _CATEGORY_FA.search(norm)) and not wants_number))
+    if _YESNO.search(norm) and not re.search(r"\b(which|list)\b|کدام|کدوم", norm):
+        wants_list = False
     m = _TABLE_EN.search(norm) or _TABLE_FA.search(norm)
     table = int(normalize(m.group(1))) if m else None
     filters: dict = {}
@@ -140,19 +152,37 @@ def analyse(question: str, lang: Optional[str] = None) -> Analysis:
             filters.setdefault("region", []).append(key)
     if "central_asia" in filters.get("region", []) or "middle_east" in filters.get("region", []):
         filters["region"] = [r for r in filters["region"] if r != "asia"]
-    for key, words in AGREEMENTS.items():
-        if any(normalize(w) in norm for w in words):
-            filters["agreement"] = key
-            break
+    kinds = [key for key, words in AGREEMENTS.items() if any(normalize(w) in norm for w in words)]
+    if len(kinds) == 1:  # naming two kinds ("sister cities and memoranda") is naming the whole table
+        filters["agreement"] = kinds[0]
     wants_year = bool(_YEAR_Q.search(norm))
+    section = next((sec for sec, rx in _SECTIONS if rx.search(norm)), None)
+    m = _COUNTED_EN.search(norm) or _COUNTED_FA.search(norm)
+    counted = m.group(1) if m else None
     m = _FOCUS_EN.search(norm) or _FOCUS_FA.search(norm)
     focus = None
     if m:
         word = m.group(1)
-        if word not in STOP_EN and word not in STOP_FA and len(word) > 2:
+        if word not in STOP_EN and word not in STOP_FA and word not in GENERIC_FOCUS and len(word) > 2:
             focus = word
-    return Analysis(lang=lang, terms=content_terms(question), wants_number=wants_number, wants_list=wants_list,
-                    table=table, filters=filters, wants_year=wants_year, focus=focus)
+    return Analysis(lang=lang, terms=[SYNONYMS.get(t, t) for t in content_terms(question)], wants_number=wants_number, wants_list=wants_list,
+                    table=table, filters=filters, wants_year=wants_year, focus=focus, section=section,
+                    counted=counted)
+
+
+# Nouns that frame a question rather than name its object: never a reason to abstain.
+GENERIC_FOCUS = set(tokens("""label labels name names difference differences chance chances mean means way ways kind kinds
+type types role roles reason reasons factor factors thing things aspect aspects feature features step steps activity
+activities work works form forms shift change changes part parts group groups problem problems issue issues view
+position standing point points main key two three four five six seven several other example examples
+instance instances sort sorts
+کار کارهایی کارها تفاوت تفاوتی فرق وضعیت وضعیتی نقش دلیل دلایل عامل عاملی عوامل راه راهی نوع نوعی چیز چیزی
+مواردی گروه گروهی گروه‌هایی شکل اشکال بخش مسئله مسائل جنبه ویژگی ویژگی‌هایی منافعی فایده جایگاهی
+ایراد ایرادی مشکل مشکلی انتقاد انتقادی نمونه نمونه‌هایی مثال مثالی"""))
+# A few question words the paper's text says otherwise (query expansion, both languages).
+SYNONYMS = {"twin": "sister", "town": "city", "mou": "memorandum", "weakness": "shortcoming",
+            "strength": "advantage", "obstacle": "challenge", "barrier": "challenge", "gain": "benefit"}
+_YESNO = re.compile(r"^(is|are|does|do|did|can|could|has|have|was|were|will|would|should)\b|^(آیا)")
 
 
 def is_followup(question: str) -> bool:
