@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .normalize import normalize, persian_digits, tokens
-from .query import COLLOQUIAL_SUFFIXES, STOP_EN, STOP_FA, Analysis, content_terms, is_comparison, stem
+from .query import COLLOQUIAL_SUFFIXES, STOP_EN, STOP_FA, TITLE_Q, Analysis, content_terms, is_comparison, stem
 from .retrieve import Hit
 from .types import Passage
 
@@ -101,7 +101,10 @@ class Composer:
                 df[s] = df.get(s, 0) + 1
         self.df = df
         self.prefixes = {s[:5] for s in df if len(s) >= 5}
+        self.places = {normalize(c.get(lang, "")) for p in passages if p.table == 2
+                       for key in ("country", "city") for c in [p.cells.get(key) or {}] for lang in ("fa", "en")} - {""}
         self.n_docs = max(1, len(passages))
+        self.by_id = {p.id: p for p in passages}
         self.by_table: dict[int, list[Passage]] = {}
         self.heads: dict[int, Passage] = {}
         for p in passages:
@@ -142,6 +145,9 @@ class Composer:
         own = {stem(t) for t in a.terms} or terms
         if not hits or not terms:
             return Composition([], True, kind="abstain", evidence={"reason": "no terms"})
+        if TITLE_Q.search(normalize(question)) and "title.h" in self.by_id:
+            title = self.by_id["title.h"]
+            return Composition([Statement(title.text_in(lang), title)], False, kind="fact", evidence={"intent": "title"})
         fact = self._fact_answer(terms, own, a, hits, lang, question)
         table = self._list_table(a, query, hits)
         if table is not None:
@@ -165,6 +171,8 @@ class Composer:
             return a.table
         norm = normalize(query)
         cued = [t for t, cues in TABLE_CUES.items() if any(c in norm for c in cues)]
+        if 2 not in cued and {normalize(t) for t in a.terms} & self.places:
+            cued.append(2)  # a country or city of Table 2 is named
         hit_tables = [h.passage.table for h in hits[:8] if h.passage.table]
         for t in hit_tables:  # the best-ranked table that the question's words also point at
             if t in cued:
@@ -207,9 +215,8 @@ class Composer:
         specific = {stem(t) for t in a.terms
                     if not any(c in t for c in generic) and self.df.get(stem(t), 0) < 0.15 * self.n_docs
                     and not _in(stem(t), framing)}
-        ranked_ids = {h.passage.id for h in hits}
         if specific and table != 2:
-            narrowed = [p for p in rows if p.id in ranked_ids and self.coverage(specific, _stems(p.text) | _stems(p.text_en)) > 0]
+            narrowed = [p for p in rows if self.coverage(specific, _stems(p.text) | _stems(p.text_en)) > 0]
             if narrowed:
                 rows = narrowed
         if not rows:
@@ -301,7 +308,10 @@ class Composer:
                 cover = self.coverage(terms, matched)
                 if a.wants_number and not _HAS_NUMBER.search(s):
                     cover *= 0.3
-                score = cover * prior + 0.1 * h.dense
+                if a.counted and a.wants_number:
+                    cover *= 1.3 if self._states_count(s, a.counted) else 0.7
+                # The current question's own words weigh as much as the whole (history-joined) query.
+                score = (0.5 * cover + 0.5 * self.coverage(own, matched)) * prior + 0.1 * h.dense
                 candidates.append((score, cover, s, p, matched))
         if not candidates:
             return Composition([], True, kind="abstain", evidence={"reason": "no candidates"})
@@ -314,9 +324,19 @@ class Composer:
                     "unknown": unknown, "number": a.wants_number}
         if self._abstain(evidence, best[2], a):
             return Composition([], True, kind="abstain", evidence=evidence)
+        compare = is_comparison(question)
+        halves = _halves(question) if compare else []
+        if len(halves) == 2:  # "X or Y?": the best evidence for each side
+            chosen = []
+            for half in halves:
+                half_terms = {stem(t) for t in content_terms(half)} or own
+                pool = [c for c in candidates if not a.wants_number or _HAS_NUMBER.search(c[2])] or candidates
+                pick = max(pool, key=lambda c: self.coverage(half_terms, c[4]) + 0.01 * c[0])
+                if pick[2] not in {c[2] for c in chosen}:
+                    chosen.append(pick)
+            return Composition([Statement(c[2], c[3]) for c in chosen], False, kind="fact", evidence=evidence)
         chosen = [best]
         covered = set(best[4])
-        compare = is_comparison(question)
         limit = self.settings.max_sentences + (1 if compare else 0)
         floor = 0.4 if compare else 0.7
         for c in candidates[1:]:
@@ -338,6 +358,12 @@ class Composer:
             reasons.append("names a number the paper never states")
         if a.focus and not self.known(stem(a.focus)):
             reasons.append(f"asks for '{a.focus}', which the paper never mentions")
+        own = [stem(t) for t in a.terms if not t.isdigit()]
+        unknown = [t for t in own if not self.known(t)]
+        if own and len(unknown) * 2 >= len(own) and len(unknown) >= 1:
+            reasons.append(f"most of what it asks about is not in the paper ({', '.join(unknown)})")
+        if any(n and not self.known(stem(n)) for n in a.names):
+            reasons.append("names something the paper never mentions")
         return reasons
 
     def _abstain(self, ev: dict, best: str, a: Analysis) -> bool:
@@ -369,6 +395,16 @@ class Composer:
         number = r"(?:[0-9]+|one|two|three|four|five|six|seven|eight|nine|ten|thirty|hundred|thousand|million|" \
                  r"یک|دو|سه|چهار|پنج|شش|هفت|هشت|نه|ده|سی|صد|هزار|میلیون)"
         return bool(re.search(rf"(?<!\w){number}(?:[\s,]+\S+){{0,2}}?[\s,]+{key}", norm))
+
+
+def _halves(question: str) -> list[str]:
+    """The two sides of an "X or Y" question (empty when it has no such shape)."""
+    norm = normalize(question)
+    for sep in (" یا ", " or "):
+        if sep in norm:
+            left, right = norm.split(sep, 1)
+            return [left, right]
+    return []
 
 
 def _in(term: str, stems: set[str]) -> bool:

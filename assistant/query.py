@@ -35,7 +35,7 @@ few one ones per via vs according paper article study authors author say says sa
 mentioned list lists listed name names named give gives given tell describe describes show shows shown does please
 kind kinds type types way ways thing things between among within without against during before after up down out off
 again just only very too own same s t don't doesn't isn't aren't what's which's do roughly approximately about
-around exactly currently today now still yet""".split())
+around exactly currently today now still yet abstract introduction conclusion section paragraph""".split())
 
 STOP_FA = set(tokens("""و در به از که این آن با برای را تا یا هم نیز اما ولی اگر چه چی چیست چیه کدام کدامند کدامیک است هست
 هستند بود بودند شد شده شود شوند می نمی کرد کرده کند کنند دارد دارند داشت داشته ای ها های ی یک بر روی پس پیش
@@ -44,7 +44,16 @@ STOP_FA = set(tokens("""و در به از که این آن با برای را ت
 کنید کن می‌کند باشد باشند نیست نیستند وجود بیان آنچه چه‌چیزی چیزی موارد مورد عبارتند
 کدوم کدوما کدوم‌ها کدوم‌هاش چیه چیا چطوری چجوری میشه می‌شه هستن بودن کی چی اومده اومد داره دارن کردن کرده
 میگن می‌گن می‌گه میگه چقدره تو توی رو اینو اونو اونا اون این‌ها بهش ازش دیگه خب حالا آخه یعنی کنن بکنند بکنن
-بشه شدن شده‌اند شده‌ان هستش بوده‌اند گفته‌اند دقیقا دقیقاً لطفا لطفاً بگو بگید توضیح بده"""))
+بشه شدن شده‌اند شده‌ان هستش بوده‌اند گفته‌اند دقیقا دقیقاً لطفا لطفاً بگو بگید توضیح بده الان اکنون هنوز
+چکیده مقدمه"""))
+# Nationality adjectives -> the country the tables name ("Which Turkish cities ...").
+DEMONYMS = {"turkish": "turkey", "russian": "russia", "chinese": "china", "french": "france", "italian": "italy",
+            "iraqi": "iraq", "syrian": "syria", "cuban": "cuba", "brazilian": "brazil", "venezuelan": "venezuela",
+            "yemeni": "yemen", "vietnamese": "vietnam", "filipino": "philippines", "afghan": "afghanistan",
+            "british": "england", "english": "england", "tunisian": "tunisia", "sudanese": "sudan",
+            "belarusian": "belarus", "kyrgyz": "kyrgyzstan", "tajik": "tajikistan", "kuwaiti": "kuwait",
+            "ترکیه‌ای": "ترکیه", "روسی": "روسیه", "چینی": "چین", "فرانسوی": "فرانسه", "ایتالیایی": "ایتالیا",
+            "عراقی": "عراق", "سوری": "سوریه", "انگلیسی": "انگلستان"}
 # Colloquial endings that carry no content ("تأثیرش", "اروپایی‌ان", "خواهرخونده‌ست").
 COLLOQUIAL_SUFFIXES = ("هاش", "اش", "ش", "ست", "ان", "ه", "ی", "یه", "ای")
 
@@ -77,6 +86,7 @@ class Analysis:
     table: Optional[int] = None  # explicitly named table ("Table 5", "جدول ۵")
     section: Optional[str] = None  # explicitly named part ("according to the abstract", "در نتیجه‌گیری")
     counted: Optional[str] = None  # the noun of "how many X" / "چند X"
+    names: list = field(default_factory=list)  # capitalised words inside an English question (proper nouns)
     wants_year: bool = False
     focus: Optional[str] = None  # the noun a which/what question asks about ("In which journal ...")
     filters: dict = field(default_factory=dict)  # e.g. {"region": "africa", "agreement": "signed"}
@@ -107,6 +117,7 @@ def stem(token: str) -> str:
     return token
 
 
+TITLE_Q = re.compile(r"\btitle of (?:the|this) (?:paper|article|study)\b|عنوان (?:این |)مقاله|اسم (?:این |)مقاله|مقاله چه عنوانی")
 _YEAR_Q = re.compile(r"\b(what year|which year|in what year|when was|when did|since when)\b|(چه سالی|کدام سال|چه سال|در چه تاریخی)")
 # "In which journal ...", "What was the name of ...", "چه مقدار بودجه ..." -> journal, name, بودجه
 _FOCUS_EN = re.compile(r"\b(?:which|what)\s+(?:was the |is the |were the |are the )?([a-z]+)")
@@ -153,7 +164,9 @@ def analyse(question: str, lang: Optional[str] = None) -> Analysis:
     if "central_asia" in filters.get("region", []) or "middle_east" in filters.get("region", []):
         filters["region"] = [r for r in filters["region"] if r != "asia"]
     kinds = [key for key, words in AGREEMENTS.items() if any(normalize(w) in norm for w in words)]
-    if len(kinds) == 1:  # naming two kinds ("sister cities and memoranda") is naming the whole table
+    if "consultation" in kinds:  # "still in consultation towards a sister-city agreement"
+        filters["agreement"] = "consultation"
+    elif len(kinds) == 1:  # naming both other kinds ("sister cities and memoranda") names the whole table
         filters["agreement"] = kinds[0]
     wants_year = bool(_YEAR_Q.search(norm))
     section = next((sec for sec, rx in _SECTIONS if rx.search(norm)), None)
@@ -163,9 +176,12 @@ def analyse(question: str, lang: Optional[str] = None) -> Analysis:
     focus = None
     if m:
         word = m.group(1)
-        if word not in STOP_EN and word not in STOP_FA and word not in GENERIC_FOCUS and len(word) > 2:
+        if (word not in STOP_EN and word not in STOP_FA and word not in GENERIC_FOCUS and word not in DEMONYMS
+                and len(word) > 2):
             focus = word
-    return Analysis(lang=lang, terms=[SYNONYMS.get(t, t) for t in content_terms(question)], wants_number=wants_number, wants_list=wants_list,
+    names = [w.lower() for w in re.findall(r"(?<=[a-z,] )([A-Z][a-zA-Z]+)", question)
+             if w.lower() not in STOP_EN and w.lower() not in DEMONYMS]
+    return Analysis(lang=lang, names=names, terms=[DEMONYMS.get(t, SYNONYMS.get(t, t)) for t in content_terms(question)], wants_number=wants_number, wants_list=wants_list,
                     table=table, filters=filters, wants_year=wants_year, focus=focus, section=section,
                     counted=counted)
 
@@ -174,13 +190,13 @@ def analyse(question: str, lang: Optional[str] = None) -> Analysis:
 GENERIC_FOCUS = set(tokens("""label labels name names difference differences chance chances mean means way ways kind kinds
 type types role roles reason reasons factor factors thing things aspect aspects feature features step steps activity
 activities work works form forms shift change changes part parts group groups problem problems issue issues view
-position standing point points main key two three four five six seven several other example examples
+position standing point points main key two three four five six seven eight nine ten several other example examples
 instance instances sort sorts
 کار کارهایی کارها تفاوت تفاوتی فرق وضعیت وضعیتی نقش دلیل دلایل عامل عاملی عوامل راه راهی نوع نوعی چیز چیزی
 مواردی گروه گروهی گروه‌هایی شکل اشکال بخش مسئله مسائل جنبه ویژگی ویژگی‌هایی منافعی فایده جایگاهی
-ایراد ایرادی مشکل مشکلی انتقاد انتقادی نمونه نمونه‌هایی مثال مثالی"""))
+ایراد ایرادی مشکل مشکلی انتقاد انتقادی نمونه نمونه‌هایی مثال مثالی کسانی کسی افرادی فرقی تفاوت‌هایی"""))
 # A few question words the paper's text says otherwise (query expansion, both languages).
-SYNONYMS = {"twin": "sister", "town": "city", "mou": "memorandum", "weakness": "shortcoming",
+SYNONYMS = {"twin": "sister", "town": "city", "mou": "memorandum", "mous": "memorandum", "weakness": "shortcoming",
             "strength": "advantage", "obstacle": "challenge", "barrier": "challenge", "gain": "benefit"}
 _YESNO = re.compile(r"^(is|are|does|do|did|can|could|has|have|was|were|will|would|should)\b|^(آیا)")
 
