@@ -133,6 +133,7 @@ class Assistant:
         retrieved = {h.passage.id for h in turn.hits} | {f"t{t}" for t in range(1, 7)}
         # Rows of a table the retriever surfaced count as retrieved: a list answer reads the whole table.
         tables = {h.passage.table for h in turn.hits if h.passage.table} | set(comp.tables)
+        retrieved |= set(comp.read)
         retrieved |= {p.id for p in self.store.passages if p.table in tables}
         statements = verify(comp.statements, retrieved, lang) if not comp.abstained else []
         abstained = comp.abstained or not statements

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .normalize import normalize, persian_digits, tokens
-from .query import COLLOQUIAL_SUFFIXES, STOP_EN, STOP_FA, TITLE_Q, Analysis, content_terms, is_comparison, stem
+from .query import COLLOQUIAL_SUFFIXES, STOP_EN, STOP_FA, SYNONYMS, TITLE_Q, Analysis, content_terms, is_comparison, stem
 from .retrieve import Hit
 from .types import Passage
 
@@ -72,6 +72,7 @@ class Composition:
     kind: str = "fact"  # fact | list | abstain
     tables: set = field(default_factory=set)  # tables the composer read whole (their rows count as retrieved)
     evidence: dict = field(default_factory=dict)  # the figures the decision was made on (shown in --json)
+    read: set = field(default_factory=set)  # passages consulted directly (e.g. the title), besides retrieval
 
 
 def sentences(text: str) -> list[str]:
@@ -147,7 +148,8 @@ class Composer:
             return Composition([], True, kind="abstain", evidence={"reason": "no terms"})
         if TITLE_Q.search(normalize(question)) and "title.h" in self.by_id:
             title = self.by_id["title.h"]
-            return Composition([Statement(title.text_in(lang), title)], False, kind="fact", evidence={"intent": "title"})
+            return Composition([Statement(title.text_in(lang), title)], False, kind="fact", evidence={"intent": "title"},
+                               read={title.id})
         fact = self._fact_answer(terms, own, a, hits, lang, question)
         table = self._list_table(a, query, hits)
         if table is not None:
@@ -315,6 +317,9 @@ class Composer:
                 candidates.append((score, cover, s, p, matched))
         if not candidates:
             return Composition([], True, kind="abstain", evidence={"reason": "no candidates"})
+        if a.counted and a.wants_number:  # "how many X": only sentences that count X can answer
+            counting = [c for c in candidates if self._states_count(c[2], a.counted)]
+            candidates = counting or candidates
         candidates.sort(key=lambda c: -c[0])
         best = candidates[0]
         own_cover = self.coverage(own, best[4])
@@ -360,9 +365,9 @@ class Composer:
             reasons.append(f"asks for '{a.focus}', which the paper never mentions")
         own = [stem(t) for t in a.terms if not t.isdigit()]
         unknown = [t for t in own if not self.known(t)]
-        if own and len(unknown) * 2 >= len(own) and len(unknown) >= 1:
+        if len(unknown) >= 2 and len(unknown) * 2 > len(own):
             reasons.append(f"most of what it asks about is not in the paper ({', '.join(unknown)})")
-        if any(n and not self.known(stem(n)) for n in a.names):
+        if any(not self.known(stem(SYNONYMS.get(n, n))) for n in a.names):
             reasons.append("names something the paper never mentions")
         return reasons
 
