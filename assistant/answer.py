@@ -15,8 +15,8 @@ from langchain_core.runnables import RunnableLambda
 
 from .compose import Composer, Composition, render, verify
 from .index import Store, open_index
-from .normalize import clean_display
-from .query import Analysis, analyse, detect_language, is_followup
+from .normalize import clean_display, normalize
+from .query import TITLE_Q, Analysis, analyse, detect_language, is_followup
 from .retrieve import Filters, HybridRetriever, Hit
 from .settings import Settings
 from .types import Answer, Citation
@@ -118,6 +118,9 @@ class Assistant:
         filters = Filters(table=turn.analysis.table, section=turn.analysis.section) \
             if (turn.analysis.table or turn.analysis.section) else None
         turn.hits = self.retriever.search(turn.query, k=k, filters=filters)
+        if TITLE_Q.search(normalize(turn.question)) and "title.h" in self.store.by_id:
+            # "What is the paper's title?" is answered from the title itself, whatever ranks first.
+            turn.hits.insert(0, Hit(self.store.by_id["title.h"], 1.0, 1.0, 0.0))
         turn.timings["retrieve_ms"] = (time.perf_counter() - t) * 1000
         return turn
 

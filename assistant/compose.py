@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .normalize import normalize, persian_digits, tokens
-from .query import COLLOQUIAL_SUFFIXES, STOP_EN, STOP_FA, SYNONYMS, TITLE_Q, Analysis, content_terms, is_comparison, stem
+from .query import COLLOQUIAL_SUFFIXES, detect_language, STOP_EN, STOP_FA, SYNONYMS, TITLE_Q, Analysis, content_terms, is_comparison, stem
 from .retrieve import Hit
 from .types import Passage
 
@@ -167,8 +167,8 @@ class Composer:
 
     # ------------------------------------------------------------------ lists
     def _list_table(self, a: Analysis, query: str, hits: list[Hit]) -> Optional[int]:
-        if not a.wants_list or (a.section and not a.table):
-            return None
+        if not a.wants_list or (a.section and not a.table) or a.wants_year or a.wants_number:
+            return None  # "in which year ...", "how many ..." ask for one fact, not the table
         if a.table in self.by_table:
             return a.table
         norm = normalize(query)
@@ -310,23 +310,24 @@ class Composer:
                 cover = self.coverage(terms, matched)
                 if a.wants_number and not _HAS_NUMBER.search(s):
                     cover *= 0.3
-                if a.counted and a.wants_number:
-                    cover *= 1.3 if self._states_count(s, a.counted) else 0.7
                 # The current question's own words weigh as much as the whole (history-joined) query.
                 score = (0.5 * cover + 0.5 * self.coverage(own, matched)) * prior + 0.1 * h.dense
                 candidates.append((score, cover, s, p, matched))
         if not candidates:
             return Composition([], True, kind="abstain", evidence={"reason": "no candidates"})
         if a.counted and a.wants_number:  # "how many X": only sentences that count X can answer
-            counting = [c for c in candidates if self._states_count(c[2], a.counted)]
+            # The question may be in the other language than the answer (--lang): read both renderings.
+            counting = [c for c in candidates if self._states_count(c[2], a.counted)
+                        or (lang != detect_language(question) and self._states_count(c[3].text_in(detect_language(question)), a.counted))]
             candidates = counting or candidates
+        counts = bool(a.counted and a.wants_number and counting)
         candidates.sort(key=lambda c: -c[0])
         best = candidates[0]
         own_cover = self.coverage(own, best[4])
         unknown = sorted(t for t in own if not self.known(t))
         top_dense = max(h.dense for h in hits[:5])
         evidence = {"cover": round(best[1], 3), "own_cover": round(own_cover, 3), "dense": round(top_dense, 3),
-                    "unknown": unknown, "number": a.wants_number}
+                    "unknown": unknown, "number": a.wants_number, "counts": counts if a.counted else None}
         if self._abstain(evidence, best[2], a):
             return Composition([], True, kind="abstain", evidence=evidence)
         compare = is_comparison(question)
@@ -379,7 +380,7 @@ class Composer:
             reasons.append("asks for a number; the best evidence states none")
         if a.wants_year and not _YEAR.search(best):
             reasons.append("asks for a year; the best evidence gives none")
-        if a.counted and a.wants_number and not self._states_count(best, a.counted):
+        if a.counted and a.wants_number and not ev.get("counts"):
             reasons.append(f"asks how many '{a.counted}'; the best evidence gives no such count")
         if ev["cover"] < s.abstain_min_coverage and ev["dense"] < s.abstain_min_dense:
             reasons.append("little of the question is found in the paper")

@@ -26,6 +26,9 @@ _DISPLAY_TABLE = str.maketrans(_CHAR_MAP)
 _DIGITS = str.maketrans(
     {chr(0x06F0 + i): str(i) for i in range(10)} | {chr(0x0660 + i): str(i) for i in range(10)}
 )
+# Matching only: spelling variants Persian writers mix freely (آمریکا/امریکا, مسائل/مسایل, زمینۀ/زمینه).
+_MATCH_LETTERS = str.maketrans({"\u0622": "\u0627", "\u0623": "\u0627", "\u0625": "\u0627", "\u0671": "\u0627",
+                                "\u0624": "\u0648", "\u0626": "\u06cc", "\u06c0": "\u0647", "\u0629": "\u0647"})
 _TO_PERSIAN_DIGITS = str.maketrans({str(i): chr(0x06F0 + i) for i in range(10)})
 # Superscript footnote markers used by the edition (¹²³...) -> ordinary digits.
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
@@ -61,7 +64,7 @@ def normalize(text: str) -> str:
     text = clean_display(text)
     text = _DIACRITICS.sub("", text)
     text = text.translate(_DIGITS).translate(_SUPERSCRIPTS)
-    text = text.replace(ZWNJ, " ").replace("\u06c0", "\u0647")  # ۀ -> ه
+    text = text.replace(ZWNJ, " ").translate(_MATCH_LETTERS)
     text = _SPACES.sub(" ", text).strip()
     return text.lower()
 
