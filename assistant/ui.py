@@ -42,7 +42,7 @@ EXAMPLES = [
     "What policy recommendations does the paper make?",
     "What challenges does Tehran face in developing city diplomacy?",
 ]
-FA_FONTS = "'Vazirmatn', 'Noto Naskh Arabic', 'Noto Sans Arabic', 'Nazli', Tahoma, sans-serif"
+FA_FONTS = "'Vazirmatn', 'Noto Sans Arabic', 'Noto Naskh Arabic', 'Nazli', Tahoma, sans-serif"
 CSS = f"""
 .msg-fa {{ direction: rtl; text-align: right; unicode-bidi: isolate; font-family: {FA_FONTS}; line-height: 1.9; }}
 .msg-en {{ direction: ltr; text-align: left; unicode-bidi: isolate; }}
@@ -231,28 +231,44 @@ def _counterpart(src: str, span: tuple[int, int], dst: str, c: Citation, src_lan
     return (ds[lo][0], ds[hi][1]), False
 
 
-def _marked(text: str, span: Optional[tuple[int, int]], exact: bool = True) -> str:
-    """Escaped text with span in <mark> (each piece escaped on its own, so the mark is never broken)."""
-    if not span:
-        return html.escape(text, quote=False)
-    s, e = span
-    tag = "<mark>" if exact else '<mark class="approx" title="aligned by sentence position (approximate)">'
-    return (html.escape(text[:s], quote=False) + tag + html.escape(text[s:e], quote=False) + "</mark>"
-            + html.escape(text[e:], quote=False))
+def _marked(text: str, spans: list[tuple[int, int, bool]]) -> str:
+    """Escaped text with the spans in <mark> (each piece escaped on its own, so no mark is broken).
+    A span is (start, end, exact); an inexact one (aligned by position) is marked as approximate."""
+    out, pos = [], 0
+    for s, e, exact in sorted(spans):
+        s = max(s, pos)
+        if e <= s:
+            continue
+        tag = "<mark>" if exact else '<mark class="approx" title="aligned by sentence position (approximate)">'
+        out += [html.escape(text[pos:s], quote=False), tag, html.escape(text[s:e], quote=False), "</mark>"]
+        pos = e
+    out.append(html.escape(text[pos:], quote=False))
+    return "".join(out)
 
 
 def highlight(c: Citation, cells: Optional[dict] = None) -> tuple[str, str]:
-    """(Persian html, English html) of a cited passage, the cited sentence in <mark> in both."""
+    """(Persian html, English html) of a cited passage, the cited text in <mark> in both languages.
+
+    The quote is in the answer's language; its rendering in the other language is found through
+    the table cells, the row body or the sentence order. A quote of several spans joined by "…"
+    (an organisation's name, then a cell) marks each span."""
     fa, en, q = c.text or "", c.text_en or "", (c.quote or "").strip()
-    if not q:
-        return _marked(fa, None), _marked(en, None)
-    sp_fa, sp_en = _find(fa, q), _find(en, q)
-    ex_fa = ex_en = True
-    if sp_fa and not sp_en:
-        sp_en, ex_en = _counterpart(fa, sp_fa, en, c, "fa", cells or {})
-    elif sp_en and not sp_fa:
-        sp_fa, ex_fa = _counterpart(en, sp_en, fa, c, "en", cells or {})
-    return _marked(fa, sp_fa, ex_fa), _marked(en, sp_en, ex_en)
+    fa_spans: list[tuple[int, int, bool]] = []
+    en_spans: list[tuple[int, int, bool]] = []
+    for part in (x.strip() for x in q.split("…")):
+        if not part:
+            continue
+        sp_fa, sp_en = _find(fa, part), _find(en, part)
+        ex_fa = ex_en = True
+        if sp_fa and not sp_en:
+            sp_en, ex_en = _counterpart(fa, sp_fa, en, c, "fa", cells or {})
+        elif sp_en and not sp_fa:
+            sp_fa, ex_fa = _counterpart(en, sp_en, fa, c, "en", cells or {})
+        if sp_fa:
+            fa_spans.append((sp_fa[0], sp_fa[1], ex_fa))
+        if sp_en:
+            en_spans.append((sp_en[0], sp_en[1], ex_en))
+    return _marked(fa, fa_spans), _marked(en, en_spans)
 
 
 def where(c: Citation) -> tuple[str, str]:
@@ -347,6 +363,8 @@ class Handlers:
         self.assistant = assistant
         self.feedback = feedback
         self.cells = {p.id: p.cells for p in assistant.store.passages if p.cells}
+        self.items = policy_items(assistant)
+        self.items_by_id = {it["id"]: it for it in self.items}
 
     def _refuse(self, question: str, chat: list, problem: str, detail: str = "") -> list:
         settings = self.assistant.settings
@@ -385,11 +403,42 @@ class Handlers:
         except Exception:  # noqa: BLE001 - the window must stay usable; the log has the details
             log.exception("answering failed")
             return "", self._refuse(question, chat, "error"), session, citation_html(None), []
+        return self._answered(ans, chat, session)
+
+    def _answered(self, ans: Answer, chat: list, session: Session):
         session.turns.append((ans.question, ans))
         chat.append({"role": "user", "content": wrap(esc(ans.question), detect_language(ans.question))})
         chat.append({"role": "assistant", "content": wrap(answer_markdown(ans), ans.language)})
         session.answer_at[len(chat) - 1] = len(session.turns) - 1
         return "", chat, session, citation_html(ans, cells=self.cells), citation_choices(ans)
+
+    def ask_item(self, item_id: Optional[str], chat: list, session: Optional[Session], lang_choice: str):
+        """Ask about a row of the recommendations browser; same outputs as `respond`.
+
+        The row is asked about on its own (earlier turns are not its context), first by its text,
+        then, if that answer does not cite the row, with its table named (which finds rows whose
+        wording other rows repeat, at the price of answering with more of the table)."""
+        session = session or Session()
+        chat = list(chat or [])
+        item = self.items_by_id.get(item_id or "")
+        if item is None:
+            return "", chat, session, citation_html(session.turns[-1][1] if session.turns else None, cells=self.cells), \
+                citation_choices(session.turns[-1][1] if session.turns else None)
+        lang = lang_of(lang_choice) or session.language or "fa"
+        questions = [item_question(item, lang, scoped=False), item_question(item, lang, scoped=True)]
+        best = None
+        for q in questions:
+            try:
+                ans = self.assistant.ask(q, history=[], lang=lang)
+            except Exception:  # noqa: BLE001 - respond() below turns it into a friendly message
+                continue
+            best = best or ans
+            if item["id"] in [c.id for c in ans.citations]:
+                best = ans
+                break
+        if best is None:
+            return self.respond(questions[0], chat, session, lang_choice, standalone=True)
+        return self._answered(best, chat, session)
 
     def show_citation(self, choice: Optional[str], session: Optional[Session]) -> str:
         if not session or not session.turns:
@@ -499,11 +548,13 @@ def item_samples(items: list[dict], query: str) -> list[list[str]]:
     return out
 
 
-def item_question(item: dict, lang: str) -> str:
-    """The question the chat is asked when a recommendation is clicked (scoped to its table)."""
+def item_question(item: dict, lang: str, scoped: bool = False) -> str:
+    """The question the chat is asked when a recommendation is clicked (`scoped`: naming its table)."""
     if lang == "en":
-        return f"What does Table {item['table']} of the paper say about “{item['en']}”?"
-    return f"مقاله در جدول {persian_digits(str(item['table']))} درباره «{item['fa']}» چه می‌گوید؟"
+        return (f"What does Table {item['table']} of the paper say about “{item['en']}”?" if scoped
+                else f"What does the paper say about “{item['en']}”?")
+    return (f"مقاله در جدول {persian_digits(str(item['table']))} درباره «{item['fa']}» چه می‌گوید؟" if scoped
+            else f"مقاله درباره «{item['fa']}» چه می‌گوید؟")
 
 
 # ---------------------------------------------------------------------- app
@@ -511,8 +562,7 @@ def build_app(assistant: Assistant, feedback_path: Optional[Path] = None):
     import gradio as gr
 
     handlers = Handlers(assistant, FeedbackLog(feedback_path or assistant.settings.feedback_file))
-    items = policy_items(assistant)
-    items_by_id = {it["id"]: it for it in items}
+    items = handlers.items
 
     with gr.Blocks(title="Tehran city diplomacy — paper assistant") as app:
         session = gr.State(None)
@@ -594,14 +644,11 @@ def build_app(assistant: Assistant, feedback_path: Optional[Path] = None):
         search.change(lambda q: gr.Dataset(samples=item_samples(items, q)), search, policy)
 
         def _ask_item(sample, c, s, lg):
-            item = items_by_id.get((sample or [None])[0])
-            if item is None:
-                return (gr.update(),) * 6 + (gr.Tabs(selected="chat"),)
-            lang_ = lang_of(lg) or (s.language if s else None) or "fa"
-            q2, c2, s2, html_, choices = handlers.respond(item_question(item, lang_), c, s, lg, standalone=True)
-            return q2, c2, s2, html_, _picker(choices), handlers.export(s2), gr.Tabs(selected="chat")
+            _q, c2, s2, html_, choices = handlers.ask_item((sample or [None])[0], c, s, lg)
+            return c2, s2, html_, _picker(choices), handlers.export(s2), gr.Tabs(selected="chat")
 
-        policy.click(_ask_item, [policy, chat, session, lang], outs + [tabs])
+        # The question box is left alone: a click does not wipe what the user was typing.
+        policy.click(_ask_item, [policy, chat, session, lang], outs[1:] + [tabs])
         tlang.change(lambda v: tables_html(assistant, "en" if v == "English" else "fa"), tlang, tables)
     return app
 

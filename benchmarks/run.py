@@ -139,14 +139,21 @@ def child_warm(system: str, directory: Path, limit: int | None) -> int:
     from assistant.query import detect_language
 
     items = dev_questions(limit)
+    rebuilt = False
     if system == "project":
         from assistant.answer import Assistant
         from assistant.index import open_index
         from assistant.settings import Settings
 
+        from assistant.index import IndexError_
+
         settings = Settings(index_dir=directory)
-        # Never rebuild silently here (that would be timed as answering): a stale index is an error.
-        bot = Assistant(settings, open_index(settings, rebuild_if_needed=False))
+        try:
+            store = open_index(settings, rebuild_if_needed=False)
+        except IndexError_:  # the corpus changed since the build (others edit it): rebuild, untimed, and say so
+            store = open_index(settings)
+            rebuilt = True
+        bot = Assistant(settings, store)
 
         def answer(item: dict) -> dict:
             return bot.ask(item["question"], history=item.get("history") or []).contract()
@@ -165,7 +172,7 @@ def child_warm(system: str, directory: Path, limit: int | None) -> int:
     def reply(obj: dict) -> None:
         print(RESULT_TAG + json.dumps(obj, ensure_ascii=False), flush=True)
 
-    reply({"ready": True, "n": len(items), **peak_rss_mb()})
+    reply({"ready": True, "n": len(items), "rebuilt_index": rebuilt})
     results: dict[int, dict] = {}
     errors: dict = {}
     for line in sys.stdin:
@@ -264,12 +271,14 @@ class WarmChild:
         self.err.close()
 
 
-def warm_runs(dirs: dict, limit: int | None, n: int, repeats: int) -> dict:
+def warm_runs(dirs: dict, limit: int | None, n: int, repeats: int, warnings: list) -> dict:
     children = {}
     try:
         for system, d in dirs.items():  # started one after the other: warm-up is not timed
             children[system] = WarmChild(system, d, limit)
-            children[system]._read()  # READY
+            if children[system]._read().get("rebuilt_index"):
+                warnings.append(f"the {system} index was stale when the warm run opened it and was rebuilt "
+                                "first (untimed; peak RSS includes it): the corpus changed during the benchmark")
         lat = {s: [[] for _ in range(n)] for s in children}
         for rep in range(repeats):
             order = list(children) if rep % 2 == 0 else list(children)[::-1]
@@ -361,7 +370,8 @@ def main(argv=None) -> int:
     question = items[0]["question"]
     meta = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "quick": a.quick, "dev_questions": len(items),
             "build_runs": build_runs, "fresh_runs": a.fresh_runs, "latency_repeats": repeats,
-            "fresh_ask_question": question, "loadavg_start": loadavg(), **machine_info()}
+            "fresh_ask_question": question, "loadavg_start": loadavg(),
+            "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), **machine_info(), "warnings": []}
     tmp = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
     raw: dict = {}
     try:
@@ -394,12 +404,14 @@ def main(argv=None) -> int:
                 f"baseline {fresh['baseline'][-1]:.2f} s")
         raw["fresh_ask_s"] = fresh
         if (dirs["project"] / "CURRENT").read_text().strip() != current:
-            meta["warning"] = "the project index was rebuilt during the fresh-ask runs (corpus or settings changed?)"
+            meta["warnings"].append("the project index was rebuilt during the fresh-ask runs (the corpus changed?): "
+                                    "fresh-ask times include a rebuild")
 
         # ---- 3-5. warm latency, peak RSS and accuracy: one child per system does the whole warm run;
         # the parent interleaves them question by question and only one of them works at a time.
         say(f"warm runs: {len(items)} dev questions x {repeats} passes, systems interleaved")
-        warm = warm_runs({"project": dirs["project"], "baseline": dirs["baseline"]}, limit, len(items), repeats)
+        warm = warm_runs({"project": dirs["project"], "baseline": dirs["baseline"]}, limit, len(items), repeats,
+                          meta["warnings"])
         for system, w in warm.items():
             say(f"  {system}: p50 {w['p50_ms']:.1f} ms, p95 {w['p95_ms']:.1f} ms, "
                 f"peak RSS {w['peak_rss_mb']:.0f} MB, accuracy {w['summary']['accuracy']}")
@@ -470,6 +482,7 @@ def main(argv=None) -> int:
     lines.append("-" * 100)
     lines.append(f"machine: {meta.get('cpu', '?')}, {meta['cpus']} CPUs; load avg start {meta['loadavg_start']} "
                  f"end {meta['loadavg_end']}; git {meta.get('git', '?')}; answer errors {errs}")
+    lines += [f"WARNING: {w}" for w in meta["warnings"]]
     table = "\n".join(lines)
     print(table)
 
