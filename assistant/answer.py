@@ -77,6 +77,12 @@ class Assistant:
         self.store = store or open_index(self.settings)
         self.retriever = HybridRetriever(self.store)
         self.composer = Composer(self.store.passages, self.settings)
+        # Optional chat-model backend (assistant/llm.py); None = the offline extractive composer only.
+        self.generator = None
+        if self.settings.backend != "extractive":
+            from .llm import make_backend
+
+            self.generator = make_backend(self.settings)
         self.chain = (
             RunnableLambda(self._prepare, name="prepare")
             | RunnableLambda(self._condense, name="condense")
@@ -100,6 +106,10 @@ class Assistant:
 
     def _condense(self, turn: Turn) -> Turn:
         turn.query = history_query(turn.question, turn.history or [])
+        if self.generator is not None and turn.history:
+            # History-aware retrieval: the chat model rewrites the question into a standalone query;
+            # on any failure it returns None and the extractive history query stays (llm.py).
+            turn.query = self.generator.rewrite(turn.question, turn.history, turn.lang) or turn.query
         turn.analysis = analyse(turn.query, turn.lang)
         # Filters (region, agreement kind) and the answer type come from the current question.
         own = analyse(turn.question, turn.lang)
@@ -127,6 +137,10 @@ class Assistant:
     def _compose(self, turn: Turn) -> Turn:
         t = time.perf_counter()
         turn.composition = self.composer.compose(turn.question, turn.query, turn.analysis, turn.hits)
+        if self.generator is not None:
+            # The model writes from the same retrieved passages; its answer goes through the same
+            # verification, and the extractive composition is the fallback (see llm.py).
+            turn.composition = self.generator.compose(turn, turn.composition)
         turn.timings["compose_ms"] = (time.perf_counter() - t) * 1000
         return turn
 
@@ -155,7 +169,8 @@ class Assistant:
         latency = (time.perf_counter() - turn.started) * 1000
         return Answer(question=turn.question, answer=text, language=lang, abstained=abstained,
                       citations=citations, latency_ms=latency, timings=turn.timings, evidence=comp.evidence,
-                      retrieved=[h.passage.id for h in turn.hits], backend=self.settings.backend)
+                      retrieved=[h.passage.id for h in turn.hits], backend=self.settings.backend,
+                      note=comp.note)
 
     # ------------------------------------------------------------------ API
     def ask(self, question: str, history: Optional[list] = None, lang: Optional[str] = None) -> Answer:

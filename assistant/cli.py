@@ -71,6 +71,8 @@ def _print_answer(ans, as_json: bool) -> None:
         print(json.dumps(ans.contract(), ensure_ascii=False))
         return
     print(ans.answer)
+    if ans.note:
+        print(f"({ans.note})")
     if ans.citations:
         print()
         for c in ans.citations:
@@ -155,14 +157,32 @@ def cmd_chat(args) -> int:
             return EXIT_OK
         if not q.strip():
             return EXIT_OK
+        shown = _stream_to_terminal(assistant)
         try:
             ans = assistant.ask(q, history=history, lang=args.lang)
         except QuestionError as exc:
             print(f"error: {exc}", file=sys.stderr)
             continue
+        if shown:  # the model's draft was printed as it came; now what was verified, with its citations
+            print("\n\n-- verified against the paper --")
         _print_answer(ans, False)
         print()
         history += [{"role": "user", "content": q}, {"role": "assistant", "content": ans.answer}]
+
+
+def _stream_to_terminal(assistant) -> list:
+    """With a streaming chat-model backend, print its answer as it is written; returns the chunks shown."""
+    gen = getattr(assistant, "generator", None)
+    shown: list = []
+    if gen is None or not getattr(gen, "streams", False):
+        return shown
+
+    def on_chunk(chunk: str) -> None:
+        shown.append(chunk)
+        print(chunk, end="", flush=True)
+
+    gen.on_chunk = on_chunk
+    return shown
 
 
 def cmd_recommendations(args) -> int:

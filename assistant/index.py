@@ -204,17 +204,56 @@ def status(settings: Settings) -> dict:
             "wanted": want, "passages": store.manifest.n_passages, "sources": store.manifest.sources}
 
 
-def _embed_and_add(collection, embeddings, passages: list[Passage], progress: Optional[Progress]) -> None:
+class EmbeddingCache:
+    """Vectors by (model, text) in index/embedding-cache.sqlite: a rebuild after a crash, a settings
+    change that does not touch the model, or a restored backup re-embeds nothing it has seen."""
+
+    def __init__(self, settings: Settings):
+        import sqlite3
+
+        self.model = f"{settings.embedding_backend}:{settings.embedding_model}:{settings.embedding_passage_prefix}"
+        settings.index_dir.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(settings.index_dir / "embedding-cache.sqlite"), timeout=60)
+        self.db.execute("CREATE TABLE IF NOT EXISTS vec (key TEXT PRIMARY KEY, v BLOB)")
+
+    def _key(self, text: str) -> str:
+        import hashlib
+
+        return hashlib.sha256(f"{self.model}\x00{text}".encode()).hexdigest()
+
+    def embed(self, embeddings, texts: list[str]) -> list[list[float]]:
+        import numpy as np
+
+        keys = [self._key(t) for t in texts]
+        found = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            rows = self.db.execute(f"SELECT key, v FROM vec WHERE key IN ({','.join('?' * len(chunk))})", chunk)
+            found.update({k: np.frombuffer(v, dtype=np.float32).tolist() for k, v in rows})
+        missing = [i for i, k in enumerate(keys) if k not in found]
+        if missing:
+            vecs = embeddings.embed_documents([texts[i] for i in missing])
+            with self.db:
+                self.db.executemany("INSERT OR REPLACE INTO vec VALUES (?, ?)",
+                                    [(keys[i], np.asarray(v, dtype=np.float32).tobytes()) for i, v in zip(missing, vecs)])
+            found.update({keys[i]: v for i, v in zip(missing, vecs)})
+        return [found[k] for k in keys]
+
+
+def _embed_and_add(collection, embeddings, passages: list[Passage], progress: Optional[Progress],
+                   cache: Optional["EmbeddingCache"] = None) -> None:
     docs = [(p, lang, p.text_in(lang)) for p in passages for lang in ("fa", "en") if lang == "fa" or p.text_en]
     batch = 32
     done = 0
+    if progress:
+        progress(0, len(docs))
     for i in range(0, len(docs), batch):
         part = docs[i : i + batch]
         # Section headings travel with paragraphs ("which section discusses X"); table rows
         # already name their table, and repeating long table titles would double the embedding time.
         texts = [text if p.kind == "table_row" else f"{(p.heading_en if lang == 'en' else p.heading)}: {text}"
                  for p, lang, text in part]
-        vecs = embeddings.embed_documents(texts)
+        vecs = cache.embed(embeddings, texts) if cache else embeddings.embed_documents(texts)
         collection.add(
             ids=[f"{p.id}#{lang}" for p, lang, _ in part],
             embeddings=vecs,
@@ -255,7 +294,7 @@ def _build_locked(settings: Settings, extra_sources, progress) -> Store:
         collection = client.create_collection(
             collection_name, embedding_function=ChromaEmbeddingFunction(embeddings),
             configuration={"hnsw": {"space": "cosine"}})
-        _embed_and_add(collection, embeddings, passages, progress)
+        _embed_and_add(collection, embeddings, passages, progress, EmbeddingCache(settings))
         manifest = Manifest(fp, digest, settings.embedding_backend, settings.embedding_model, time.time(),
                             len(passages), collection_name, sources)
         _atomic_write(d / "passages.jsonl",
@@ -322,7 +361,7 @@ def add_documents(settings: Settings, paths: list[Path], progress: Optional[Prog
                                 and p.id not in {q.id for q in new_passages})
         sources = list(dict.fromkeys(store.manifest.sources + [str(p.resolve()) for p, _ in parsed]))
         if new_passages:
-            _embed_and_add(store.collection, store.embeddings, new_passages, progress)
+            _embed_and_add(store.collection, store.embeddings, new_passages, progress, EmbeddingCache(settings))
         all_passages = store.passages + new_passages
         store.manifest.n_passages = len(all_passages)
         store.manifest.sources = sources

@@ -75,6 +75,26 @@ table.paper.en th, table.paper.en td {{ text-align: left; }}
 """
 TITLE_HTML = ('<div id="app-title"><h1><bdi class="fa" dir="rtl" lang="fa">دستیار مقاله «دیپلماسی شهری در کلانشهر تهران»'
               '</bdi> · <span lang="en">Paper assistant: city diplomacy in Tehran</span></h1></div>')
+# The copy button of a chat message copies its raw value: the direction wrapper and Markdown
+# escapes. This turns such a value back into the plain text the user sees (and leaves anything
+# else alone). Loaded through launch(head=...).
+HEAD = r"""<script>
+(() => {
+  const clip = navigator.clipboard;
+  if (!clip || !clip.writeText || clip.__plainChat) return;
+  const original = clip.writeText.bind(clip);
+  const plain = (t) => {
+    if (typeof t !== "string" || !/<div class="msg-(fa|en)"/.test(t)) return t;
+    return t.replace(/<div class="msg-(?:fa|en)"[^>]*>/g, "").replace(/<\/div>/g, "")
+      .replace(/\*\*\[(\d+)\]\*\*/g, "[$1]")
+      .replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&")
+      .replace(/\\([\\`*_{}\[\]()#+!|~$@\/.=-])/g, "$1")
+      .replace(/\n{3,}/g, "\n\n").trim();
+  };
+  clip.writeText = (t) => original(plain(t));
+  clip.__plainChat = true;
+})();
+</script>"""
 MAX_FEEDBACK_CHARS = 4000
 PREVIEW_CHARS = 300  # how much of a rejected (too long) question the chat repeats
 ALL_SOURCES = "all"
@@ -596,9 +616,12 @@ def build_app(assistant: Assistant, feedback_path: Optional[Path] = None):
                         picker = gr.Radio([], label="Show source · نمایش منبع", elem_id="picker")
                         cites = gr.HTML(citation_html(None), elem_id="citations")
             with gr.Tab("Recommendations · توصیه‌ها", id="policy"):
-                gr.Markdown("Policy recommendations and their expected results (Table 6), opportunities and "
-                            "challenges (Table 5), shortcomings, advantages and necessities (Table 4). "
-                            "Click a row to ask the chat about it. · برای پرسیدن درباره هر مورد روی آن کلیک کنید.")
+                gr.HTML("<p lang='en'>Policy recommendations and their expected results (Table 6), opportunities "
+                        "and challenges (Table 5), shortcomings, advantages and necessities (Table 4). "
+                        "Click a row to ask the chat about it.</p>"
+                        "<p dir='rtl' lang='fa' class='rec-fa'>توصیه‌های سیاستی و نتایج مورد انتظار آنها (جدول ۶)، "
+                        "فرصت‌ها و چالش‌ها (جدول ۵)، کاستی‌ها، مزیت‌ها و ضرورت‌ها (جدول ۴). "
+                        "برای پرسیدن درباره هر مورد، روی آن کلیک کنید.</p>", elem_id="policy-help")
                 search = gr.Textbox(label="Search · جستجو", elem_id="policy-search",
                                     placeholder="e.g. World Bank, opportunity · مثلاً بانک جهانی، فرصت")
                 policy = gr.Dataset(components=[gr.Textbox(visible=False), gr.HTML(visible=False),
@@ -665,6 +688,6 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
     auth = (user, password) if user and password else None
     print(f"chat window: http://{host}:{port}", flush=True)
     app.queue(default_concurrency_limit=4).launch(
-        server_name=host, server_port=port, auth=auth, css=CSS, show_error=False, footer_links=[],
+        server_name=host, server_port=port, auth=auth, css=CSS, head=HEAD, show_error=False, footer_links=[],
         ssr_mode=False, allowed_paths=[], quiet=True)
     return 0

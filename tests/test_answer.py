@@ -205,3 +205,18 @@ def test_eval_command_writes_one_line_per_question(settings, store, tmp_path):
     assert [r["id"] for r in rows] == ["a", "b", "c"]
     assert rows[2]["abstained"] is True and "Hanoi" in rows[0]["answer"]
     assert (tmp_path / "rep" / "report.md").exists() and (tmp_path / "rep" / "slices.png").exists()
+
+
+def test_feedback_becomes_candidate_items(tmp_path):
+    from assistant.candidates import candidates_from_feedback
+
+    fb = tmp_path / "feedback.jsonl"
+    fb.write_text("\n".join([
+        json.dumps({"question": "Who chairs UCLG?", "answer": "…", "rating": "down", "correction": "Not in the paper"}),
+        json.dumps({"question": "Which sister cities are in Africa?", "answer": "…", "rating": "up"}),
+        json.dumps({"question": "who chairs  UCLG?", "answer": "…", "rating": "down"}),  # same question again
+        "{torn line",
+    ]), encoding="utf-8")
+    items = candidates_from_feedback(fb, set())
+    assert [i["question"] for i in items] == ["Who chairs UCLG?"]
+    assert items[0]["review"]["correction"] == "Not in the paper" and items[0]["lang"] == "en"
