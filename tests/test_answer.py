@@ -117,17 +117,6 @@ def test_bad_questions_are_refused_with_a_reason(bad, settings):
     assert "\n" not in str(exc.value)
 
 
-def test_answers_are_fast_when_warm(assistant):
-    qs = ["Which of Tehran's sister cities are in Africa?", "رتبه تهران در شاخص GUCI چند است؟",
-          "What does UN-Habitat do?"] * 3
-    times = []
-    for q in qs:
-        t = time.perf_counter()
-        assistant.ask(q)
-        times.append(time.perf_counter() - t)
-    assert sorted(times)[len(times) // 2] < 1.0  # generous bound; the benchmark measures the real figure
-
-
 # ---------------------------------------------------------------------- the CLI contracts
 def run_cli(settings, *args, stdin=None):
     env = {**os.environ, "ASSISTANT_INDEX_DIR": str(settings.index_dir), "ASSISTANT_CORPUS_DIR": str(CORPUS)}
