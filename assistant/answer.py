@@ -17,7 +17,7 @@ from .compose import Composer, Composition, render, verify
 from .index import Store, open_index
 from .normalize import clean_display, normalize
 from .query import TITLE_Q, Analysis, analyse, detect_language, is_followup
-from .retrieve import Filters, HybridRetriever, Hit
+from .retrieve import Filters, HybridRetriever, Hit, fuse
 from .settings import Settings
 from .types import Answer, Citation
 
@@ -128,6 +128,11 @@ class Assistant:
         filters = Filters(table=turn.analysis.table, section=turn.analysis.section) \
             if (turn.analysis.table or turn.analysis.section) else None
         turn.hits = self.retriever.search(turn.query, k=k, filters=filters)
+        if turn.query != turn.question:
+            # History-aware retrieval: the follow-up read with the previous question, fused (RRF) with the
+            # follow-up alone, so neither the old topic nor the new detail drowns the other.
+            turn.hits = fuse([turn.hits, self.retriever.search(turn.question, k=k, filters=filters)],
+                             self.settings.rrf_k)[:k]
         if TITLE_Q.search(normalize(turn.question)) and "title.h" in self.store.by_id:
             # "What is the paper's title?" is answered from the title itself, whatever ranks first.
             turn.hits.insert(0, Hit(self.store.by_id["title.h"], 1.0, 1.0, 0.0))

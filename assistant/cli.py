@@ -135,9 +135,8 @@ def cmd_search(args) -> int:
 def cmd_ask(args) -> int:
     q = _read_question(args)
     from .answer import validate_question
-    from .settings import Settings
 
-    validate_question(q, Settings())  # fail fast, before loading anything
+    validate_question(q, _settings(args))  # fail fast, before loading anything
     ans = _assistant(args).ask(q, lang=args.lang)
     _print_answer(ans, args.json)
     return EXIT_OK

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
+from .ingest import join_bullets
 from .normalize import normalize, persian_digits, tokens
 from .query import COLLOQUIAL_SUFFIXES, detect_language, STOP_EN, STOP_FA, SYNONYMS, TITLE_Q, Analysis, content_terms, is_comparison, stem
 from .retrieve import Hit
@@ -35,6 +36,13 @@ TABLE_CUES = {
     4: ("shortcoming", "weakness", "advantage", "strength", "necessit", "need", "کاستی", "ضعف", "مزیت", "ضرورت"),
     5: ("opportunit", "challenge", "obstacle", "barrier", "فرصت", "چالش", "مانع", "موانع"),
     6: ("recommend", "polic", "result", "outcome", "benefit", "gain", "should", "سیاستگذار", "باید", "به دست", "توصیه", "سیاستی", "نتایج", "نتیجه", "پیامد"),
+}
+# Nouns that a list question about a table asks for, besides its cues ("which cities", "کدام شهرها").
+LIST_NOUNS = {
+    1: ("institution", "bod", "forum", "مجمع", "مجامع"),
+    2: ("cit", "capital", "town", "شهر", "پایتخت"),
+    3: ("organi", "institution", "سازمان", "نهاد"),
+    4: (), 5: (), 6: ("action", "step", "measure", "اقدام", "راهکار", "کار"),
 }
 # Filters on the group column of tables 4-6: (table, words) -> substring of the group's English cell.
 GROUP_CUES = [
@@ -201,7 +209,11 @@ class Composer:
                 break
         if table == 6 and "result" in group_words:
             group_words = ["result"]  # "what would the recommendations achieve" asks for the results
-        strong = bool(group_words)
+        # "Which researchers studied its weaknesses?" lists researchers, not Table 4's weaknesses: a group
+        # word counts only when the question lists that kind of thing (or names nothing else to list).
+        asked = normalize(a.asked or "")
+        lists_this = not asked or any(c in asked for c in TABLE_CUES[table] + LIST_NOUNS.get(table, ()))
+        strong = bool(group_words) and lists_this
         if group_words:
             rows = [p for p in rows if any(g in normalize(self._group_en(p)) for g in group_words)]
         if table == 2:
@@ -288,7 +300,7 @@ class Composer:
                 want = "reach" if want is None else None
             if want:
                 cell = (p.cells.get(want) or {}).get(lang, "")
-                cell = cell.replace("\n", "؛ " if lang == "fa" else "; ")
+                cell = join_bullets(cell, lang)
                 if cell and cell in text:
                     # The organisation's name, then the cell: two exact spans of the row, "…" between.
                     return f"{name}{ELLIPSIS}{cell}" if name and name in text else cell
@@ -489,7 +501,10 @@ def render(comp: Composition, lang: str) -> tuple[str, list[Statement]]:
         if st.passage.id not in numbers:
             numbers[st.passage.id] = len(numbers) + 1
             st.n = numbers[st.passage.id]
-            cited.append(st)
+            cited.append(Statement(st.text, st.passage, st.n))
+        else:  # a second sentence of the same passage: the citation quotes both
+            first = next(c for c in cited if c.passage.id == st.passage.id)
+            first.text = f"{first.text}{ELLIPSIS}{st.text}"
         n = numbers[st.passage.id]
         marker = f"[{persian_digits(str(n))}]" if False else f"[{n}]"
         text = st.text.rstrip()

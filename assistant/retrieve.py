@@ -87,6 +87,17 @@ class HybridRetriever:
         return sorted(fused.values(), key=lambda h: -h.score)[:k]
 
 
+def fuse(rankings: list[list[Hit]], rrf_k: int = 60) -> list[Hit]:
+    """Reciprocal rank fusion of several hit lists (e.g. a follow-up alone and with its history)."""
+    fused: dict[str, Hit] = {}
+    for hits in rankings:
+        for rank, h in enumerate(hits, 1):
+            cur = fused.setdefault(h.passage.id, Hit(h.passage, 0.0))
+            cur.score += 1.0 / (rrf_k + rank)
+            cur.dense, cur.lexical = max(cur.dense, h.dense), max(cur.lexical, h.lexical)
+    return sorted(fused.values(), key=lambda h: -h.score)
+
+
 class PaperRetriever(BaseRetriever):
     """The hybrid retriever as a LangChain retriever (Documents carry the passage in metadata)."""
 

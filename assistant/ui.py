@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Optional
 
 from .answer import Assistant, QuestionError
+from .ingest import join_bullets
 from .normalize import clean_display, normalize, persian_digits
 from .query import detect_language
 from .settings import Settings
@@ -228,9 +229,9 @@ def _counterpart(src: str, span: tuple[int, int], dst: str, c: Citation, src_lan
         sv, dv = (cell or {}).get(src_lang, ""), (cell or {}).get(dst_lang, "")
         if not sv or not dv:
             continue
-        src_forms = {sv, sv.replace("\n", "؛ "), sv.replace("\n", "; "), sv.replace("\n", " ")}
+        src_forms = {sv, join_bullets(sv, src_lang), sv.replace("\n", " ")}
         if quoted in src_forms:
-            for form in (dv, dv.replace("\n", "؛ "), dv.replace("\n", "; "), dv.replace("\n", " ")):
+            for form in (dv, join_bullets(dv, dst_lang), dv.replace("\n", " ")):
                 j = dst.find(form)
                 if j >= 0:
                     return (j, j + len(form)), True

@@ -105,7 +105,9 @@ def test_chat_window_end_to_end(settings, store, tmp_path):
         print(f"server up in {time.monotonic() - started:.1f} s")
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url.rstrip("/"))
+            page = context.new_page()
             page.set_default_timeout(ANSWER_WAIT_MS)
             page.goto(url)
             page.wait_for_selector("#question textarea")
@@ -146,6 +148,11 @@ def test_chat_window_end_to_end(settings, store, tmp_path):
             assert page.locator("#citations .cite-card .fa mark").count() >= 4
             page.screenshot(path=str(ARTIFACTS / "ui-3-english.png"), full_page=True)
             _no_error_toast(page)
+            # The copy button copies the answer as plain text, not its direction wrapper and escapes.
+            page.locator("#chat button[aria-label='Copy message']").last.click()
+            copied = page.evaluate("navigator.clipboard.readText()")
+            assert copied.startswith("Table 2. Tehran's cooperation") and "- London (England) — Sister-city agreement [" in copied
+            assert "<div" not in copied and "\\(" not in copied and "**" not in copied
 
             # Recommendations tab: the rows of Tables 6, 5 and 4, in full and in both languages.
             page.get_by_role("tab", name="Recommendations · توصیه‌ها").click()
