@@ -23,6 +23,12 @@ from .types import Passage
 
 # Sentence ends, but not "1." in an enumeration ("two forms, namely: 1. ... 2. ...").
 _SENT_SPLIT = re.compile(r"(?<=[^0-9۰-۹][.!?؟])\s+(?=\S)")
+# Attributes whose value a text states next to the word itself ("the findings were …", "با عنوان …"):
+# when one is asked for and the best evidence does not use the word, the paper does not give it.
+# (Answer types such as a year, a country or a person are checked by their form, not by a word.)
+ATTRIBUTE_FOCUS = {stem(t) for t in tokens(
+    "finding findings result results conclusion title budget cost costs population salary area size journal publisher "
+    "عنوان بودجه هزینه جمعیت مساحت یافته یافته‌ها نتایج مجله ناشر اولویت")}
 ELLIPSIS = " … "  # joins exact spans of one passage inside a statement; each span is verified
 _YEAR = re.compile(r"(?<![0-9۰-۹])([12][0-9]{3}|[۱۲][۰-۹]{3})(?![0-9۰-۹])")
 _HAS_NUMBER = re.compile(r"[0-9۰-۹]|\b(one|two|three|four|five|six|seven|eight|nine|ten|thirty|hundred|thousand|million)\b|"
@@ -31,7 +37,7 @@ _HAS_NUMBER = re.compile(r"[0-9۰-۹]|\b(one|two|three|four|five|six|seven|eight
 # The table a list question is about, by the words it uses (both languages, normalized stems).
 TABLE_CUES = {
     2: ("sister", "twin", "memorand", "agreement", "consultation", "خواهر", "تفاهم", "قرارداد", "رایزنی"),
-    1: ("organi", "goal", "aim", "reach", "member", "سازمان", "نهاد", "اهداف", "گستره", "عضو", "مجامع"),
+    1: ("organi", "institution", "goal", "aim", "reach", "member", "سازمان", "نهاد", "اهداف", "گستره", "عضو", "مجامع"),
     3: ("standing", "position", "status", "role", "جایگاه", "وضعیت", "نقش"),
     4: ("shortcoming", "weakness", "advantage", "strength", "necessit", "need", "کاستی", "ضعف", "مزیت", "ضرورت"),
     5: ("opportunit", "challenge", "obstacle", "barrier", "فرصت", "چالش", "مانع", "موانع"),
@@ -342,7 +348,8 @@ class Composer:
         own_cover = self.coverage(own, best[4])
         unknown = sorted(t for t in own if not self.known(t))
         top_dense = max(h.dense for h in hits[:5])
-        evidence = {"cover": round(best[1], 3), "own_cover": round(own_cover, 3), "dense": round(top_dense, 3),
+        best_stems = _stems(best[2]) | (_stems(best[3].text_in(lang)) if best[3].kind == "table_row" else set())
+        evidence = {"best_stems": best_stems, "cover": round(best[1], 3), "own_cover": round(own_cover, 3), "dense": round(top_dense, 3),
                     "unknown": unknown, "number": a.wants_number, "counts": counts if a.counted else None}
         if self._abstain(evidence, best[2], a):
             return Composition([], True, kind="abstain", evidence=evidence)
@@ -381,7 +388,7 @@ class Composer:
         if a.focus and not self.known(stem(a.focus)):
             reasons.append(f"asks for '{a.focus}', which the paper never mentions")
         own = [stem(t) for t in a.terms if not t.isdigit()]
-        if a.wants_number and own and not self.known(own[0]):
+        if a.wants_number and a.lang == "fa" and own and not self.known(own[0]):
             # "بودجه سالانه FMDV چقدره؟": the thing to be counted comes first and the paper never names it
             reasons.append(f"asks for a figure about '{own[0]}', which the paper never mentions")
         unknown = [t for t in own if not self.known(t)]
@@ -395,6 +402,9 @@ class Composer:
         """Does the best evidence carry what the question asks for? (reasons kept in the evidence)"""
         s = self.settings
         reasons = self._type_checks(a, best)
+        if (a.focus and stem(a.focus) in ATTRIBUTE_FOCUS and self.known(stem(a.focus))
+                and not _in(stem(a.focus), ev.get("best_stems", set()))):
+            reasons.append(f"asks for '{a.focus}'; the best evidence does not speak of it")
         if a.wants_number and not _HAS_NUMBER.search(best):
             reasons.append("asks for a number; the best evidence states none")
         if a.wants_year and not _YEAR.search(best):
@@ -406,6 +416,7 @@ class Composer:
         if ev["cover"] < 0.12:
             reasons.append("nothing of the question is found in the paper")
         ev["abstain_reasons"] = reasons
+        ev.pop("best_stems", None)  # internal: not part of the reported evidence
         return bool(reasons)
 
 

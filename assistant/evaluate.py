@@ -109,6 +109,8 @@ def slices_of(item: dict) -> list[str]:
            "multi-turn" if item.get("history") else "single-turn"]
     if item.get("answerable", True):
         out.append("table" if any(g.startswith("t") for g in gold) else "text")
+    if item.get("split") in ("dev", "test"):
+        out.append(item["split"])
     return out
 
 
@@ -147,7 +149,8 @@ def summarize(scores: list[Score]) -> dict:
 
 
 # ---------------------------------------------------------------------- report
-SLICE_ORDER = ["all", "fa", "en", "table", "text", "answerable", "unanswerable", "single-turn", "multi-turn"]
+SLICE_ORDER = ["all", "fa", "en", "table", "text", "answerable", "unanswerable", "single-turn", "multi-turn",
+               "dev", "test"]
 
 
 def write_report(folder: Path, summary: dict, failures: list[dict]) -> None:

@@ -48,11 +48,15 @@ class Manifest:
 
 def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with tmp.open("w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # e.g. disk full: the old file stays, no half-written temp is left
+        raise
 
 
 def _lock(settings: Settings, timeout: float = 600):
@@ -123,8 +127,16 @@ class Store:
 
     def dense(self, query_vec: list[float], k: int, where: Optional[dict] = None) -> list[tuple[str, str, float]]:
         """(passage id, language, cosine similarity), best first."""
-        res = self.collection.query(query_embeddings=[query_vec], n_results=k, where=where,
-                                    include=["metadatas", "distances"])
+        try:
+            res = self.collection.query(query_embeddings=[query_vec], n_results=k, where=where,
+                                        include=["metadatas", "distances"])
+        except IndexError_:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the store was deleted, damaged or went away while in use
+            where_ = self.settings.chroma_url or self.dir
+            raise IndexError_(f"the index at {where_} failed while answering ({type(exc).__name__}); it was "
+                              "probably deleted or damaged while in use: restart (it is rebuilt when opened) "
+                              "or run `assistant index --rebuild`") from None
         out = []
         for meta, dist in zip(res["metadatas"][0], res["distances"][0]):
             out.append((meta["pid"], meta["lang"], 1.0 - float(dist)))
@@ -186,6 +198,18 @@ def _load_version(settings: Settings, d: Path) -> Store:
                           "rebuild it with `assistant index --rebuild`") from None
     if len(passages) != manifest.n_passages:
         raise IndexError_(f"the index at {d} is incomplete; rebuild it with `assistant index --rebuild`")
+    if not settings.chroma_url and manifest.fingerprint == settings.index_fingerprint(manifest.corpus_digest):
+        # Built locally with these settings: its Chroma database must be there and be a database
+        # (a cheap header check, no Chroma import), else status says "corrupt" and open_index rebuilds.
+        db = d / "chroma" / "chroma.sqlite3"
+        try:
+            with db.open("rb") as fh:
+                ok = fh.read(16) == b"SQLite format 3\x00"
+        except OSError:
+            ok = False
+        if not ok:
+            raise IndexError_(f"the vector store in {d} is missing or damaged; "
+                              "rebuild it with `assistant index --rebuild`")
     return Store(settings, d, manifest, passages)
 
 
@@ -361,7 +385,19 @@ def add_documents(settings: Settings, paths: list[Path], progress: Optional[Prog
                                 and p.id not in {q.id for q in new_passages})
         sources = list(dict.fromkeys(store.manifest.sources + [str(p.resolve()) for p, _ in parsed]))
         if new_passages:
-            _embed_and_add(store.collection, store.embeddings, new_passages, progress, EmbeddingCache(settings))
+            try:
+                _embed_and_add(store.collection, store.embeddings, new_passages, progress, EmbeddingCache(settings))
+            except BaseException as exc:
+                # Disk full, a crash of the store, Ctrl-C: take back what was added (best effort), so the
+                # index stays as it was: passages.jsonl and the manifest are only written after this.
+                try:
+                    store.collection.delete(ids=[f"{p.id}#{lang}" for p in new_passages for lang in ("fa", "en")])
+                except Exception:  # noqa: BLE001 - vectors without a passage are ignored by retrieval
+                    pass
+                if isinstance(exc, OSError):
+                    raise IndexError_(f"ingesting failed ({exc.strerror or type(exc).__name__}); "
+                                      "the index is unchanged") from None
+                raise
         all_passages = store.passages + new_passages
         store.manifest.n_passages = len(all_passages)
         store.manifest.sources = sources

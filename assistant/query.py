@@ -108,9 +108,9 @@ def content_terms(text: str) -> list[str]:
 def stem(token: str) -> str:
     """A light stem for matching English plurals/inflections and Persian plural suffixes."""
     if token.isascii():
-        for suf in ("ies", "ing", "ed", "es", "s"):
+        for suf in ("ies", "ied", "ing", "ed", "es", "s"):
             if len(token) > len(suf) + 3 and token.endswith(suf):
-                return token[: -len(suf)] + ("y" if suf == "ies" else "")
+                return token[: -len(suf)] + ("y" if suf in ("ies", "ied") else "")
         return token
     for suf in ("های", "ها", "ات", "ان"):
         if len(token) > len(suf) + 2 and token.endswith(suf):
@@ -121,7 +121,9 @@ def stem(token: str) -> str:
 TITLE_Q = re.compile(r"\btitle of (?:the|this) (?:paper|article|study)\b|عنوان (?:این |)مقاله|اسم (?:این |)مقاله|مقاله چه عنوانی")
 _YEAR_Q = re.compile(r"\b(what year|which year|in what year|when was|when did|since when)\b|(چه سالی|کدام سال|چه سال|در چه تاریخی)")
 # "In which journal ...", "What was the name of ...", "چه مقدار بودجه ..." -> journal, name, بودجه
-_FOCUS_EN = re.compile(r"\b(?:which|what)\s+(?:was the |is the |were the |are the )?([a-z]+)")
+_FOCUS_EN = re.compile(r"\b(?:which|what)\s+(?:was the |is the |were the |are the )?(?:(?:main|key|most important|exact|specific) )?([a-z]+)")
+# Persian "X-e Y chist?" puts the thing asked for first: "عنوان پژوهش نجاتی حسینی چیست؟" -> عنوان
+_FOCUS_FA_END = re.compile(r"^\s*([^\s؟?]+)[^؟?]*\s(?:چیست|چیه|چه بود|کدام است)\s*[؟?]?\s*$")
 _FOCUS_FA = re.compile(r"(?:چه مقدار|چه میزان|چه|کدام|کدوم)\s+([^\s؟?]+)")
 # The thing a which/what question lists: the two words after the question word ("which international organisations").
 _ASKED_EN = re.compile(r"\b(?:which|what)\s+(?:of [a-z']+ )?([a-z'-]+(?: [a-z-]+)?)")
@@ -176,7 +178,7 @@ def analyse(question: str, lang: Optional[str] = None) -> Analysis:
     section = next((sec for sec, rx in _SECTIONS if rx.search(norm)), None)
     m = _COUNTED_EN.search(norm) or _COUNTED_FA.search(norm)
     counted = m.group(1) if m else None
-    m = _FOCUS_EN.search(norm) or _FOCUS_FA.search(norm)
+    m = _FOCUS_EN.search(norm) or _FOCUS_FA.search(norm) or _FOCUS_FA_END.search(norm)
     focus = None
     if m:
         word = m.group(1)

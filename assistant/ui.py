@@ -677,6 +677,13 @@ def build_app(assistant: Assistant, feedback_path: Optional[Path] = None):
     return app
 
 
+def ui_auth_from_env(environ=None) -> Optional[tuple[str, str]]:
+    """The window's login (user, password) from ASSISTANT_UI_USER / ASSISTANT_UI_PASSWORD; None unless both are set."""
+    env = os.environ if environ is None else environ
+    user, password = env.get("ASSISTANT_UI_USER"), env.get("ASSISTANT_UI_PASSWORD")
+    return (user, password) if user and password else None
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from .index import open_index
@@ -685,8 +692,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
     assistant = Assistant(settings, open_index(settings))
     assistant.warm_up()
     app = build_app(assistant)
-    user, password = os.environ.get("ASSISTANT_UI_USER"), os.environ.get("ASSISTANT_UI_PASSWORD")
-    auth = (user, password) if user and password else None
+    auth = ui_auth_from_env()
     print(f"chat window: http://{host}:{port}", flush=True)
     app.queue(default_concurrency_limit=4).launch(
         server_name=host, server_port=port, auth=auth, css=CSS, head=HEAD, show_error=False, footer_links=[],
