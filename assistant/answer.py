@@ -48,6 +48,11 @@ class Turn:
 def validate_question(question, settings: Settings) -> str:
     if not isinstance(question, str):
         raise QuestionError("the question must be text")
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate: invalid UTF-8 bytes on the command line, or a bad API call
+        raise QuestionError(f"the question is not valid text (invalid UTF-8 or a lone surrogate at "
+                            f"character {exc.start})") from None
     q = clean_display(question)
     if not any(ch.isalnum() for ch in q):
         raise QuestionError("the question is empty: type a question in Persian or English")
@@ -118,6 +123,7 @@ class Assistant:
         turn.analysis.terms = own.terms
         turn.analysis.focus, turn.analysis.counted, turn.analysis.wants_year = own.focus, own.counted, own.wants_year
         turn.analysis.section = own.section
+        turn.analysis.raw, turn.analysis.asked = own.raw, own.asked
         turn.analysis.wants_list = own.wants_list or (turn.analysis.wants_list and turn.query != turn.question)
         return turn
 

@@ -28,7 +28,7 @@ _SENT_SPLIT = re.compile(r"(?<=[^0-9۰-۹][.!?؟])\s+(?=\S)")
 # (Answer types such as a year, a country or a person are checked by their form, not by a word.)
 ATTRIBUTE_FOCUS = {stem(t) for t in tokens(
     "finding findings result results conclusion title budget cost costs population salary area size journal publisher "
-    "عنوان بودجه هزینه جمعیت مساحت یافته یافته‌ها نتایج مجله ناشر اولویت")}
+    "first previous عنوان بودجه هزینه جمعیت مساحت یافته یافته‌ها نتایج مجله ناشر اولویت نخستین قبلی")}
 ELLIPSIS = " … "  # joins exact spans of one passage inside a statement; each span is verified
 _YEAR = re.compile(r"(?<![0-9۰-۹])([12][0-9]{3}|[۱۲][۰-۹]{3})(?![0-9۰-۹])")
 _HAS_NUMBER = re.compile(r"[0-9۰-۹]|\b(one|two|three|four|five|six|seven|eight|nine|ten|thirty|hundred|thousand|million)\b|"
@@ -175,6 +175,12 @@ class Composer:
                 reasons = self._type_checks(a, None)
                 if reasons:  # "what budget do the recommendations need": the table is no answer either
                     return Composition([], True, kind="abstain", evidence={**listed.evidence, "abstain_reasons": reasons})
+                head = self.heads.get(table)
+                about = (_stems(head.text) | _stems(head.text_en)) if head else set()
+                about |= set().union(*(_stems(self._group_en(p)) | _stems((p.cells.get("axis") or p.cells.get("kind") or {}).get("fa", ""))
+                                       for p in self.by_table[table]))
+                if any(not _in(t, about) for t in {stem(t) for t in a.terms} & ATTRIBUTE_FOCUS):
+                    return fact  # the table is not about what is asked ("which city was first"): the text decides
                 # A table list wins when the question names the table, one of its groups ("challenges")
                 # or a filter of it ("in Europe"), or when no sentence answers the question better.
                 if (a.table == table or listed.evidence.get("strong")
@@ -402,9 +408,18 @@ class Composer:
         """Does the best evidence carry what the question asks for? (reasons kept in the evidence)"""
         s = self.settings
         reasons = self._type_checks(a, best)
-        if (a.focus and stem(a.focus) in ATTRIBUTE_FOCUS and self.known(stem(a.focus))
-                and not _in(stem(a.focus), ev.get("best_stems", set()))):
-            reasons.append(f"asks for '{a.focus}'; the best evidence does not speak of it")
+        asked_attrs = {stem(t) for t in a.terms} & ATTRIBUTE_FOCUS
+        if a.focus and stem(a.focus) in ATTRIBUTE_FOCUS:
+            asked_attrs.add(stem(a.focus))
+        for attr in sorted(asked_attrs):
+            if self.known(attr) and not _in(attr, ev.get("best_stems", set())):
+                reasons.append(f"asks for '{attr}'; the best evidence does not speak of it")
+        if a.lang == "en" and re.search(r"\bname of\b", normalize(" ".join([a.asked or ""] + a.terms)) + " " + (a.raw or "")):
+            # "the name of the mayor": a proper name must stand in the evidence that the question lacks
+            asked_words = set(tokens(a.raw or ""))
+            names = [w for w in re.findall(r"(?<=[a-z,;] )([A-Z][a-z]+)", best) if w.lower() not in asked_words]
+            if not names:
+                reasons.append("asks for a name; the best evidence names no one")
         if a.wants_number and not _HAS_NUMBER.search(best):
             reasons.append("asks for a number; the best evidence states none")
         if a.wants_year and not _YEAR.search(best):

@@ -90,6 +90,7 @@ class Analysis:
     wants_year: bool = False
     focus: Optional[str] = None  # the noun a which/what question asks about ("In which journal ...")
     asked: Optional[str] = None  # the words after which/what/کدام: what a list question lists
+    raw: str = ""  # the question as asked (for checks that need its capitals)
     filters: dict = field(default_factory=dict)  # e.g. {"region": "africa", "agreement": "signed"}
 
 
@@ -126,7 +127,8 @@ _FOCUS_EN = re.compile(r"\b(?:which|what)\s+(?:was the |is the |were the |are th
 _FOCUS_FA_END = re.compile(r"^\s*([^\s؟?]+)[^؟?]*\s(?:چیست|چیه|چه بود|کدام است)\s*[؟?]?\s*$")
 _FOCUS_FA = re.compile(r"(?:چه مقدار|چه میزان|چه|کدام|کدوم)\s+([^\s؟?]+)")
 # The thing a which/what question lists: the two words after the question word ("which international organisations").
-_ASKED_EN = re.compile(r"\b(?:which|what)\s+(?:of [a-z']+ )?([a-z'-]+(?: [a-z-]+)?)")
+_ASKED_EN = re.compile(r"\b(?:which|what)\s+(?!(?:would|will|could|can|does|do|did|is|are|was|were|should|has|have|might|must)\b)"
+                       r"(?:of [a-z']+ )?([a-z'-]+(?: [a-z-]+)?)")
 _ASKED_FA = re.compile(r"(?:کدام|کدوم|چه)\s+([^\s؟?]+(?: [^\s؟?]+)?)")
 _SECTIONS = [
     ("abstract", re.compile(r"\babstract\b|چکیده")),
@@ -189,7 +191,7 @@ def analyse(question: str, lang: Optional[str] = None) -> Analysis:
              if w.lower() not in STOP_EN and w.lower() not in DEMONYMS]
     m = _ASKED_EN.search(norm) or _ASKED_FA.search(norm)
     asked = m.group(1) if m else None
-    return Analysis(lang=lang, names=names, asked=asked, terms=[DEMONYMS.get(t, SYNONYMS.get(t, t)) for t in content_terms(question)], wants_number=wants_number, wants_list=wants_list,
+    return Analysis(lang=lang, names=names, asked=asked, raw=question, terms=[DEMONYMS.get(t, SYNONYMS.get(t, t)) for t in content_terms(question)], wants_number=wants_number, wants_list=wants_list,
                     table=table, filters=filters, wants_year=wants_year, focus=focus, section=section,
                     counted=counted)
 
