@@ -123,7 +123,7 @@ class Assistant:
         turn.analysis.terms = own.terms
         turn.analysis.focus, turn.analysis.counted, turn.analysis.wants_year = own.focus, own.counted, own.wants_year
         turn.analysis.section = own.section
-        turn.analysis.raw, turn.analysis.asked = own.raw, own.asked
+        turn.analysis.raw, turn.analysis.asked, turn.analysis.asks_row = own.raw, own.asked, own.asks_row
         turn.analysis.wants_list = own.wants_list or (turn.analysis.wants_list and turn.query != turn.question)
         return turn
 

