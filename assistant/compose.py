@@ -11,6 +11,7 @@ Every statement is an exact span of its passage, in the question's language, wit
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 import re
 from dataclasses import dataclass, field
 from typing import Optional
@@ -92,7 +93,16 @@ class Composition:
     note: str = ""  # shown with the answer (e.g. "the chat model gave no answer; this is the extractive answer")
 
 
+@lru_cache(maxsize=2048)
+def _sentences(text: str) -> tuple[str, ...]:
+    return tuple(_split_sentences(text))
+
+
 def sentences(text: str) -> list[str]:
+    return list(_sentences(text))
+
+
+def _split_sentences(text: str) -> list[str]:
     out: list[str] = []
     for s in (s.strip() for s in _SENT_SPLIT.split(text)):
         if not s:
@@ -104,8 +114,10 @@ def sentences(text: str) -> list[str]:
     return out
 
 
-def _stems(text: str) -> set[str]:
-    return {stem(t) for t in tokens(text)}
+@lru_cache(maxsize=8192)
+def _stems(text: str) -> frozenset[str]:
+    # Pure and called on the same passages and sentences for every question: memoized.
+    return frozenset(stem(t) for t in tokens(text))
 
 
 class Composer:

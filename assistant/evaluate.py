@@ -184,7 +184,7 @@ def _chart(path: Path, summary: dict) -> None:
 
     metrics = ["accuracy", f"recall@{RECALL_K}", "citation_support", "abstention_recall", "language_match"]
     names = [n for n in SLICE_ORDER if n in summary["slices"]]
-    fig, ax = plt.subplots(figsize=(11, 4.5))
+    fig, ax = plt.subplots(figsize=(11, 5))
     width = 0.8 / len(metrics)
     for i, m in enumerate(metrics):
         vals = [summary["slices"][n].get(m) or 0 for n in names]
@@ -192,7 +192,7 @@ def _chart(path: Path, summary: dict) -> None:
     ax.set_xticks([x + 0.4 - width / 2 for x in range(len(names))], names, rotation=20)
     ax.set_ylim(0, 1.05)
     ax.set_title(f"Per-slice figures ({summary['backend']} backend)")
-    ax.legend(fontsize=8, ncol=len(metrics), loc="lower center")
+    ax.legend(fontsize=8, ncol=len(metrics), loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

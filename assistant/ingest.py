@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -174,6 +175,11 @@ def load_pdf(path: Path, max_pages: int = MAX_PDF_PAGES) -> list[Passage]:
     with path.open("rb") as fh:
         if fh.read(5) != b"%PDF-":
             raise IngestError(f"{path}: not a PDF (no %PDF header)")
+    # pypdf logs warnings about a damaged file's structure ("EOF marker not found") to stderr; what
+    # matters to the user is the one-line IngestError below, so they are kept quiet while reading.
+    pypdf_log = logging.getLogger("pypdf")
+    level = pypdf_log.level
+    pypdf_log.setLevel(logging.ERROR)
     try:
         reader = PdfReader(str(path))
         if reader.is_encrypted:
@@ -185,6 +191,8 @@ def load_pdf(path: Path, max_pages: int = MAX_PDF_PAGES) -> list[Passage]:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
         raise IngestError(f"{path}: the PDF could not be read ({type(exc).__name__}); is it corrupt?") from None
+    finally:
+        pypdf_log.setLevel(level)
     pages = _repair_digit_order(pages)
     passages = []
     for page_no, text in enumerate(pages, start=1):

@@ -25,7 +25,7 @@ from typing import Callable, Iterator, Optional, Protocol
 
 from .compose import Composition, Statement, sentences, verify, generated_check
 from .normalize import normalize
-from .query import content_terms, detect_language, stem
+from .query import content_terms, detect_language, is_followup, stem
 from .types import Passage
 
 # The fixed "not in the paper" form the model is told to reply with when the passages do not answer.
@@ -269,10 +269,10 @@ def parse_reply(reply: str, context: list[tuple[Passage, str]], lang: str) -> Pa
     # A short uncited fragment ("e.g.", "1.") belongs to the sentence after it.
     joined: list[str] = []
     carry = ""
-    for piece in merged:
+    for i, piece in enumerate(merged):
         piece = f"{carry} {piece}".strip() if carry else piece
         carry = ""
-        if not _MARKER.search(piece) and len(piece.split()) < 3 and piece is not merged[-1]:
+        if not _MARKER.search(piece) and len(piece.split()) < 3 and i < len(merged) - 1:
             carry = piece
             continue
         joined.append(piece)
@@ -472,12 +472,14 @@ def _accept_rewrite(reply, question: str, history: list, lang: str) -> Optional[
         return None
     if is_abstention(text) or detect_language(text) != lang:
         return None
-    said = " ".join([question] + [t.get("content", "") for t in history if isinstance(t, dict)
-                                  and isinstance(t.get("content"), str)])
-    known = {stem(t) for t in content_terms(said)}
+    earlier = " ".join(t.get("content", "") for t in history if isinstance(t, dict) and isinstance(t.get("content"), str))
+    asked = {stem(t) for t in content_terms(question)}
+    before = {stem(t) for t in content_terms(earlier)} - asked
     own = {stem(t) for t in content_terms(text)}
-    if not own or not (own & known):
+    if not own or not (own & (asked | before)):
         return None  # a rewrite about none of the things said is no rewrite
+    if is_followup(question) and before and not (own & before):
+        return None  # a follow-up rewritten without what it refers to: the extractive history query does better
     return text
 
 

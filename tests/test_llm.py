@@ -218,7 +218,7 @@ def test_followup_is_rewritten_for_retrieval_and_falls_back_when_the_rewrite_fai
     assert turn.query == "Which of Tehran's sister cities are in Europe?"
     assert "Which cities are Tehran's sister cities?" in model.calls[0][1]["content"]
     for bad in ["", "NOT_IN_PAPER", "کدام خواهرشهرها در اروپا هستند؟", "What is the weather like?",
-                ChatError("could not connect", retryable=True)]:
+                "And which of them are in Europe?", ChatError("could not connect", retryable=True)]:
         a = with_model(FakeChatModel(bad))
         turn = a._condense(a._prepare(Turn(question="And which of them are in Europe?", history=history)))
         assert turn.query == "Which cities are Tehran's sister cities? And which of them are in Europe?", bad
