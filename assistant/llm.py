@@ -561,9 +561,10 @@ class OpenAIChat:
             import openai
 
             try:
-                for chunk in self._sdk(timeout).chat.completions.create(**self._body(messages, max_tokens, True)):
-                    if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
-                        yield chunk.choices[0].delta.content
+                with self._sdk(timeout).chat.completions.create(**self._body(messages, max_tokens, True)) as chunks:
+                    for chunk in chunks:  # closed when the caller stops early (e.g. past the deadline)
+                        if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
+                            yield chunk.choices[0].delta.content
             except openai.OpenAIError as exc:
                 raise self._sdk_error(exc) from None
             return

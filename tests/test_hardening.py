@@ -344,7 +344,7 @@ def test_index_deleted_while_serving(copied_index, tmp_path):
     _box, chat, *_ = Handlers(a, FeedbackLog(tmp_path / "f.jsonl")).respond(VIETNAM, [], None, "auto")
     assert chat[-1]["role"] == "assistant" and "Traceback" not in json.dumps(chat)
     assert status(copied_index)["state"] == "missing"
-    copied_index.index_dir.mkdir(parents=True)
+    copied_index.index_dir.mkdir(parents=True, exist_ok=True)  # (Chroma may have recreated its folder)
     shutil.copy(cache, copied_index.index_dir / "embedding-cache.sqlite")
     fresh = Assistant(copied_index)  # next open: rebuilt automatically
     assert status(copied_index)["state"] == "current"
@@ -465,7 +465,7 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait(timeout=20)
 
 
-def test_chroma_server_mode_end_to_end(copied_index, tmp_path):
+def test_chroma_server_mode_end_to_end(copied_index, store, tmp_path):
     chroma = Path(sys.executable).with_name("chroma")
     if not chroma.exists():
         chroma = shutil.which("chroma")
@@ -493,19 +493,24 @@ def test_chroma_server_mode_end_to_end(copied_index, tmp_path):
             assert time.monotonic() < deadline, "the Chroma server did not answer its heartbeat within 60 s"
             time.sleep(0.5)
         server = copied_index.with_overrides(chroma_url=url)
-        store = open_index(server)  # stale for the server: built into it (vectors from the embedding cache)
+        remote = open_index(server)  # stale for the server: built into it (vectors from the embedding cache)
         assert status(server)["state"] == "current"
-        assert not (store.dir / "chroma").exists()  # nothing local but passages.jsonl and the manifest
-        assert store.manifest.collection.startswith(server.collection_prefix + "-")
-        assert store.collection.count() == 2 * 138
+        assert not (remote.dir / "chroma").exists()  # nothing local but passages.jsonl and the manifest
+        assert remote.manifest.collection.startswith(server.collection_prefix + "-")
+        assert remote.collection.count() == 2 * 138
         import chromadb
 
         client = chromadb.HttpClient(host="127.0.0.1", port=port)
-        assert store.manifest.collection in [c.name for c in client.list_collections()]
-        retriever = HybridRetriever(store)
+        assert remote.manifest.collection in [c.name for c in client.list_collections()]
+        retriever, local = HybridRetriever(remote), HybridRetriever(store)
         for q in [VIETNAM, "تهران با کدام شهر ویتنام خواهرخوانده است؟"]:
-            assert retriever.search(q, k=5)[0].passage.id == "t2.r16"
-        a = Assistant(server, store)
+            vec = store.embeddings.embed_query(q)
+            got, want = remote.dense(vec, 10), store.dense(vec, 10)  # the server ranks as the local store does
+            assert [x[:2] for x in got] == [x[:2] for x in want]
+            assert all(abs(g[2] - w[2]) < 1e-4 for g, w in zip(got, want))
+            hits = [h.passage.id for h in retriever.search(q, k=5)]
+            assert "t2.r16" in hits and hits == [h.passage.id for h in local.search(q, k=5)]
+        a = Assistant(server, remote)
         en = a.ask("How many members does the IMF have?")
         assert en.language == "en" and "t1.r10" in [c.id for c in en.citations] and "184" in en.answer
         fa = a.ask("تهران نخستین بار در چه سالی با بیشکک خواهرخوانده شد؟")
