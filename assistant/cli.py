@@ -299,6 +299,12 @@ def main(argv=None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `assistant ask … | head`: the reader left; not an error of ours
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - one line, not a traceback; ASSISTANT_DEBUG=1 shows it
         if os.environ.get("ASSISTANT_DEBUG"):
             raise
