@@ -44,7 +44,7 @@ browser() {
   # Debian's Chromium for the end-to-end UI test (never a downloaded browser build).
   if ! command -v chromium >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ]; then
-      (apt-get update -qq && apt-get install -y -qq chromium fonts-vazirmatn >/dev/null) || echo "warning: chromium not installed; browser tests will be skipped" >&2
+      (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-core >/dev/null) || echo "warning: chromium not installed; browser tests will be skipped" >&2
     else
       echo "warning: chromium not installed (run: sudo apt-get install chromium); browser tests will be skipped" >&2
     fi
