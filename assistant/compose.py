@@ -498,8 +498,14 @@ def generated_check(text: str, p: Passage, lang: str) -> Optional[str]:
     """Why a model-written sentence is not supported by the passage it cites (None when it is): it must be
     in the answer language, every quoted span must be in the passage, every number it states must be
     there, and most of its content words (GENERATED_MIN_SUPPORT) must be in the passage (either language)."""
-    if detect_language(text) != lang:
+    # The language by its letters (detect_language would count Persian digits as Persian).
+    fa = sum(1 for ch in text if ch.isalpha() and ("\u0600" <= ch <= "\u06ff" or "\ufb50" <= ch <= "\ufeff"))
+    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
+    if (fa >= 0.25 * (fa + latin) or fa >= 6) != (lang == "fa") or fa + latin == 0:
         return "not in the answer language"
+    words = tokens(text)
+    if len(words) >= 8 and len(set(words)) < 0.3 * len(words):
+        return "repeats itself"
     sources = [normalize(p.text_in(lang)), normalize(p.text), normalize(p.text_en)]
     for m in _QUOTED.finditer(text):
         quote = normalize(next(g for g in m.groups() if g is not None))
@@ -516,6 +522,8 @@ def generated_check(text: str, p: Passage, lang: str) -> Optional[str]:
     share = sum(1 for t in terms if _in(t, have)) / len(terms)
     if share < GENERATED_MIN_SUPPORT:
         return f"only {share:.0%} of its words are in the passage"
+    if not any(_in(t, have) for t in terms if not t.isdigit()):
+        return "none of its words are in the passage"
     return None
 
 

@@ -20,7 +20,7 @@ import pytest
 from assistant.answer import NOT_IN_PAPER, Assistant, Turn
 from assistant.compose import Statement, render, verify, Composition
 from assistant.llm import (CONTEXT_TOKENS, NOT_IN_PAPER_MARK, NOTES, SYSTEM, ChatError, Generator, approx_tokens,
-                           make_backend, parse_reply)
+                           parse_reply)
 from conftest import CORPUS, ROOT
 
 VIETNAM = "Which Table 2 city is in Vietnam?"
@@ -151,6 +151,28 @@ def test_reply_without_a_valid_citation_falls_back_to_the_extractive_answer_with
         assert ans.evidence["generator"]["outcome"] == "fallback"
 
 
+def test_a_reply_that_repeats_the_prompt_is_no_answer(with_model):
+    # What the real Gemma 3 270M base model did: repeat the chat template, the rules and the passages,
+    # whose "[n] passage text" lines would each pass verification.
+    for echo in [lambda m: " <<SYS>>\n\n[INST] <<SYS>>\n" + m[0]["content"] + "\n<</SYS>> " + m[1]["content"],
+                 lambda m: m[1]["content"], lambda m: m[0]["content"].splitlines()[2] + "\n" + m[1]["content"]]:
+        ans = with_model(FakeChatModel(echo)).ask(VIETNAM)
+        assert ans.note == NOTES["unverified"]["en"] and ans.evidence["generator"]["outcome"] == "fallback"
+        assert "echo_cut_at" in ans.evidence["generator"]
+    # An answer followed by the template's next turn keeps the answer.
+    reply = lambda m: f"Hanoi in Vietnam is a sister city of Tehran [{number_of(m, 'Hanoi')}].\n[INST] [1] {m[1]['content']}"  # noqa: E731
+    ans = with_model(FakeChatModel(reply)).ask(VIETNAM)
+    assert ans.answer == "Hanoi in Vietnam is a sister city of Tehran. [1]" and not ans.note
+
+
+def test_degenerate_output_is_dropped(with_model):
+    # Also from the real model: "<answer>" then a run of "1." cited as [1].
+    for reply in ["\n<answer>\n[1] (۱.۱.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1", "[1] سی سی سی سی سی سی سی سی سی سی",
+                  "[1] (۱.۵) در حال حاضر، بیش از 2400 شهر عضو دارد."]:
+        ans = with_model(FakeChatModel(reply)).ask(FMDV_FA)
+        assert ans.note == NOTES["unverified"]["fa"] and "سی شهر" in ans.answer, reply
+
+
 def test_the_abstain_form_abstains(with_model):
     for question, reply in [(VIETNAM, NOT_IN_PAPER_MARK), (FMDV_FA, f" {NOT_IN_PAPER_MARK}\n"),
                             ("What does UN-Habitat do?", "NOT_IN_PAPER.")]:
@@ -195,6 +217,28 @@ def test_parse_reply_reads_markers_in_their_usual_places(store):
                     "- Pretoria (South Africa) has a sister-city agreement. [2]\n- Pretoria is in South Africa [2]")
     assert [c.passage.id for c in cited] == ["t2.r16", "t2.r2"]
     assert verify([Statement("Hanoi (Vietnam) has a sister-city agreement.", p1, generated=True)], {"t2.r2"}, "en") == []
+
+
+def test_abstention_is_the_fixed_form_not_an_echo_of_the_prompt(store):
+    from assistant.llm import is_abstention
+
+    for reply in ["NOT_IN_PAPER", " NOT_IN_PAPER.\n", "**NOT_IN_PAPER**", "NOT_IN_PAPER\nThe passages do not say."]:
+        assert is_abstention(reply), reply
+    # A small base model may repeat the prompt, which names the marker: that is no abstention.
+    echo = "<question>\nWhat is Tehran's rank?\n</question>\nAnswer ... with [n] after every sentence, or reply NOT_IN_PAPER."
+    assert not is_abstention(echo) and not is_abstention("Hanoi is a sister city [1]. NOT_IN_PAPER")
+    p = store.by_id["t2.r16"]
+    parsed = parse_reply("Hanoi (Vietnam) has a sister-city agreement [1]. NOT_IN_PAPER", [(p, "")], "en")
+    assert not parsed.abstained and [s.text for s in parsed.statements] == ["Hanoi (Vietnam) has a sister-city agreement."]
+
+
+def test_markers_at_the_start_of_a_line_cite_that_line(store):
+    p1, p2 = store.by_id["t2.r16"], store.by_id["t2.r2"]
+    parsed = parse_reply("[1] Hanoi (Vietnam) has a sister-city agreement.\n[2] Pretoria (South Africa) has one too.\n"
+                         "Pretoria is in South Africa.\n[2]", [(p1, ""), (p2, "")], "en")
+    assert [(s.text, s.passage.id) for s in parsed.statements] == [
+        ("Hanoi (Vietnam) has a sister-city agreement.", "t2.r16"), ("Pretoria (South Africa) has one too.", "t2.r2"),
+        ("Pretoria is in South Africa.", "t2.r2")]
 
 
 def test_streamed_chunks_are_shown_and_the_answer_is_still_verified(with_model):
