@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .ingest import join_bullets
-from .normalize import normalize, persian_digits, tokens
+from .normalize import normalize, tokens
 from .query import COLLOQUIAL_SUFFIXES, detect_language, STOP_EN, STOP_FA, SYNONYMS, TITLE_Q, Analysis, content_terms, is_comparison, stem
 from .retrieve import Hit
 from .types import Passage
@@ -560,7 +560,7 @@ def render(comp: Composition, lang: str) -> tuple[str, list[Statement]]:
             first = next(c for c in cited if c.passage.id == st.passage.id)
             first.text = f"{first.text}{ELLIPSIS}{st.text}"
         n = numbers[st.passage.id]
-        marker = f"[{persian_digits(str(n))}]" if False else f"[{n}]"
+        marker = f"[{n}]"  # Latin digits in both languages: the UI and the JSON refer to citations by them
         text = st.text.rstrip()
         if comp.kind == "list":
             if st is comp.statements[0] and st.passage.kind == "heading":

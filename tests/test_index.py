@@ -132,3 +132,12 @@ def test_search_cli_json(settings, store):
     rows = json.loads(out.stdout)
     assert len(rows) == 3 and rows[0]["id"] == "t2.r16"
     assert {"id", "score", "text", "text_en", "kind", "section", "table", "row"} <= set(rows[0])
+
+
+def test_langchain_retriever_interface(store):
+    from assistant.retrieve import HybridRetriever, PaperRetriever
+
+    docs = PaperRetriever(hybrid=HybridRetriever(store), k=3).invoke("Which city in Vietnam is Tehran's sister city?")
+    by_id = {d.metadata["id"]: d for d in docs}
+    assert len(docs) == 3 and "t2.r16" in by_id
+    assert "هانوی" in by_id["t2.r16"].page_content and "Hanoi" in by_id["t2.r16"].metadata["text_en"]
