@@ -81,7 +81,7 @@ class Assistant:
         self.settings = settings or Settings()
         self.store = store or open_index(self.settings)
         self.retriever = HybridRetriever(self.store)
-        self.composer = Composer(self.store.passages, self.settings)
+        self.composer = Composer(self.store.passages, self.settings, self.store.tokens)
         # Optional chat-model backend (assistant/llm.py); None = the offline extractive composer only.
         self.generator = None
         if self.settings.backend != "extractive":

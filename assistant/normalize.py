@@ -10,6 +10,7 @@ Two levels:
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 import unicodedata
 
 TATWEEL = "\u0640"
@@ -47,6 +48,8 @@ def _nfkc_presentation(text: str) -> str:
     return _PRESENTATION.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
 
 
+# Both are pure and called on the same passage texts for every question: memoized (bounded).
+@lru_cache(maxsize=32768)
 def clean_display(text: str) -> str:
     """Readable repair of extracted or typed text; keeps digits and half-spaces."""
     text = _nfkc_presentation(text)
@@ -59,6 +62,7 @@ def clean_display(text: str) -> str:
     return text.strip()
 
 
+@lru_cache(maxsize=32768)
 def normalize(text: str) -> str:
     """Matching form: idempotent, total on any str."""
     text = clean_display(text)

@@ -28,9 +28,10 @@ class Settings(BaseSettings):
     embedding_model: str = "multilingual-e5-small-q4"
     embedding_query_prefix: str = "query: "
     embedding_passage_prefix: str = "passage: "
-    # One OpenMP thread: measured here, two threads collapse when the CPU is shared (a query took
-    # ~100 ms with 2 threads vs ~24 ms with 1 under load), and serving always shares the CPU.
-    embedding_threads: int = Field(1, ge=1, le=64)
+    # OpenMP threads for the embedding engine; 0 = one per core. With OMP_WAIT_POLICY=PASSIVE (set by
+    # embeddings.py) two threads halve a query's embedding time on an idle 2-core machine (p50 22 vs
+    # 37 ms) and no longer collapse when the CPU is shared, as busy-waiting threads did (p95 1.7 s).
+    embedding_threads: int = Field(0, ge=0, le=64)
 
     # Vector store: a local persistent Chroma folder, or a Chroma server.
     chroma_url: Optional[str] = None

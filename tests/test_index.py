@@ -60,6 +60,44 @@ def test_corrupt_index_is_detected_and_rebuilt(copied_index):
     assert len(store.passages) == 138 and status(copied_index)["state"] == "current"
 
 
+def _client_nearest(store, vec, k, where=None):
+    res = store.collection.query(query_embeddings=[vec], n_results=k, where=where, include=["distances"])
+    return list(zip(res["ids"][0], res["distances"][0]))
+
+
+@pytest.mark.parametrize("where", [None, {"table": 2}, {"$and": [{"section": "s6.2"}, {"lang": "en"}]}])
+def test_fast_reader_answers_exactly_as_chromas_client(store, where):
+    from assistant.vectorstore import LocalReader
+
+    reader = LocalReader(store.dir / "chroma", store.manifest.collection)
+    for q in ("Which city in Vietnam is Tehran's sister city?", "چالش‌های دیپلماسی شهری تهران", "IMF members"):
+        vec = store.embeddings.embed_query(q)
+        got, want = reader.query(vec, 24, where), _client_nearest(store, vec, 24, where)
+        assert got and [i for i, _ in got] == [i for i, _ in want]
+        assert max(abs(a - b) for (_, a), (_, b) in zip(got, want)) < 1e-5
+
+
+def test_store_queries_through_the_reader_and_falls_back_to_the_client(copied_index, monkeypatch):
+    import assistant.vectorstore as vs
+
+    vec = open_index(copied_index).embeddings.embed_query("Which city in Vietnam is Tehran's sister city?")
+    fast = open_index(copied_index)
+    assert fast.dense(vec, 5) and fast._reader  # the local reader answered
+    monkeypatch.setattr(vs.LocalReader, "__init__", lambda *a, **k: (_ for _ in ()).throw(AttributeError("changed")))
+    slow = open_index(copied_index)
+    assert slow.dense(vec, 5) == fast.dense(vec, 5) and slow._reader is False  # same answer from the client
+
+
+def test_a_fresh_ask_does_not_import_chromas_python_client(settings, store):
+    code = ("import sys; from assistant.cli import main\n"
+            "rc = main(['ask', 'Which city in Vietnam is Tehran sister city?', '--json'])\n"
+            "print('RC', rc, 'CLIENT', 'chromadb' in sys.modules, 'ENGINE', 'chromadb_rust_bindings' in sys.modules)")
+    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(settings.index_dir), "ASSISTANT_CORPUS_DIR": str(CORPUS)}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert "RC 0 CLIENT False ENGINE True" in out.stdout, out.stdout[-500:] + out.stderr[-2000:]
+    assert "Hanoi" in out.stdout
+
+
 def test_deleted_index_is_rebuilt(copied_index):
     import shutil
 
@@ -76,6 +114,12 @@ def test_ingesting_the_same_pdf_twice_adds_nothing(copied_index):
     assert store.collection.count() == 2 * 138 + first["added"]  # PDF passages have no English twin
     hits = HybridRetriever(store).search("خواهرخوانده بیشکک ۱۳۷۳", k=10)
     assert any(h.passage.id.startswith("doc:paper-fa:") and h.passage.page for h in hits)
+    # The vectors the client just added are visible to the fast reader of a newly opened store.
+    vec = store.embeddings.embed_query("خواهرخوانده بیشکک ۱۳۷۳")
+    fresh = open_index(copied_index)
+    got = fresh.dense(vec, 40)
+    assert fresh._reader and any(pid.startswith("doc:paper-fa:") for pid, _, _ in got)
+    assert [(pid, lang) for pid, lang, _ in got] == [tuple(i.rsplit("#", 1)) for i, _ in _client_nearest(fresh, vec, 40)]
 
 
 def test_bad_file_leaves_the_index_unchanged(copied_index, tmp_path):
