@@ -292,9 +292,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `assistant ask … | head`: the reader left; not an error of ours
-        try:
-            sys.stdout = open(os.devnull, "w")
-        except OSError:
+        try:  # point stdout at /dev/null so the interpreter's final flush does not raise again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
             pass
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - one line, not a traceback; ASSISTANT_DEBUG=1 shows it

@@ -133,8 +133,10 @@ def child_warm(system: str, directory: Path, limit: int | None) -> int:
     question by question (drifting machine load then hits both alike).
 
     Opens the index, warms up on one question, prints READY; then each line `ask I` answers dev
-    question I and replies with its latency (perf_counter, in this process); `finish` scores the
-    first answer to every question with score_item and replies with the summary and peak RSS."""
+    question I and replies with its latency (perf_counter, in this process); `embed I` times the
+    query embedding of question I alone (the floor under any answer: both systems use the same model);
+    `finish` scores the first answer to every question with score_item and replies with the summary
+    and peak RSS."""
     from assistant.evaluate import score_item, summarize
     from assistant.query import detect_language
 
@@ -154,6 +156,7 @@ def child_warm(system: str, directory: Path, limit: int | None) -> int:
             store = open_index(settings)
             rebuilt = True
         bot = Assistant(settings, store)
+        embed = store.embeddings.embed_query
 
         def answer(item: dict) -> dict:
             return bot.ask(item["question"], history=item.get("history") or []).contract()
@@ -161,6 +164,7 @@ def child_warm(system: str, directory: Path, limit: int | None) -> int:
         from baseline import Baseline
 
         bot = Baseline(directory)
+        embed = bot.embeddings.embed_query
 
         def answer(item: dict) -> dict:  # the ask-contract shape, so score_item treats both alike
             out = bot.ask(item["question"])  # history ignored
@@ -191,6 +195,10 @@ def child_warm(system: str, directory: Path, limit: int | None) -> int:
             res["latency_ms"] = ms
             results.setdefault(i, res)
             reply({"ms": ms})
+        elif cmd[0] == "embed":
+            t = time.perf_counter()
+            embed(items[int(cmd[1])]["question"])
+            reply({"ms": (time.perf_counter() - t) * 1000})
         elif cmd[0] == "finish":
             break
     scores, per_item = [], []
@@ -377,18 +385,23 @@ def warm_runs(dirs: dict, limit: int | None, n: int, repeats: int, warnings: lis
                 warnings.append(f"the {system} index was stale when the warm run opened it and was rebuilt "
                                 "first (untimed; peak RSS includes it): the corpus changed during the benchmark")
         lat = {s: [[] for _ in range(n)] for s in children}
+        emb = {s: [[] for _ in range(n)] for s in children}
         for rep in range(repeats):
             order = list(children) if rep % 2 == 0 else list(children)[::-1]
             for i in range(n):
                 for system in order:
                     lat[system][i].append(children[system].send(f"ask {i}")["ms"])
+                for system in order:
+                    emb[system][i].append(children[system].send(f"embed {i}")["ms"])
         out = {}
         for system, child in children.items():
             final = child.send("finish")
             child.proc.wait(timeout=60)
             per_q = [statistics.median(x) for x in lat[system]]
+            emb_q = [statistics.median(x) for x in emb[system]]
             out[system] = {"n": n, "repeats": repeats, "p50_ms": pct(per_q, 0.50), "p95_ms": pct(per_q, 0.95),
-                           "per_question_ms": per_q, "all_ms": lat[system], **final}
+                           "embed_p50_ms": pct(emb_q, 0.50), "embed_p95_ms": pct(emb_q, 0.95),
+                           "per_question_ms": per_q, "all_ms": lat[system], "embed_ms": emb[system], **final}
         return out
     finally:
         for child in children.values():
@@ -680,6 +693,7 @@ def main(argv=None) -> int:
         "fresh_ask_s": both(lambda s: statistics.median(fresh[s])),
         "warm_p50_ms": both(lambda s: warm[s]["p50_ms"]),
         "warm_p95_ms": both(lambda s: warm[s]["p95_ms"]),
+        "embed_p50_ms": both(lambda s: warm[s]["embed_p50_ms"]),
         "peak_rss_mb": both(lambda s: warm[s]["peak_rss_mb"]),
         "accuracy": both(lambda s: warm[s]["summary"]["accuracy"]),
         "answer_accuracy": both(lambda s: warm[s]["summary"]["answer_accuracy"]),
@@ -702,6 +716,7 @@ def main(argv=None) -> int:
         ("fresh `ask` process (s)", "fresh_ask_s", 2, "fresh_ask_s", f"median of {a.fresh_runs}"),
         ("warm answer p50 (ms)", "warm_p50_ms", 1, "warm_p50_ms", f"{len(items)} dev q, median of {repeats}"),
         ("warm answer p95 (ms)", "warm_p95_ms", 1, "warm_p95_ms", ""),
+        ("  query embedding alone p50", "embed_p50_ms", 1, None, "same model in both: the floor"),
         ("peak RSS, dev run (MB)", "peak_rss_mb", 0, "peak_rss_mb", "VmHWM"),
         ("dev accuracy", "accuracy", 3, "accuracy_ratio", f"n={len(items)}"),
         ("  answerable only", "answer_accuracy", 3, None, ""),

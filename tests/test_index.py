@@ -60,6 +60,15 @@ def test_corrupt_index_is_detected_and_rebuilt(copied_index):
     assert len(store.passages) == 138 and status(copied_index)["state"] == "current"
 
 
+@pytest.mark.parametrize("question", ["خواهرخوانده بیشکک ۱۳۷۳", "IMF members World Bank", "Tehran Tehran city",
+                                      "چالش‌های نهادی دیپلماسی شهری", "zzz-not-a-word"])
+def test_bm25_postings_score_exactly_as_rank_bm25(store, question):
+    from assistant.normalize import tokens
+
+    q = tokens(question)
+    assert list(store.bm25_scores(q)) == list(store._bm25.get_scores(q))  # bit for bit: same ranking, same ties
+
+
 def _client_nearest(store, vec, k, where=None):
     res = store.collection.query(query_embeddings=[vec], n_results=k, where=where, include=["distances"])
     return list(zip(res["ids"][0], res["distances"][0]))
