@@ -206,8 +206,12 @@ def cmd_eval(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from .ui import serve
+    from .ui import serve, ui_auth_from_env
 
+    try:
+        ui_auth_from_env()  # checked before the index is opened: a half-set login is refused at once
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     return serve(_settings(args), host=args.host, port=args.port)
 
 

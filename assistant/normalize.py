@@ -33,6 +33,8 @@ _MATCH_LETTERS = str.maketrans({"\u0622": "\u0627", "\u0623": "\u0627", "\u0625"
 _TO_PERSIAN_DIGITS = str.maketrans({str(i): chr(0x06F0 + i) for i in range(10)})
 # Superscript footnote markers used by the edition (¹²³...) -> ordinary digits.
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+# Full-width ASCII (U+FF01..FF5E, as typed with East Asian input methods) matches its ASCII twin.
+_FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 # Harakat, tanwin, shadda, sukun, superscript alef, hamza above/below marks.
 _DIACRITICS = re.compile("[\u064b-\u065f\u0670\u06d6-\u06ed]")
 # Bidi embeddings/overrides/isolates and other invisible format controls (ZWNJ handled apart).
@@ -67,7 +69,7 @@ def normalize(text: str) -> str:
     """Matching form: idempotent, total on any str."""
     text = clean_display(text)
     text = _DIACRITICS.sub("", text)
-    text = text.translate(_DIGITS).translate(_SUPERSCRIPTS)
+    text = text.translate(_DIGITS).translate(_SUPERSCRIPTS).translate(_FULLWIDTH)
     text = text.replace(ZWNJ, " ").translate(_MATCH_LETTERS)
     text = _SPACES.sub(" ", text).strip()
     return text.lower()

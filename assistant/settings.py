@@ -11,8 +11,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Bump when ingestion or passage rendering changes, so old indexes are rebuilt.
-PIPELINE_VERSION = "2"
+# Bump when ingestion, passage rendering or normalization changes, so old indexes are rebuilt
+# (3: full-width Latin folded; lexical.json stored with each version).
+PIPELINE_VERSION = "3"
 
 
 class Settings(BaseSettings):

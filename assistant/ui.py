@@ -678,10 +678,18 @@ def build_app(assistant: Assistant, feedback_path: Optional[Path] = None):
 
 
 def ui_auth_from_env(environ=None) -> Optional[tuple[str, str]]:
-    """The window's login (user, password) from ASSISTANT_UI_USER / ASSISTANT_UI_PASSWORD; None unless both are set."""
+    """The window's login (user, password) from ASSISTANT_UI_USER / ASSISTANT_UI_PASSWORD; None when neither
+    is set. Only one of them set is refused (ValueError): serving without the login its operator meant to
+    have is worse than not starting."""
     env = os.environ if environ is None else environ
     user, password = env.get("ASSISTANT_UI_USER"), env.get("ASSISTANT_UI_PASSWORD")
-    return (user, password) if user and password else None
+    if user and password:
+        return (user, password)
+    if user or password:
+        missing = "ASSISTANT_UI_PASSWORD" if user else "ASSISTANT_UI_USER"
+        raise ValueError(f"the chat window's login needs both ASSISTANT_UI_USER and ASSISTANT_UI_PASSWORD; "
+                         f"{missing} is not set (unset both for no login)")
+    return None
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:

@@ -540,15 +540,30 @@ def test_serve_binds_loopback_by_default():
 
 @pytest.mark.parametrize("env, expected", [
     ({}, None),
-    ({"ASSISTANT_UI_USER": "reader"}, None),
-    ({"ASSISTANT_UI_PASSWORD": "s3cret"}, None),
-    ({"ASSISTANT_UI_USER": "", "ASSISTANT_UI_PASSWORD": "s3cret"}, None),
+    ({"ASSISTANT_UI_USER": "", "ASSISTANT_UI_PASSWORD": ""}, None),
     ({"ASSISTANT_UI_USER": "reader", "ASSISTANT_UI_PASSWORD": "s3cret"}, ("reader", "s3cret")),
 ])
 def test_ui_auth_from_env(env, expected):
     from assistant.ui import ui_auth_from_env
 
     assert ui_auth_from_env(env) == expected
+
+
+@pytest.mark.parametrize("env, missing", [
+    ({"ASSISTANT_UI_USER": "reader"}, "ASSISTANT_UI_PASSWORD"),
+    ({"ASSISTANT_UI_PASSWORD": "s3cret"}, "ASSISTANT_UI_USER"),
+    ({"ASSISTANT_UI_USER": "", "ASSISTANT_UI_PASSWORD": "s3cret"}, "ASSISTANT_UI_USER"),
+])
+def test_a_half_set_login_is_refused(env, missing, settings):
+    from assistant.ui import ui_auth_from_env
+
+    with pytest.raises(ValueError, match=missing):
+        ui_auth_from_env(env)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_UI_")}
+    out = subprocess.run([sys.executable, "-m", "assistant", "--index", str(settings.index_dir), "serve"],
+                         cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and out.stdout == "" and missing in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
 
 
 def test_serve_launches_with_auth_on_loopback(settings, store, monkeypatch):

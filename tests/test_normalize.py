@@ -67,3 +67,15 @@ def test_normalize_is_idempotent_and_total(text):
 def test_no_tatweel_or_arabic_letters_survive(text):
     out = normalize(text)
     assert "\u0640" not in out and "\u064a" not in out and "\u0643" not in out
+
+
+def test_full_width_latin_matches_ascii():
+    assert normalize("ＩＭＦ ｍｅｍｂｅｒｓ？ ２０２０") == normalize("IMF members? 2020") == "imf members? 2020"
+    assert tokens("Ｈａｎｏｉ（Ｖｉｅｔｎａｍ）") == ["hanoi", "vietnam"]
+
+
+def test_a_full_width_question_gets_the_ascii_questions_answer(assistant):
+    wide = assistant.ask("Ｗｈｉｃｈ ｃｉｔｙ ｉｎ Ｖｉｅｔｎａｍ ｉｓ Ｔｅｈｒａｎ'ｓ ｓｉｓｔｅｒ ｃｉｔｙ？")
+    plain = assistant.ask("Which city in Vietnam is Tehran's sister city?")
+    assert not wide.abstained and wide.language == "en" and "Hanoi" in wide.answer
+    assert [c.id for c in wide.citations] == [c.id for c in plain.citations]
