@@ -11,6 +11,7 @@ or interrupted build (disk full, crash) leaves the previous index working.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -74,6 +75,7 @@ def _atomic_write_many(files: list[tuple[Path, str]]) -> None:
 
 
 LEXICAL = "lexical.json"
+_BUILDS = itertools.count(1)
 
 
 def _lexical_json(passages: list[Passage]) -> str:
@@ -383,7 +385,8 @@ def _build_locked(settings: Settings, extra_sources, progress) -> Store:
                 continue
             passages.extend(p for p in found if p.id not in {q.id for q in passages})
             sources.append(src)
-    stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
+    # pid + a per-process count: two builds in the same second (a rebuild right after a build) get two names.
+    stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-{next(_BUILDS)}"
     d = settings.index_dir / f"v-{fp}-{stamp}"
     d.mkdir(parents=True)
     collection_name = f"{settings.collection_prefix}-{fp}-{stamp}" if settings.chroma_url else settings.collection_prefix
@@ -407,11 +410,26 @@ def _build_locked(settings: Settings, extra_sources, progress) -> Store:
     old = _current_dir(settings)
     _atomic_write(settings.index_dir / "CURRENT", d.name)
     if old is not None and old != d:
+        if settings.chroma_url:
+            _drop_replaced_collection(settings, d, old, collection_name)
         shutil.rmtree(old, ignore_errors=True)
     _cleanup_orphans(settings, keep=d)
     store = _load_version(settings, d)
     store._embeddings = embeddings
     return store
+
+
+def _drop_replaced_collection(settings: Settings, d: Path, old: Path, current: str) -> None:
+    """Server mode: the collection of the version just replaced goes too, or every rebuild would leave
+    one behind on the server. Only the one named in our own old manifest; best effort."""
+    from .vectorstore import chroma_client
+
+    try:
+        name = json.loads((old / "manifest.json").read_text(encoding="utf-8"))["collection"]
+        if name != current:
+            chroma_client(settings, d).delete_collection(name)
+    except Exception:  # noqa: BLE001 - a local build before, already gone, server down: nothing to drop
+        pass
 
 
 def _cleanup_orphans(settings: Settings, keep: Path) -> None:

@@ -23,7 +23,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from assistant.answer import NOT_IN_PAPER, QuestionError, validate_question
-from assistant.index import IndexError_, add_documents, open_index, status
+from assistant.index import IndexError_, add_documents, build, open_index, status
 from assistant.ingest import MAX_FILE_BYTES, MAX_PDF_PAGES, IngestError
 from conftest import CORPUS, ROOT
 
@@ -502,6 +502,11 @@ def test_chroma_server_mode_end_to_end(copied_index, store, tmp_path):
 
         client = chromadb.HttpClient(host="127.0.0.1", port=port)
         assert remote.manifest.collection in [c.name for c in client.list_collections()]
+        replaced = remote.manifest.collection
+        remote = build(server)  # a rebuild (vectors from the cache) drops the collection it replaces
+        names = [c.name for c in client.list_collections()]
+        assert remote.manifest.collection in names and replaced not in names
+        assert [n for n in names if n.startswith(server.collection_prefix)] == [remote.manifest.collection]
         retriever, local = HybridRetriever(remote), HybridRetriever(store)
         for q in [VIETNAM, "تهران با کدام شهر ویتنام خواهرخوانده است؟"]:
             vec = store.embeddings.embed_query(q)
