@@ -7,6 +7,7 @@ same step and go through the same verification.
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Optional
@@ -14,7 +15,7 @@ from typing import Optional
 from langchain_core.runnables import RunnableLambda
 
 from .compose import Composer, Composition, render, verify
-from .index import Store, open_index
+from .index import IndexError_, Store, open_index
 from .normalize import clean_display, normalize
 from .query import TITLE_Q, Analysis, analyse, detect_language, is_followup
 from .retrieve import Filters, HybridRetriever, Hit, fuse
@@ -32,6 +33,19 @@ class QuestionError(ValueError):
 
 
 @dataclass
+class Engine:
+    """One opened index version and what is built over it: swapped whole when the index changes, and each
+    question keeps the one it started with."""
+    store: Store
+    retriever: HybridRetriever
+    composer: Composer
+
+    @classmethod
+    def over(cls, store: Store, settings: Settings) -> "Engine":
+        return cls(store, HybridRetriever(store), Composer(store.passages, settings, store.tokens))
+
+
+@dataclass
 class Turn:
     question: str
     history: list = field(default_factory=list)
@@ -43,6 +57,7 @@ class Turn:
     composition: Optional[Composition] = None
     timings: dict = field(default_factory=dict)
     started: float = 0.0
+    engine: Optional[Engine] = None
 
 
 def validate_question(question, settings: Settings) -> str:
@@ -79,9 +94,9 @@ def history_query(question: str, history: list) -> str:
 class Assistant:
     def __init__(self, settings: Optional[Settings] = None, store: Optional[Store] = None):
         self.settings = settings or Settings()
-        self.store = store or open_index(self.settings)
-        self.retriever = HybridRetriever(self.store)
-        self.composer = Composer(self.store.passages, self.settings, self.store.tokens)
+        self._engine = Engine.over(store or open_index(self.settings), self.settings)
+        self._checked = time.monotonic()
+        self._reload_lock = threading.Lock()
         # Optional chat-model backend (assistant/llm.py); None = the offline extractive composer only.
         self.generator = None
         if self.settings.backend != "extractive":
@@ -96,12 +111,46 @@ class Assistant:
             | RunnableLambda(self._finish, name="verify_and_answer")
         )
 
+    @property
+    def store(self) -> Store:
+        return self._engine.store
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        return self._engine.retriever
+
+    @property
+    def composer(self) -> Composer:
+        return self._engine.composer
+
     def warm_up(self) -> None:
         self.store.warm_up()
+
+    def _current_engine(self, force: bool = False) -> Engine:
+        """The engine for the next question: reopened when another process rebuilt or extended the index
+        (checked at most every settings.reload_check_s), so a running window sees it without a restart."""
+        engine = self._engine
+        now = time.monotonic()
+        if not force and now - self._checked < self.settings.reload_check_s:
+            return engine
+        self._checked = now
+        if not engine.store.changed():
+            return engine
+        with self._reload_lock:
+            if self._engine is not engine:  # another thread reloaded it meanwhile
+                return self._engine
+            try:
+                store = open_index(self.settings, rebuild_if_needed=False)
+            except IndexError_:
+                return engine  # mid-build or damaged: answer from what we hold (or fail with its message)
+            store._embeddings = engine.store._embeddings  # same settings, same model: not loaded again
+            self._engine = Engine.over(store, self.settings)
+            return self._engine
 
     # ------------------------------------------------------------------ chain steps
     def _prepare(self, turn: Turn) -> Turn:
         turn.started = time.perf_counter()
+        turn.engine = self._current_engine()
         turn.question = validate_question(turn.question, self.settings)
         lang = turn.lang if turn.lang in ("fa", "en") else None
         if lang is None and self.settings.language in ("fa", "en"):
@@ -133,21 +182,22 @@ class Assistant:
         # A question that names a part of the paper ("according to the abstract") is answered from it.
         filters = Filters(table=turn.analysis.table, section=turn.analysis.section) \
             if (turn.analysis.table or turn.analysis.section) else None
-        turn.hits = self.retriever.search(turn.query, k=k, filters=filters)
+        turn.hits = turn.engine.retriever.search(turn.query, k=k, filters=filters)
         if turn.query != turn.question:
             # History-aware retrieval: the follow-up read with the previous question, fused (RRF) with the
             # follow-up alone, so neither the old topic nor the new detail drowns the other.
-            turn.hits = fuse([turn.hits, self.retriever.search(turn.question, k=k, filters=filters)],
+            turn.hits = fuse([turn.hits, turn.engine.retriever.search(turn.question, k=k, filters=filters)],
                              self.settings.rrf_k)[:k]
-        if TITLE_Q.search(normalize(turn.question)) and "title.h" in self.store.by_id:
+        by_id = turn.engine.store.by_id
+        if TITLE_Q.search(normalize(turn.question)) and "title.h" in by_id:
             # "What is the paper's title?" is answered from the title itself, whatever ranks first.
-            turn.hits.insert(0, Hit(self.store.by_id["title.h"], 1.0, 1.0, 0.0))
+            turn.hits.insert(0, Hit(by_id["title.h"], 1.0, 1.0, 0.0))
         turn.timings["retrieve_ms"] = (time.perf_counter() - t) * 1000
         return turn
 
     def _compose(self, turn: Turn) -> Turn:
         t = time.perf_counter()
-        turn.composition = self.composer.compose(turn.question, turn.query, turn.analysis, turn.hits)
+        turn.composition = turn.engine.composer.compose(turn.question, turn.query, turn.analysis, turn.hits)
         if self.generator is not None:
             # The model writes from the same retrieved passages; its answer goes through the same
             # verification, and the extractive composition is the fallback (see llm.py).
@@ -162,7 +212,7 @@ class Assistant:
         # Rows of a table the retriever surfaced count as retrieved: a list answer reads the whole table.
         tables = {h.passage.table for h in turn.hits if h.passage.table} | set(comp.tables)
         retrieved |= set(comp.read)
-        retrieved |= {p.id for p in self.store.passages if p.table in tables}
+        retrieved |= {p.id for p in turn.engine.store.passages if p.table in tables}
         statements = verify(comp.statements, retrieved, lang) if not comp.abstained else []
         abstained = comp.abstained or not statements
         if abstained:
@@ -185,7 +235,15 @@ class Assistant:
 
     # ------------------------------------------------------------------ API
     def ask(self, question: str, history: Optional[list] = None, lang: Optional[str] = None) -> Answer:
-        return self.chain.invoke(Turn(question=question, history=list(history or []), lang=lang))
+        turn = Turn(question=question, history=list(history or []), lang=lang)
+        try:
+            return self.chain.invoke(turn)
+        except IndexError_:
+            # The version in use went away (rebuilt by another process; on a Chroma server its collection is
+            # dropped): when a newer one is there, answer from it, once; otherwise the one-line error stands.
+            if turn.engine is None or self._current_engine(force=True) is turn.engine:
+                raise
+            return self.chain.invoke(Turn(question=question, history=list(history or []), lang=lang))
 
     def recommendations(self, lang: str = "fa") -> dict:
         """Table 6 grouped (recommendations, then results), each row with its citation data."""

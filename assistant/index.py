@@ -106,6 +106,17 @@ class Store:
         self._postings: dict = {}
         self._bm25_docs: list[tuple[str, str]] = []
         self._tokens: Optional[dict] = None
+        self.manifest_mtime = 0  # of manifest.json when this version was read (set by _load_version)
+
+    def changed(self) -> bool:
+        """Has another process replaced this version (a rebuild) or extended it (an ingest) since it was
+        opened? A small read and a stat; False when it cannot tell (the index is gone: see dense())."""
+        try:
+            current = (self.settings.index_dir / "CURRENT").read_text(encoding="utf-8").strip()
+            mtime = (self.settings.index_dir / current / "manifest.json").stat().st_mtime_ns
+        except OSError:
+            return False
+        return current != self.dir.name or mtime != self.manifest_mtime
 
     def tokens(self, p: Passage, lang: str) -> list[str]:
         """Matching tokens of a passage's text in one language (from lexical.json when it has them)."""
@@ -261,6 +272,7 @@ def _current_dir(settings: Settings) -> Optional[Path]:
 
 def _load_version(settings: Settings, d: Path) -> Store:
     try:
+        mtime = (d / "manifest.json").stat().st_mtime_ns  # before reading: a rewrite after the read shows
         manifest = Manifest(**json.loads((d / "manifest.json").read_text(encoding="utf-8")))
         passages = [Passage.from_dict(json.loads(line))
                     for line in (d / "passages.jsonl").read_text(encoding="utf-8").splitlines() if line]
@@ -281,7 +293,9 @@ def _load_version(settings: Settings, d: Path) -> Store:
         if not ok:
             raise IndexError_(f"the vector store in {d} is missing or damaged; "
                               "rebuild it with `assistant index --rebuild`")
-    return Store(settings, d, manifest, passages)
+    store = Store(settings, d, manifest, passages)
+    store.manifest_mtime = mtime
+    return store
 
 
 def status(settings: Settings) -> dict:

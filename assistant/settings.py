@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     abstain_min_coverage: float = 0.34
     abstain_min_dense: float = 0.80
     abstain_unknown_cover: float = 0.6
+    # A running assistant (the chat window) looks at most this often whether another process rebuilt the
+    # index or ingested into it, and switches to the new version between questions.
+    reload_check_s: float = Field(1.0, ge=0)
 
     # Optional chat-model backends (contacted only when selected).
     llm_base_url: Optional[str] = None

