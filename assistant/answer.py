@@ -235,7 +235,10 @@ class Assistant:
 
     # ------------------------------------------------------------------ API
     def ask(self, question: str, history: Optional[list] = None, lang: Optional[str] = None) -> Answer:
-        turn = Turn(question=question, history=list(history or []), lang=lang)
+        def new_turn() -> Turn:
+            return Turn(question=question, history=list(history or []), lang=lang)
+
+        turn = new_turn()
         try:
             return self.chain.invoke(turn)
         except IndexError_:
@@ -243,7 +246,7 @@ class Assistant:
             # dropped): when a newer one is there, answer from it, once; otherwise the one-line error stands.
             if turn.engine is None or self._current_engine(force=True) is turn.engine:
                 raise
-            return self.chain.invoke(Turn(question=question, history=list(history or []), lang=lang))
+            return self.chain.invoke(new_turn())
 
     def recommendations(self, lang: str = "fa") -> dict:
         """Table 6 grouped (recommendations, then results), each row with its citation data."""

@@ -72,6 +72,14 @@ def peak_rss_mb() -> dict:
     return out
 
 
+def drop_tmp(tmp: Path, keep: bool) -> None:
+    """The run's temporary index folders go, unless --keep asked for them."""
+    if keep:
+        print(f"kept index folders under {tmp}", file=sys.stderr)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def pct(xs: list[float], q: float):
     """Nearest-rank percentile (p50 of 83 values = the 42nd smallest)."""
     if not xs:
@@ -678,10 +686,7 @@ def main(argv=None) -> int:
         # ---- 6. optional: the chat-model section, after every other measurement is done
         llm = llm_section(a, tmp, dirs["project"]) if want_llm else None
     finally:
-        if a.keep:
-            print(f"kept index folders under {tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        drop_tmp(tmp, a.keep)
     meta["loadavg_end"] = loadavg()
 
     # ---- figures
@@ -772,10 +777,7 @@ def only_llm_main(a) -> int:
         run_child(["build", "project", "--dir", str(tmp / "project")])
         llm = llm_section(a, tmp, tmp / "project")
     finally:
-        if a.keep:
-            print(f"kept index folders under {tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        drop_tmp(tmp, a.keep)
     meta["loadavg_end"] = loadavg()
     table = "\n".join(llm_table(llm) + ["-" * 100, f"machine: {meta.get('cpu', '?')}, {meta['cpus']} CPUs; load avg "
                                        f"start {meta['loadavg_start']} end {meta['loadavg_end']}; git {meta.get('git', '?')}"])
