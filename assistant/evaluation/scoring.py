@@ -360,9 +360,11 @@ def score_reference(item: dict, result: dict, vocab: Vocabulary, passage_text: C
         correct = not missing
         reason = "all key facts found" if correct else f"missing: {', '.join(missing)}"
     elif semantic is not None and soft:
-        # No number or named entity to check: either the meaning is close enough, or the answer has most
-        # of the reference's distinctive words (the names and terms it adds to the question).
-        correct = bool(semantic or fact_verdict)
+        # No number or named entity to check: the meaning must be close enough AND the answer must have most
+        # of the reference's distinctive words (the names and terms it adds to the question). Similarity
+        # alone is weak evidence: with this model an answer on the same topic that says something else
+        # scores about as high as a right one (calibration agreement ~0.8).
+        correct = bool(semantic and fact_verdict)
         reason = (f"similarity {similarity:.3f} {'≥' if semantic else '<'} {threshold:.3f}; "
                   f"{sum(f in found for f in soft)}/{len(soft)} distinctive words")
     elif semantic is not None:
