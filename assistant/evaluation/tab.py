@@ -87,7 +87,7 @@ def evaluate_upload(get_assistant: Callable, upload: Optional[str], max_rows: in
             if src.suffix.lower() not in SUFFIXES:
                 raise EvalInputError(f"{name}: unknown kind of file; use .csv, .xlsx or .jsonl")
             if size > max_bytes:
-                raise EvalInputError(f"{name} is {size // 1000:,} kB; the limit is {max_bytes // 1000:,} kB")
+                raise EvalInputError(f"{name} is {size:,} bytes; the limit is {max_bytes:,} bytes")
             local = work / name
             shutil.copyfile(src, local)
         except FileNotFoundError:
