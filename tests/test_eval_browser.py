@@ -76,13 +76,13 @@ def test_evaluate_tab_end_to_end(settings, store, tmp_path):
            "PYTHONPATH": str(ROOT)}
     env.pop("ASSISTANT_UI_USER", None)
     env.pop("ASSISTANT_UI_PASSWORD", None)
+    bad = tmp_path / "upload" / "windows.csv"  # Persian saved in the Windows code page, not UTF-8
+    bad.parent.mkdir()
+    bad.write_bytes("question,reference\nتهران چند خواهرخوانده دارد؟,هفده\n".encode("cp1256"))
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "assistant", "--index", str(settings.index_dir), "serve", "--port", str(port)],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    bad = tmp_path / "upload" / "windows.csv"
-    bad.parent.mkdir()
-    bad.write_bytes("question,reference\nتهران چند خواهرخوانده دارد؟,۱۷\n".encode("cp1256"))
     try:
         _wait_until_up(url, proc, log)
         with sync_playwright() as pw:

@@ -318,8 +318,9 @@ def every_other_wrong(items: list[dict]):
         if item["answerable"]:
             return "NOT_IN_PAPER"
         passages = last.split("<passages>")[-1].split("</passages>")[0]
-        m = re.search(r"\[1\][^\S\n]*(?:\([^)]*\))?[^\S\n]*(.+?[.؟?!])(?:\s|$)", passages)
-        return f"{m.group(1).strip()} [1]"
+        first = next(line for line in passages.splitlines() if line.startswith("[1]"))[3:].strip()
+        sentence = re.split(r"(?<=[.؟?!])\s", first)[0]
+        return f"{sentence} [1]"
 
     return reply
 
