@@ -366,7 +366,8 @@ def score_reference(item: dict, result: dict, vocab: Vocabulary, passage_text: C
         # scores about as high as a right one (calibration agreement ~0.8).
         correct = bool(semantic and fact_verdict)
         reason = (f"similarity {similarity:.3f} {'≥' if semantic else '<'} {threshold:.3f}; "
-                  f"{sum(f in found for f in soft)}/{len(soft)} distinctive words")
+                  f"{sum(f in found for f in soft)}/{len(soft)} distinctive words"
+                  + ("" if correct else " (both are needed)"))
     elif semantic is not None:
         correct, reason = semantic, f"similarity {similarity:.3f} {'≥' if semantic else '<'} {threshold:.3f}"
     else:
