@@ -30,7 +30,7 @@ names the columns <code>question</code> and <code>reference</code> (the right an
 in this page until you leave it; download what you want to keep.</p>
 <p lang="fa" dir="rtl">یک مجموعه آزمون بارگذاری کنید: فایل CSV یا XLSX که سطر نخست آن ستون‌های <code>question</code> و
 <code>reference</code> (پاسخ درست به زبان ساده؛ اگر مقاله پاسخ نمی‌دهد بنویسید «مقاله پاسخ نمی‌دهد») و در صورت نیاز
-<code>id</code>، <code>lang</code>، <code>history</code> و <code>answerable</code> را نام ببرد. حداکثر {rows} پرسش.
+<code>id</code>، <code>lang</code>، <code>history</code> و <code>answerable</code> را نام ببرد. حداکثر {rows_fa} پرسش.
 گزارش تا وقتی این صفحه باز است می‌ماند؛ هرچه را می‌خواهید نگه دارید دانلود کنید.</p></div>"""
 
 
@@ -153,7 +153,7 @@ def build_evaluate_tab(get_assistant: Callable, settings=None) -> None:
     import gradio as gr
 
     del settings  # the limits are this module's constants; kept for the caller's uniform signature
-    gr.HTML(INTRO.format(rows=MAX_ROWS, kb=MAX_UPLOAD_BYTES // 1000))
+    gr.HTML(INTRO.format(rows=MAX_ROWS, rows_fa=persian_digits(str(MAX_ROWS)), kb=MAX_UPLOAD_BYTES // 1000))
     upload = gr.File(label="Test set · مجموعه آزمون (.csv, .xlsx, .jsonl)", file_types=list(SUFFIXES),
                      type="filepath", elem_id="eval-upload")
     run = gr.Button("Evaluate · ارزیابی", variant="primary", elem_id="eval-run")
