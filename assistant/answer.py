@@ -93,6 +93,31 @@ def validate_question(question, settings: Settings) -> str:
     return q
 
 
+def answerability_signals(store: Store, query_vec, leave_out_self: bool = False) -> dict:
+    """Where the question falls among the questions the document answers (its keys), the near misses it is
+    known not to answer (anti-keys) and everyday questions about other things (question forms).
+    leave_out_self: calibration asks the anti-keys and forms themselves; their own vector is not a neighbour."""
+    import numpy as np
+
+    anti, forms = store.antikeys
+    groups = [(store.keys, 1.0), (anti, 0.0), (forms, 0.0)]
+    sims = [(g.similarities(query_vec), label) for g, label in groups if len(g)]
+    if leave_out_self:
+        sims = [(np.where(x > 0.9999, -1.0, x), label) for x, label in sims]
+    if not sims or not len(store.keys):
+        return {"key_top": 0.0, "answered_share": 0.5, "near_miss": 0.0, "offtopic": 0.0}
+    key_top = float(sims[0][0].max())
+    s = np.concatenate([x for x, _ in sims])
+    labels = np.concatenate([np.full(len(x), lab) for x, lab in sims])
+    # A soft vote of the ten nearest questions (weights sharpen towards the closest): the share that the
+    # document answers. Ten and the temperature 0.02 were chosen on the dev split (README).
+    top = np.argsort(-s)[:10]
+    w = np.exp((s[top] - s[top].max()) / 0.02)
+    return {"key_top": key_top, "answered_share": float((w * labels[top]).sum() / w.sum()),
+            "near_miss": (anti.top_similarity(query_vec) - key_top) if len(anti) else 0.0,
+            "offtopic": (forms.top_similarity(query_vec) - key_top) if len(forms) else 0.0}
+
+
 def history_query(question: str, history: list) -> str:
     """The retrieval query for a turn: a follow-up is read together with the previous question.
 
@@ -116,6 +141,7 @@ class Assistant:
         self._reload_lock = threading.Lock()
         # Optional chat-model backend (assistant/llm.py); None = the offline extractive composer only.
         self.generator = None
+        self.leave_out_self = False  # calibration only (calibrate.py): see answerability_signals
         if self.settings.backend != "extractive":
             from .llm import make_backend
 
@@ -206,14 +232,20 @@ class Assistant:
         if turn.query != turn.question:
             # History-aware retrieval: the follow-up read with the previous question, fused (RRF) with the
             # follow-up alone, so neither the old topic nor the new detail drowns the other.
+            # The follow-up was judged to lean on its history: the joined reading counts double.
             turn.hits = fuse([turn.engine.retriever.search(turn.query, k=k, filters=filters), own],
-                             self.settings.rrf_k)[:k]
+                             self.settings.rrf_k, [2.0, 1.0])[:k]
         turn.timings["retrieve_ms"] = (time.perf_counter() - t) * 1000
         return turn
 
     def _compose(self, turn: Turn) -> Turn:
         t = time.perf_counter()
-        signals = {"key_top": max((h.key for h in turn.hits), default=0.0)}
+        signals = answerability_signals(turn.engine.store, turn.query_vec, self.leave_out_self)
+        if turn.query != turn.question:
+            # A follow-up ("and which of them are in Europe?") is judged with the question it follows too.
+            joined = answerability_signals(turn.engine.store, turn.engine.store.embeddings.embed_query(turn.query))
+            if joined["answered_share"] > signals["answered_share"]:
+                signals = joined
         turn.composition = turn.engine.composer.compose(turn.question, turn.query, turn.analysis, turn.hits,
                                                         turn.lang, signals)
         if self.generator is not None:

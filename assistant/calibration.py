@@ -17,11 +17,13 @@ from pathlib import Path
 
 CALIBRATION_FILE = "calibration.json"
 FEATURES = ("cover", "own_cover", "dense", "key", "unknown", "unknown_name", "type_missing", "entity_missing",
-            "focus_missing", "count_missing", "unexplained", "type_support")
+            "focus_missing", "count_missing", "unexplained", "type_support", "near_miss", "offtopic",
+            "answered_share")
 
 # Before any fitting (a new document): a prior that reads the features in the obvious direction.
 _PRIOR = {"coef": {"cover": 3.0, "own_cover": 2.0, "dense": 4.0, "key": 6.0, "unknown": -4.0, "unknown_name": -3.0,
-                   "type_missing": -3.0, "entity_missing": -2.0, "focus_missing": -2.0, "count_missing": -2.0, "unexplained": -3.0, "type_support": 2.0},
+                   "type_missing": -3.0, "entity_missing": -2.0, "focus_missing": -2.0, "count_missing": -2.0, "unexplained": -3.0, "type_support": 2.0,
+                   "near_miss": -20.0, "offtopic": -20.0, "answered_share": 4.0},
           "intercept": -10.0, "threshold": 0.5}
 
 

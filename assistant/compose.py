@@ -13,13 +13,14 @@ Every statement is an exact span of its passage, with a [n] marker (verify.py ch
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from .calibration import Calibration
 from .ingest import join_bullets
-from .normalize import normalize
-from .profile import Profile, TableRole
+from .normalize import normalize, tokens
+from .profile import Profile, TableRole, find_phrase
 from .query import Analysis, content_terms, is_comparison, stem
 from .retrieve import Hit
 from .text import DEFINES, ROW_HEAD, halves, has_number, has_year, numbers_in, prefix_in, sentences, stems
@@ -28,7 +29,8 @@ from .verify import ELLIPSIS, Composition, Statement, generated_check, render, v
 
 FACT_TYPES = ("year", "number", "person", "entity", "yesno")
 EXPLAIN_TYPES = ("definition", "reason", "other", "recommendation")
-_CAPITALISED = __import__("re").compile(r"(?<=[a-z,;] )([A-Z][a-z]+)")
+_CAPITALISED = re.compile(r"(?<=[a-z,;] )([A-Z][a-z]+)")
+_CITATION = re.compile(r"\([A-Z][a-z]+(?: et al\.)?,? \d{4}\)")
 
 
 @dataclass
@@ -73,12 +75,7 @@ class Composer:
                 self.by_table.setdefault(p.table, []).append(p)
             elif p.table is not None:
                 self.heads[p.table] = p
-        # Entity of a cell value (by either language's name): how rows are filtered by place or name.
-        self._entity_of: dict[str, list] = {}
-        for e in self.profile.entities:
-            for name in (e.fa, e.en):
-                if name:
-                    self._entity_of.setdefault(normalize(name), []).append(e)
+        self._cells_seen: dict[tuple[str, str], set[str]] = {}
 
     def idf(self, s: str) -> float:
         return math.log(1 + self.n_docs / (1 + self.df.get(s, 0)))
@@ -157,11 +154,14 @@ class Composer:
         for st in chosen.statements[:8]:
             said |= self.key_words.get(st.passage.id, frozenset())
         focus_missing = 0.0
-        if a.focus and a.focus not in a.unknown and chosen.statements and not prefix_in(stem(a.focus), said) \
-                and not any(prefix_in(stem(a.focus), stems(" ".join((m.entity.fa, m.entity.en, *m.entity.aliases))))
-                            for m in a.mentions):
+        if a.focus and chosen.statements and not prefix_in(stem(a.focus), said) and not any(
+                prefix_in(stem(a.focus), stems(" ".join((m.entity.fa, m.entity.en, *m.entity.aliases))))
+                for m in a.mentions):
+            # What a which/what question asks for ("which journal", "what budget") is absent from the evidence
+            # and from the questions it answers, or from the whole paper.
             focus_missing = 1.0
-            reasons.append(f"it asks for '{a.focus}'; the evidence does not speak of it")
+            reasons.append(f"it asks for '{a.focus}'; " + ("the paper never speaks of it" if a.focus in a.unknown
+                                                            else "the evidence does not speak of it"))
         count_missing = 0.0
         if a.counted and a.wants_number and chosen.kind != "list" and not any(
                 _states_count(st.text, a.counted) or _states_count(_twin(st), a.counted) for st in chosen.statements):
@@ -177,6 +177,9 @@ class Composer:
             types |= self.key_types.get(st.passage.id, frozenset())
         type_support = sum(p for t, p in a.probs.items() if t in types) if (a.probs and types) else 0.5
         features = {
+            "answered_share": float(signals.get("answered_share", 0.5)),
+            "near_miss": float(signals.get("near_miss", 0.0)),
+            "offtopic": float(signals.get("offtopic", 0.0)),
             "type_support": type_support,
             "unexplained": unexplained,
             "focus_missing": focus_missing,
@@ -204,7 +207,8 @@ class Composer:
         # "Which cities ..." is a list or an entity question by its form alone: a list when the question also
         # names what a table lists (its kind of row, a group, a status) or a place its rows are filtered by.
         places = [m for m in a.mentions if m.entity.type in ("region", "country")]
-        listish = a.wants_list or (a.p("list", "recommendation", "entity", "other") >= 0.6 and (named or places))
+        listish = a.wants_list or bool(places) or (
+            bool(named) and a.p("list", "recommendation", "entity", "other") >= 0.6)
         if not listish:
             return None
         hit_tables = [h.passage.table for h in hits[:8] if h.passage.table in self.by_table]
@@ -217,11 +221,11 @@ class Composer:
                 return with_places[0]
         if len(named) == 1 and named[0] in self.by_table:
             return named[0]
-        for h in hits[:3]:  # a table's own passage near the top: its keys are the list questions it answers
-            if h.passage.kind == "heading" and h.passage.table in self.by_table:
-                return h.passage.table
+        top = hits[0].passage if hits else None
+        if a.wants_list and top is not None and top.kind == "heading" and top.table in self.by_table:
+            return top.table  # a table's own passage first: its keys are the list questions it answers
         rows = [h.passage.table for h in hits[:6] if h.passage.kind == "table_row"]
-        if rows and rows.count(rows[0]) >= 3:
+        if a.wants_list and rows and rows.count(rows[0]) >= 3:
             return rows[0]
         return None
 
@@ -241,18 +245,25 @@ class Composer:
         if groups and len(groups) < len(role.groups):
             rows = [p for p in rows if any(g.match_en.lower() in self._group_cell(p, role).lower() for g in groups)]
             strong = True
-        if role.status_column:
-            statuses = self.profile.statuses_named(table, question)
-            if statuses and len(statuses) < len(role.statuses):
-                kept = [p for p in rows if any(s.match_en.lower() in (p.cells.get(role.status_column) or {}).get("en", "").lower()
-                                               for s in statuses)]
-                if kept:
-                    rows, strong = kept, True
         if role.place_column:
             places = [m.entity for m in a.mentions if m.entity.type in ("region", "country")]
             if places:
                 kept = [p for p in rows if self._place_matches(p, role, places)]
                 if kept:
+                    rows, strong = kept, True
+        if role.status_column:
+            # The rows whose status cell says the most of what the question says about status: "still in
+            # consultation towards a sister-city agreement" names two statuses, and one cell says both.
+            qtoks = tokens(question)
+            phrases = [a_ for g in role.statuses for a_ in g.aliases if find_phrase(qtoks, tuple(tokens(a_))) >= 0]
+            if phrases:
+                def said(p: Passage) -> int:
+                    cell = p.cells.get(role.status_column) or {}
+                    toks = tokens(cell.get("fa", "") + " " + cell.get("en", ""))
+                    return sum(find_phrase(toks, tuple(tokens(ph))) >= 0 for ph in phrases)
+                best = max(said(p) for p in rows) if rows else 0
+                kept = [p for p in rows if best and said(p) == best]
+                if kept and len(kept) < len(rows):
                     rows, strong = kept, True
         if role.name_column:
             names = [m.entity for m in a.mentions if m.entity.type not in ("region", "country")]
@@ -271,12 +282,12 @@ class Composer:
         return rows, strong
 
     def _cell_entities(self, p: Passage, column: str) -> set[str]:
-        cell = p.cells.get(column) or {}
-        found: set[str] = set()
-        for lang in ("en", "fa"):
-            for m in self.profile.mentions(cell.get(lang, "")):
-                found.add(m.entity.id)
-        return found
+        """Entities a cell names (either language); the same cells for every question: memoized."""
+        key = (p.id, column)
+        if key not in self._cells_seen:
+            cell = p.cells.get(column) or {}
+            self._cells_seen[key] = {m.entity.id for lang in ("en", "fa") for m in self.profile.mentions(cell.get(lang, ""))}
+        return self._cells_seen[key]
 
     def _place_matches(self, p: Passage, role: TableRole, places: list) -> bool:
         ids = self._cell_entities(p, role.place_column)
@@ -407,7 +418,9 @@ class Composer:
                 for i, half in enumerate(sides):
                     # What distinguishes this side from the other ("Mayors for Peace" vs "UCLG").
                     half_terms = (side_terms[i] - side_terms[1 - i]) or side_terms[i] or own
-                    pick = max(candidates, key=lambda c: self.coverage(half_terms, c.matched) + 0.01 * c.score)
+                    # The side's own words, then the whole question's (the compared attribute: "members").
+                    pick = max(candidates, key=lambda c: self.coverage(half_terms, c.matched)
+                               + 0.5 * self.coverage(own, c.matched) + 0.3 * c.score)
                     if pick.text not in {c.text for c in chosen}:
                         chosen.append(pick)
                 return Composition([Statement(c.text, c.passage) for c in chosen], False, kind="fact", evidence=evidence)
@@ -451,7 +464,6 @@ class Composer:
             if p.kind == "heading" and p.table is not None:
                 out.append(Statement(p.heading_en if lang == "en" else p.heading, p))
             elif p.kind == "table_row":
-                role = self.profile.tables.get(p.table)
                 text = st.text
                 if text == p.text_in(qlang):
                     out.append(Statement(p.text_in(lang), p))
@@ -460,7 +472,6 @@ class Composer:
                 for part in text.split(ELLIPSIS):
                     parts.append(_cell_twin(p, part, qlang, lang) or ROW_HEAD.sub("", p.text_in(lang), count=1))
                 out.append(Statement(ELLIPSIS.join(dict.fromkeys(parts)), p))
-                del role
             else:
                 out.append(Statement(_twin_text(p, st.text, qlang, lang), p))
         return Composition(out, comp.abstained, comp.kind, comp.tables, comp.evidence, comp.read, comp.note)
@@ -496,14 +507,11 @@ def _names_someone(text: str, question: str) -> bool:
     from .normalize import tokens
 
     asked = set(tokens(question))
-    return any(w.lower() not in asked for w in _CAPITALISED.findall(text)) or bool(
-        __import__("re").search(r"\([A-Z][a-z]+(?: et al\.)?,? \d{4}\)", text))
+    return any(w.lower() not in asked for w in _CAPITALISED.findall(text)) or bool(_CITATION.search(text))
 
 
 def _states_count(text: str, noun: str) -> bool:
     """Is there a number followed (within two words) by the counted noun? ("سی شهر", "184 member countries")"""
-    import re
-
     from .query import STOP_EN, STOP_FA
     from .text import NUMBER_WORDS
 

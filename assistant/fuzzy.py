@@ -2,8 +2,8 @@
 
 Users type «تهرون» for «تهران», "Habitatt", "recomendations". Comparing every question word with every
 vocabulary word by edit distance would cost tens of milliseconds a question; a deletion index (each word
-filed under itself and its one-letter deletions) finds every word within one insertion, deletion or
-substitution by a few dictionary lookups.
+filed under itself and its one-letter deletions) finds every word within one insertion, deletion,
+substitution or swap of neighbours by a few dictionary lookups.
 """
 from __future__ import annotations
 
@@ -70,12 +70,16 @@ class FuzzyVocab:
 
 @lru_cache(maxsize=65536)
 def edit1(a: str, b: str) -> bool:
-    """Within one insertion, deletion or substitution (Levenshtein distance <= 1)."""
+    """Within one insertion, deletion, substitution or swap of neighbours ("hanio" / "hanoi")."""
     if a == b:
         return True
     la, lb = len(a), len(b)
     if abs(la - lb) > 1:
         return False
+    if la == lb:
+        diff = [i for i in range(la) if a[i] != b[i]]
+        if len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]:
+            return True
     if la > lb:
         a, b, la, lb = b, a, lb, la
     i = 0

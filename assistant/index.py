@@ -107,6 +107,7 @@ class Store:
         self._bm25_docs: list[tuple[str, str]] = []
         self._tokens: Optional[dict] = None
         self._keys = None
+        self._antikeys = None
         self._typer = False  # not loaded yet (None: this version has no classifier)
         self.manifest_mtime = 0  # of manifest.json when this version was read (set by _load_version)
 
@@ -141,6 +142,16 @@ class Store:
 
             self._keys = KeyIndex.load(self.dir)
         return self._keys
+
+    @property
+    def antikeys(self):
+        """Near-miss questions (keys.ANTIKEYS_FILE) and the document-independent question forms, as reference
+        points for "is this question answered here?" (calibration features)."""
+        if self._antikeys is None:
+            from .keys import KeyIndex
+
+            self._antikeys = (KeyIndex.load(self.dir, "antikeys"), KeyIndex.load(self.dir, "forms"))
+        return self._antikeys
 
     @property
     def typer(self):
@@ -407,18 +418,22 @@ def embed_queries(embeddings, texts: list[str]) -> list[list[float]]:
 def _build_keys(settings: Settings, d: Path, embeddings, passages: list[Passage], cache: "EmbeddingCache") -> None:
     """The question keys of the passages present (embedded as questions), and the answer-type classifier
     trained on them; written beside the Chroma folder of the version."""
-    from .keys import build_keys
-    from .qtype import QuestionTyper
+    from .keys import ANTIKEYS_FILE, QuestionKey, build_keys, from_questions
+    from .qtype import QuestionTyper, load_forms
 
-    keys = build_keys(settings.corpus_dir, {p.id for p in passages},
-                      lambda texts: cache.embed(embeddings, texts, as_query=True))
+    def embed(texts):
+        return cache.embed(embeddings, texts, as_query=True)
+
+    ids = {p.id for p in passages}
+    keys = build_keys(settings.corpus_dir, ids, embed)
     keys.save(d)
+    build_keys(settings.corpus_dir, ids, embed, ANTIKEYS_FILE).save(d, "antikeys")
+    forms = load_forms()
+    from_questions([QuestionKey("", f["q"], f.get("lang", ""), f.get("register", ""), f["type"]) for f in forms],
+                   embed).save(d, "forms")
     if len(keys) and len({k.type for k in keys.keys}) >= 2:
         # The document's keys, plus document-independent question forms (assistant/data): a document
         # seldom asks for every answer type, and the forms teach the shape of the ones it lacks.
-        from .qtype import load_forms
-
-        forms = load_forms()
         texts = [k.q for k in keys.keys] + [f["q"] for f in forms]
         labels = [k.type for k in keys.keys] + [f["type"] for f in forms]
         import numpy as np

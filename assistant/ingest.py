@@ -37,7 +37,7 @@ def edition_files(corpus_dir: Path) -> list[Path]:
 
 # Beside the edition, the data the index is built from: the question keys (embedded and indexed). A change
 # to them makes the index stale. (The profile and the calibration are read when answering, not indexed.)
-SHAPING_FILES = ("keys.jsonl",)
+SHAPING_FILES = ("keys.jsonl", "antikeys.jsonl")
 
 
 def corpus_digest(corpus_dir: Path) -> str:

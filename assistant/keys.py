@@ -24,6 +24,10 @@ from .normalize import tokens
 KEYS_FILE = "keys.jsonl"
 KEYS_NPZ = "keys.npz"
 KEYS_JSON = "keys.json"
+# Near misses: per passage, questions a reader would expect it to answer that the whole document does not
+# (the year an agreement was signed, a mayor's name). A question closer to one of these than to any key is
+# probably not answered; calibration.py reads the margin.
+ANTIKEYS_FILE = "antikeys.jsonl"
 TYPES = ("year", "number", "person", "entity", "list", "definition", "reason", "recommendation",
          "comparison", "yesno", "other")
 
@@ -37,9 +41,9 @@ class QuestionKey:
     type: str
 
 
-def load_keys(corpus_dir: Path) -> list[QuestionKey]:
-    """The keys of a corpus folder (none when it has no keys file); malformed lines are an error."""
-    path = Path(corpus_dir) / KEYS_FILE
+def load_keys(corpus_dir: Path, name: str = KEYS_FILE) -> list[QuestionKey]:
+    """The keys (or anti-keys) of a corpus folder (none when it has no such file); malformed lines are an error."""
+    path = Path(corpus_dir) / name
     if not path.is_file():
         return []
     out = []
@@ -47,9 +51,10 @@ def load_keys(corpus_dir: Path) -> list[QuestionKey]:
         if not line.strip():
             continue
         d = json.loads(line)
-        if d.get("type") not in TYPES:
+        kind = d.get("type", d.get("missing", "other")) if name != KEYS_FILE else d.get("type")
+        if name == KEYS_FILE and kind not in TYPES:
             raise ValueError(f"{path}:{n}: unknown answer type {d.get('type')!r}")
-        out.append(QuestionKey(d["passage"], d["q"], d.get("lang", ""), d.get("register", ""), d["type"]))
+        out.append(QuestionKey(d["passage"], d["q"], d.get("lang", ""), d.get("register", ""), kind))
     return out
 
 
@@ -63,6 +68,13 @@ class KeyIndex:
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    @property
+    def passages(self) -> set[str]:
+        """The passages that have keys."""
+        if not hasattr(self, "_passages"):
+            self._passages = {k.passage for k in self.keys}
+        return self._passages
 
     @property
     def bm25(self) -> BM25:
@@ -86,18 +98,22 @@ class KeyIndex:
         return self.bm25.top(query_tokens, k) if self.keys else []
 
     # ------------------------------------------------------------------ storage
-    def save(self, folder: Path) -> None:
+    def top_similarity(self, query_vec) -> float:
+        sims = self.similarities(query_vec)
+        return float(sims.max()) if len(sims) else 0.0
+
+    def save(self, folder: Path, stem: str = "keys") -> None:
         folder = Path(folder)
-        np.savez(folder / KEYS_NPZ, vectors=self.vectors)
-        (folder / KEYS_JSON).write_text(json.dumps([asdict(k) for k in self.keys], ensure_ascii=False),
-                                        encoding="utf-8")
+        np.savez(folder / f"{stem}.npz", vectors=self.vectors)
+        (folder / f"{stem}.json").write_text(json.dumps([asdict(k) for k in self.keys], ensure_ascii=False),
+                                             encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path) -> "KeyIndex":
+    def load(cls, folder: Path, stem: str = "keys") -> "KeyIndex":
         folder = Path(folder)
         try:
-            keys = [QuestionKey(**d) for d in json.loads((folder / KEYS_JSON).read_text(encoding="utf-8"))]
-            with np.load(folder / KEYS_NPZ) as data:
+            keys = [QuestionKey(**d) for d in json.loads((folder / f"{stem}.json").read_text(encoding="utf-8"))]
+            with np.load(folder / f"{stem}.npz") as data:
                 vectors = data["vectors"]
         except (OSError, ValueError, KeyError, TypeError):
             return cls([], np.zeros((0, 1), np.float32))  # built without keys (or before they existed)
@@ -106,9 +122,13 @@ class KeyIndex:
         return cls(keys, vectors)
 
 
-def build_keys(corpus_dir: Path, passage_ids: set[str], embed_queries) -> KeyIndex:
-    """Embed the keys of the passages present (embed_queries: texts -> vectors, as questions)."""
-    keys = [k for k in load_keys(corpus_dir) if k.passage in passage_ids]
+def build_keys(corpus_dir: Path, passage_ids: set[str], embed_queries, name: str = KEYS_FILE) -> KeyIndex:
+    """Embed the keys (or anti-keys) of the passages present (embed_queries: texts -> vectors, as questions)."""
+    keys = [k for k in load_keys(corpus_dir, name) if k.passage in passage_ids]
+    return from_questions(keys, embed_queries)
+
+
+def from_questions(keys: list[QuestionKey], embed_queries) -> KeyIndex:
     if not keys:
         return KeyIndex([], np.zeros((0, 1), np.float32))
     vecs = np.asarray(embed_queries([k.q for k in keys]), dtype=np.float32)

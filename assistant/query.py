@@ -70,8 +70,16 @@ _FOCUS_FA_END = re.compile(r"^\s*([^\s؟?]+)[^؟?]*\s(?:چیست|چیه|چه ب�
 # Nouns that frame a question rather than name what it wants ("what kind of", «چه نوع»).
 _FRAMING = {"kind", "kinds", "type", "types", "way", "ways", "thing", "things", "sort", "role", "part", "extent",
             "نوع", "نوعی", "چیز", "چیزی", "چیزهایی", "شکل", "کار", "کارهایی", "راه", "راهی", "نقش", "مواردی", "جوری"}
+# The interrogatives that fix the answer type whatever the topic (the classifier, trained on a document's keys,
+# can lean on the topic: "which year ... sister cities" looks like the many "which ... sister cities" keys).
+_ASKS = {
+    "year": re.compile(r"\b(?:what|which) year\b|\bin what year\b|\bwhen (?:was|were|did|is|does)\b|\bsince when\b|"
+                       r"\bwhat date\b|چه سال|کدام سال|کدوم سال|چه تاریخی|از چه زمانی|از کی|چه زمانی"),
+    "number": re.compile(r"\bhow (?:many|much)\b|\bwhat (?:percentage|share|number|proportion)\b|چند|چقدر|چه تعداد|چه مقدار|چه میزان"),
+    "person": re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|چه کسی|چه کسانی|کدام شخص"),
+}
 _SECTIONS = [  # the parts every paper of this edition format has (ids of the edition scheme)
-    ("abstract", re.compile(r"\babstract\b|چکیده")),
+    ("abstract", re.compile(r"\babstract\b|\bsummary\b|چکیده|خلاصه مقاله")),
     ("intro", re.compile(r"\bintroduction\b|مقدمه")),
     ("conclusion", re.compile(r"\bconclusions?\b|نتیجه گیری|جمع بندی|بخش نتیجه")),
 ]
@@ -108,7 +116,7 @@ class Analysis:
     def wants_list(self) -> bool:
         if self.comparator and self.qtype not in ("year", "number"):
             return True  # "which ... have more than 100 members": the rows that pass the bound
-        return self.qtype in ("list", "recommendation") or self.p("list", "recommendation") >= 0.45
+        return self.qtype == "list" or self.p("list") >= 0.45
 
     @property
     def wants_number(self) -> bool:
@@ -130,7 +138,7 @@ def stem(token: str) -> str:
             if len(token) > len(suf) + 3 and token.endswith(suf):
                 return token[: -len(suf)] + ("y" if suf in ("ies", "ied") else "")
         return token
-    for suf in ("های", "ها", "ات", "ان"):
+    for suf in ("های", "ها", "ات", "ان", "ای"):
         if len(token) > len(suf) + 2 and token.endswith(suf):
             return token[: -len(suf)]
     return token
@@ -169,6 +177,12 @@ class Analyzer:
         a = Analysis(lang=lang, terms=terms, raw=question)
         if self.typer is not None and query_vec is not None:
             a.probs = self.typer.probabilities(question, query_vec)
+        for t, rx in _ASKS.items():
+            if rx.search(norm):  # an interrogative of that type: at least even odds for it
+                a.probs = {k: v * 0.5 for k, v in a.probs.items()} if a.probs else {}
+                a.probs[t] = a.probs.get(t, 0.0) + 0.5
+                break
+        if a.probs:
             a.qtype = max(a.probs, key=a.probs.get)
         a.mentions = [m for m in self.profile.mentions(question) if not self.profile.is_subject(m.entity)]
         named = {i for m in self.profile.mentions(question) for i in range(m.start, m.end)}

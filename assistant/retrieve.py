@@ -88,6 +88,7 @@ class HybridRetriever:
                        if allowed(keys.keys[i].passage)]
             lists += [(key_dense, "key"), (key_lex, None)]
         weights = {"dense": 1.0, "lexical": 1.0, "key": self.settings.key_weight, None: 1.0}
+        with_keys = keys.passages if len(keys) else set()
         for ranked, attr in lists:
             seen: set[str] = set()
             rank = 0
@@ -100,16 +101,25 @@ class HybridRetriever:
                 hit.score += weights[attr] / (self.settings.rrf_k + rank)
                 if attr:
                     setattr(hit, attr, max(getattr(hit, attr), score))
+        if with_keys:
+            # A passage that has no keys (an ingested document) can only be found by the passage lists:
+            # its score is scaled to the same total weight, so it competes on equal terms.
+            full = sum(weights[a] for _, a in lists)
+            part = weights["dense"] + weights["lexical"]
+            for pid, hit in fused.items():
+                if pid not in with_keys:
+                    hit.score *= full / part
         return sorted(fused.values(), key=lambda h: -h.score)[:k]
 
 
-def fuse(rankings: list[list[Hit]], rrf_k: int = 60) -> list[Hit]:
+def fuse(rankings: list[list[Hit]], rrf_k: int = 60, weights: Optional[list[float]] = None) -> list[Hit]:
     """Reciprocal rank fusion of several hit lists (e.g. a follow-up alone and with its history)."""
     fused: dict[str, Hit] = {}
-    for hits in rankings:
+    for i, hits in enumerate(rankings):
+        w = weights[i] if weights else 1.0
         for rank, h in enumerate(hits, 1):
             cur = fused.setdefault(h.passage.id, Hit(h.passage, 0.0))
-            cur.score += 1.0 / (rrf_k + rank)
+            cur.score += w / (rrf_k + rank)
             cur.dense, cur.lexical, cur.key = max(cur.dense, h.dense), max(cur.lexical, h.lexical), max(cur.key, h.key)
     return sorted(fused.values(), key=lambda h: -h.score)
 
