@@ -389,6 +389,11 @@ class Composer:
                 if a.wants_number and not has_number(s, a.asks_row):
                     cover *= 0.3
                 score = (0.5 * cover + 0.5 * self.coverage(own, matched)) * prior + 0.1 * h.dense
+                # The passage's keys speak for all its sentences: a question its keys ask ("what is the
+                # paper's title?") is answered by it even in words its text does not use.
+                keyed = self.key_words.get(p.id)
+                if keyed:
+                    score += 0.3 * self.coverage(own, {t for t in own if prefix_in(t, keyed)}) * prior
                 if names:
                     text = normalize(s + " " + (p.text if p.kind == "table_row" else ""))
                     if any(normalize(n) in text for e in names for n in (e.fa, e.en, *e.aliases) if n):
