@@ -242,7 +242,7 @@ class Assistant:
         t = time.perf_counter()
         signals = answerability_signals(turn.engine.store, turn.query_vec, self.leave_out_self)
         if turn.query != turn.question:
-            # A follow-up ("and which of them are in Europe?") is judged with the question it follows too.
+            # A follow-up ("and which of them are in the south?") is judged with the question it follows too.
             joined = answerability_signals(turn.engine.store, turn.engine.store.embeddings.embed_query(turn.query))
             if joined["answered_share"] > signals["answered_share"]:
                 signals = joined

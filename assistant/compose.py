@@ -421,7 +421,7 @@ class Composer:
                 chosen: list[Candidate] = []
                 side_terms = [{stem(t) for t in content_terms(h)} for h in sides]
                 for i, half in enumerate(sides):
-                    # What distinguishes this side from the other ("Mayors for Peace" vs "UCLG").
+                    # What distinguishes this side from the other (one organisation's name vs the other's).
                     half_terms = (side_terms[i] - side_terms[1 - i]) or side_terms[i] or own
                     # The side's own words, then the whole question's (the compared attribute: "members").
                     pick = max(candidates, key=lambda c: self.coverage(half_terms, c.matched)

@@ -70,7 +70,7 @@ class FuzzyVocab:
 
 @lru_cache(maxsize=65536)
 def edit1(a: str, b: str) -> bool:
-    """Within one insertion, deletion, substitution or swap of neighbours ("hanio" / "hanoi")."""
+    """Within one insertion, deletion, substitution or swap of neighbours ("fomr" / "form")."""
     if a == b:
         return True
     la, lb = len(a), len(b)

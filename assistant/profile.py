@@ -6,7 +6,7 @@ holds names, places, statuses or groups, and the words people use for each group
 ("which entities does this question name?", "which group of which table does it ask for?") and never
 knows a table number or a name itself: another document with its own profile runs through the same code.
 
-Matching forgives what users do: typos (one edit), Persian endings (اروپایی‌ها, ...‌هاش), letter and
+Matching forgives what users do: typos (one edit), Persian endings (...‌ها, ...‌هاش), letter and
 half-space variants (through normalize), and transliterations listed as aliases.
 """
 from __future__ import annotations

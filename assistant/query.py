@@ -195,7 +195,7 @@ class Analyzer:
         caps = {w.strip(".,;:!?()'\"’").lower() for w in re.findall(r"(?<=[\w,;] )([A-Z][\w'’.-]+)", question)}
         a.unknown_names = [t for t in a.unknown if t in caps]
         named_tables = {int(x) for x in _TABLE_EN.findall(norm) + _TABLE_FA.findall(norm)}
-        a.table = named_tables.pop() if len(named_tables) == 1 else None  # "Table 4 and Table 5": neither alone
+        a.table = named_tables.pop() if len(named_tables) == 1 else None  # two tables named: neither alone
         a.section = next((sec for sec, rx in _SECTIONS if rx.search(norm)), None)
         m = _COUNTED_EN.search(norm) or _COUNTED_FA.search(norm)
         a.counted = m.group(1) if m else None

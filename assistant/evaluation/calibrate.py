@@ -27,8 +27,8 @@ _CLAUSE = re.compile(r"[,;:،؛—()]|\.\s")
 
 def derived_reference(item: dict, by_id: dict) -> str:
     """A short reference in the words of the paper: the clauses of the gold passages (in the item's
-    language, without "Table 2, row 1:") that state a key fact, joined by commas. Clauses rather than
-    whole sentences, because a team's reference is a phrase ("Havana.", "more than 25 percent"), and a
+    language, without the "Table N, row M:" head) that state a key fact, joined by commas. Clauses rather than
+    whole sentences, because a team's reference is a phrase ("a city's name.", "more than 25 percent"), and a
     whole sentence would be nearly the extractive answer itself."""
     lang = item.get("lang") or "en"
     facts = [f if isinstance(f, list) else [f] for f in item.get("facts") or []]

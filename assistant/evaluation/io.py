@@ -105,7 +105,7 @@ def _csv_rows(path: Path) -> list[list[str]]:
     if not text.strip():
         raise EvalInputError(f"{path.name}: the file is empty")
     first = text.splitlines()[0]
-    # Comma by default; a semicolon (European Excel) or tab when the header line is split by one.
+    # Comma by default; a semicolon (Excel in continental locales) or tab when the header line is split by one.
     delimiter = max([",", ";", "\t"], key=lambda d: (first.count(d), d == ","))
     try:
         return [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]

@@ -65,7 +65,7 @@ def score_item(item: dict, result: dict) -> Score:
     if answerable and gold:
         ranked = result.get("retrieved") or []
 
-        # A table's own passage (its title, "t2") finds the evidence of its rows: the composer reads the table.
+        # A table's own passage (its title, "tN") finds the evidence of its rows: the composer reads the table.
         def is_gold(pid: str) -> bool:
             return pid in gold or any(g.startswith(pid + ".r") for g in gold)
         hit = float(any(is_gold(pid) for pid in ranked[:RECALL_K]))
@@ -209,7 +209,7 @@ def key_facts(reference: str, vocab: Vocabulary, question: str = "") -> list[Fac
     """Numbers and years (either script) and the paper's entities named in the reference are hard facts;
     without a paper profile, the reference's words that are rare in the paper (names, specific terms)
     are soft facts. What the question already says is no fact of the answer: "Which organisation was
-    founded on the mayor's proposal?" -> "The Asian Mayors Forum" has "asian", not "mayors"."""
+    founded on the mayor's proposal?" -> the reference's rare words, not the question's."""
     ref, asked = normalize(reference), normalize(question)
     asked_words = set(tokens(question))
     facts: list[Fact] = []
