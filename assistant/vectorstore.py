@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from .index import IndexError_
+from .errors import IndexDamaged, is_fatal
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -40,16 +40,36 @@ def chroma_client(settings: Settings, version_dir: Path):
 
         url = urlparse(settings.chroma_url)
         if url.scheme not in ("http", "https") or not url.hostname:
-            raise IndexError_(f"--chroma-url {settings.chroma_url!r}: expected http://HOST:PORT")
+            raise IndexDamaged(f"--chroma-url {settings.chroma_url!r}: expected http://HOST:PORT")
         try:
             client = chromadb.HttpClient(host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
                                          ssl=url.scheme == "https", settings=chroma_settings)
+            _bound_requests(client, settings.chroma_timeout_s)
             client.heartbeat()
-        except Exception as exc:  # connection refused, DNS, TLS: all mean "server not reachable"
-            raise IndexError_(f"Chroma server at {settings.chroma_url} is not reachable ({type(exc).__name__}); "
-                              "start it with `chroma run --path DIR --port N` or drop --chroma-url") from None
+        except IndexDamaged:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - refused, DNS, TLS, silence: "server not reachable"
+            if is_fatal(exc):
+                raise
+            why = f"no answer within {settings.chroma_timeout_s:g} s" if "Timeout" in type(exc).__name__ \
+                else type(exc).__name__
+            raise IndexDamaged(f"Chroma server at {settings.chroma_url} is not reachable ({why})",
+                               "start it with `chroma run --path DIR --port N` or drop --chroma-url") from None
         return client
     return chromadb.PersistentClient(path=str(version_dir / "chroma"), settings=chroma_settings)
+
+
+def _bound_requests(client, seconds: float) -> None:
+    """chromadb's HttpClient waits forever for an answer (its httpx session has timeout=None): a server that
+    accepts the connection and then says nothing would hang every question. Every request it makes gets a
+    time limit (ASSISTANT_CHROMA_TIMEOUT_S); the session is shared by all clients of the same settings."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if not isinstance(session, httpx.Client):
+        raise IndexDamaged("this chromadb release hides its HTTP session, so requests to the server cannot be "
+                           "given a time limit", "use the chromadb version in pyproject.toml")
+    session.timeout = httpx.Timeout(seconds, connect=min(5.0, seconds))
 
 
 class LocalReader:
@@ -69,7 +89,13 @@ class LocalReader:
         cache = max(1, resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 5)
         self._engine = rb.Bindings(allow_reset=False, sqlite_db_config=config, persist_path=str(chroma_dir),
                                    hnsw_cache_size=cache)
-        self._id = str(self._engine.get_collection(collection, TENANT, DATABASE).id)
+        found = self._engine.get_collection(collection, TENANT, DATABASE)
+        self._id = str(found.id)
+        self._dimension = getattr(found, "dimension", None)
+
+    def dimensions(self) -> Optional[int]:
+        """Length of the stored vectors (None: not told by this engine version, or an empty collection)."""
+        return self._dimension if isinstance(self._dimension, int) and self._dimension > 0 else None
 
     def query(self, vector: list[float], k: int, where: Optional[dict] = None) -> list[tuple[str, float]]:
         """(record id, cosine distance), nearest first."""
