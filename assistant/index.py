@@ -349,6 +349,7 @@ class Store:
         except BaseException as exc:  # noqa: BLE001 - Rust panics included
             if is_fatal(exc):
                 raise
+            self._read_only_check()
             raise VersionDamaged(f"index version {self.dir.name} is damaged (its vector database cannot be "
                                  f"opened: {type(exc).__name__})") from None
         try:
@@ -358,8 +359,19 @@ class Store:
         except BaseException as exc:  # noqa: BLE001
             if is_fatal(exc):
                 raise
+            self._read_only_check()
             raise VersionDamaged(f"index version {self.dir.name} is damaged (its vector database cannot be "
                                  f"read: {type(exc).__name__})") from None
+
+    def _read_only_check(self) -> None:
+        """Chroma opens its database for writing even to read it: in a folder that cannot be written it
+        fails, and that is not damage (a rebuild would fail the same way); said as what it is."""
+        chroma = self.dir / "chroma"
+        if all(os.access(p, os.W_OK) for p in (chroma, chroma / "chroma.sqlite3") if p.exists()):
+            return
+        raise IndexDamaged(f"the index folder {self.settings.index_dir} is read-only, and Chroma needs to write "
+                           "to its database even to read it", f"make it writable (chmod -R u+w "
+                           f"{self.settings.index_dir}), or copy it to a writable folder and pass that with --index")
 
     def warm_up(self) -> None:
         """Load the model, open the collection and build the lexical index now, not on the first question."""
@@ -492,8 +504,11 @@ def _want(settings: Settings) -> str:
 def status(settings: Settings) -> dict:
     """What is there and whether it is current (no model load, no Chroma client import, nothing written)."""
     want = _want(settings)
-    store, problem = _inspect(settings, want)
     sources = [e["path"] for e in _read_registry(settings)]
+    try:
+        store, problem = _inspect(settings, want)
+    except IndexDamaged as exc:  # read-only: nothing to repair, something to change
+        return {"state": "read-only", "error": str(exc), "fingerprint": want, "sources": sources}
     if store is None:
         out = {"state": "corrupt" if problem else "missing", "fingerprint": want, "sources": sources}
         if problem:

@@ -42,34 +42,32 @@ def chroma_client(settings: Settings, version_dir: Path):
         if url.scheme not in ("http", "https") or not url.hostname:
             raise IndexDamaged(f"--chroma-url {settings.chroma_url!r}: expected http://HOST:PORT")
         try:
+            from .chroma_http import limit_requests
+
+            limit_requests(settings.chroma_timeout_s)
             client = chromadb.HttpClient(host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
                                          ssl=url.scheme == "https", settings=chroma_settings)
-            _bound_requests(client, settings.chroma_timeout_s)
             client.heartbeat()
         except IndexDamaged:
             raise
         except BaseException as exc:  # noqa: BLE001 - refused, DNS, TLS, silence: "server not reachable"
             if is_fatal(exc):
                 raise
-            why = f"no answer within {settings.chroma_timeout_s:g} s" if "Timeout" in type(exc).__name__ \
-                else type(exc).__name__
+            why = f"no answer within {settings.chroma_timeout_s:g} s" if _timed_out(exc) else type(exc).__name__
             raise IndexDamaged(f"Chroma server at {settings.chroma_url} is not reachable ({why})",
                                "start it with `chroma run --path DIR --port N` or drop --chroma-url") from None
         return client
     return chromadb.PersistentClient(path=str(version_dir / "chroma"), settings=chroma_settings)
 
 
-def _bound_requests(client, seconds: float) -> None:
-    """chromadb's HttpClient waits forever for an answer (its httpx session has timeout=None): a server that
-    accepts the connection and then says nothing would hang every question. Every request it makes gets a
-    time limit (ASSISTANT_CHROMA_TIMEOUT_S); the session is shared by all clients of the same settings."""
-    import httpx
-
-    session = getattr(getattr(client, "_server", None), "_session", None)
-    if not isinstance(session, httpx.Client):
-        raise IndexDamaged("this chromadb release hides its HTTP session, so requests to the server cannot be "
-                           "given a time limit", "use the chromadb version in pyproject.toml")
-    session.timeout = httpx.Timeout(seconds, connect=min(5.0, seconds))
+def _timed_out(exc: BaseException) -> bool:
+    """Did the request time out? chromadb re-raises httpx's timeout as a ValueError: look down the chain."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if "Timeout" in type(exc).__name__:
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 class LocalReader:
