@@ -955,6 +955,10 @@ def add_documents(settings: Settings, paths: list[Path], progress: Optional[Prog
                 except BaseException as undo:  # noqa: BLE001 - vectors without a passage are ignored anyway
                     if is_fatal(undo):
                         raise
+            try:
+                (settings.index_dir / KEPT).rmdir()  # made for this ingest and left empty: gone again
+            except OSError:
+                pass
             if isinstance(exc, OSError):
                 raise _write_error(settings, exc, "ingesting", then) from None
             if isinstance(exc, Exception) or is_fatal(exc):
