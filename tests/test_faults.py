@@ -78,7 +78,7 @@ def template(tmp_path_factory, settings, store):
     doc = root / "docs" / "zanzibar-note.txt"
     doc.parent.mkdir()
     doc.write_text(DOC_TEXT, encoding="utf-8")
-    assert add_documents(s, [doc], report=lambda m: None)["added"] == 1
+    assert add_documents(s, [doc])["added"] == 1
     (index / "feedback.jsonl").write_text(FEEDBACK, encoding="utf-8")
     return s, doc
 
@@ -254,7 +254,7 @@ def test_disk_full_while_rebuilding_keeps_the_index(damaged, monkeypatch):
 
         m.setattr(index_module.os, "fsync", no_space)
         with pytest.raises(IndexDamaged) as exc:
-            build(s, report=lambda msg: None)
+            build(s)
     msg = str(exc.value)
     assert "full" in msg and "unchanged" in msg and "free some space" in msg and "\n" not in msg
     assert _version(s) == before and [p.name for p in s.index_dir.glob("v-*")] == [before.name]
