@@ -174,6 +174,8 @@ class Store:
         self._postings: dict = {}
         self._bm25_docs: list[tuple[str, str]] = []
         self._tokens: Optional[dict] = None
+        self._keys = None
+        self._typer = False  # not loaded yet (None: this version has no classifier)
         self.manifest_mtime = 0  # of manifest.json when this version was read (set by _load_version)
 
     def changed(self) -> bool:
@@ -200,6 +202,23 @@ class Store:
         if got is None:
             got = tokens(p.text_in(lang) if lang == "fa" or p.text_en else "")
         return got
+
+    # -- question keys and the answer-type classifier trained on them (built with the version)
+    @property
+    def keys(self):
+        if self._keys is None:
+            from .keys import KeyIndex
+
+            self._keys = KeyIndex.load(self.dir)
+        return self._keys
+
+    @property
+    def typer(self):
+        if self._typer is False:
+            from .qtype import QuestionTyper
+
+            self._typer = QuestionTyper.load(self.dir)
+        return self._typer
 
     # -- dense
     @property
@@ -673,6 +692,7 @@ class EmbeddingCache:
 
     def __init__(self, settings: Settings, report: Optional[Report] = None):
         self.model = f"{settings.embedding_backend}:{settings.embedding_model}:{settings.embedding_passage_prefix}"
+        self.query_prefix = settings.embedding_query_prefix
         self.path = settings.index_dir / "embedding-cache.sqlite"
         self.report = report or _notify
         settings.index_dir.mkdir(parents=True, exist_ok=True)
@@ -719,8 +739,9 @@ class EmbeddingCache:
                     + (f"kept as {aside}, " if aside else "") + "starting a fresh cache (texts are embedded again)")
         self._open()
 
-    def _key(self, text: str) -> str:
-        return hashlib.sha256(f"{self.model}\x00{text}".encode()).hexdigest()
+    def _key(self, text: str, as_query: bool = False) -> str:
+        model = f"{self.model}:query:{self.query_prefix}" if as_query else self.model
+        return hashlib.sha256(f"{model}\x00{text}".encode()).hexdigest()
 
     def _lookup(self, keys: list[str]) -> dict:
         import numpy as np
@@ -736,14 +757,16 @@ class EmbeddingCache:
         with self.db:
             self.db.executemany("INSERT OR REPLACE INTO vec VALUES (?, ?)", rows)
 
-    def embed(self, embeddings, texts: list[str]) -> list[list[float]]:
+    def embed(self, embeddings, texts: list[str], as_query: bool = False) -> list[list[float]]:
+        """Vectors of texts as passages, or (as_query) as questions: question keys are compared with questions."""
         import numpy as np
 
-        keys = [self._key(t) for t in texts]
+        keys = [self._key(t, as_query) for t in texts]
         found = self._guard(self._lookup, keys)
         missing = [i for i, k in enumerate(keys) if k not in found]
         if missing:
-            vecs = embeddings.embed_documents([texts[i] for i in missing])
+            todo = [texts[i] for i in missing]
+            vecs = embed_queries(embeddings, todo) if as_query else embeddings.embed_documents(todo)
             self._guard(self._store, [(keys[i], np.asarray(v, dtype=np.float32).tobytes())
                                       for i, v in zip(missing, vecs)])
             found.update({keys[i]: v for i, v in zip(missing, vecs)})
@@ -777,6 +800,36 @@ def _embed_and_add(collection, embeddings, passages: list[Passage], progress: Op
             progress(done, len(docs))
 
 
+def embed_queries(embeddings, texts: list[str]) -> list[list[float]]:
+    batch = getattr(embeddings, "embed_queries", None)
+    return batch(texts) if batch else [embeddings.embed_query(t) for t in texts]
+
+
+def _build_keys(settings: Settings, d: Path, embeddings, passages: list[Passage], cache: "EmbeddingCache") -> None:
+    """The question keys of the passages present (embedded as questions), and the answer-type classifier
+    trained on them; written beside the Chroma folder of the version."""
+    from .keys import build_keys
+    from .qtype import QuestionTyper
+
+    keys = build_keys(settings.corpus_dir, {p.id for p in passages},
+                      lambda texts: cache.embed(embeddings, texts, as_query=True))
+    keys.save(d)
+    if len(keys) and len({k.type for k in keys.keys}) >= 2:
+        # The document's keys, plus document-independent question forms (assistant/data): a document
+        # seldom asks for every answer type, and the forms teach the shape of the ones it lacks.
+        from .qtype import load_forms
+
+        forms = load_forms()
+        texts = [k.q for k in keys.keys] + [f["q"] for f in forms]
+        labels = [k.type for k in keys.keys] + [f["type"] for f in forms]
+        import numpy as np
+
+        vecs = keys.vectors
+        if forms:
+            extra = np.asarray(cache.embed(embeddings, [f["q"] for f in forms], as_query=True), dtype=np.float32)
+            extra /= np.maximum(np.linalg.norm(extra, axis=1, keepdims=True), 1e-9)
+            vecs = np.vstack([vecs, extra])
+        QuestionTyper.train(texts, vecs, labels).save(d)
 
 # ---------------------------------------------------------------- building, opening, ingesting
 def build(settings: Settings, extra_sources: Optional[list[str]] = None, progress: Optional[Progress] = None,
@@ -821,7 +874,9 @@ def _build_locked(settings: Settings, progress: Optional[Progress], report: Repo
         collection = client.create_collection(
             collection_name, embedding_function=ChromaEmbeddingFunction(embeddings),
             configuration={"hnsw": {"space": "cosine"}})
-        _embed_and_add(collection, embeddings, passages, progress, EmbeddingCache(settings, report))
+        cache = EmbeddingCache(settings, report)
+        _embed_and_add(collection, embeddings, passages, progress, cache)
+        _build_keys(settings, d, embeddings, passages, cache)
         manifest = Manifest(want, digest, settings.embedding_backend, settings.embedding_model, time.time(),
                             len(passages), collection_name, built_from)
         _atomic_write(d / "passages.jsonl",

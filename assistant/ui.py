@@ -633,6 +633,10 @@ def build_app(assistant: Assistant, feedback_path: Optional[Path] = None):
             with gr.Tab("Tables · جدول‌ها", id="tables"):
                 tlang = gr.Radio(["فارسی", "English"], value="فارسی", label="Language · زبان", elem_id="tables-lang")
                 tables = gr.HTML(tables_html(assistant, "fa"), elem_id="tables")
+            with gr.Tab("Evaluate · ارزیابی", id="evaluate"):
+                from .evaluation.tab import build_evaluate_tab
+
+                build_evaluate_tab(lambda: assistant, assistant.settings)
 
         outs = [box, chat, session, cites, picker, export]
 
