@@ -8,8 +8,10 @@ What the guard (an ASGI middleware handed to Gradio's FastAPI app) adds to every
 - login throttling per client address: a few attempts are free, then each one opens a wait that doubles
   (1 s, 2 s, 4 s, … 5 min); an attempt during the wait is refused unseen (429 + Retry-After), so neither a
   burst nor a patient script gets many guesses, and a right password after a lockout waits too;
-- no uploads: the chat window has no file input, so Gradio's upload route is closed (and Gradio's own
-  size limit is set as a second line);
+- uploads bounded: the Evaluate tab takes a test set (at most 1 MB, evaluation/tab.py), so Gradio's upload
+  route stays open, but each file is limited to that size (Gradio's max_file_size, and the body itself
+  here), each client to a few uploads a minute, and Gradio's cache forgets files after an hour; with a
+  login, Gradio refuses uploads from anyone not logged in;
 - request bodies bounded (a question, a correction, an event: far below 1 MB);
 - one short log line per failure: a malformed request cannot fill the log with tracebacks.
 """
@@ -35,7 +37,12 @@ SECURITY_HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
-MAX_BODY = 1_000_000  # bytes of any request body
+MAX_BODY = 1_000_000  # bytes of any request body but an upload
+MAX_UPLOAD_BYTES = 1_000_000  # one uploaded file (the Evaluate tab's limit for a test set)
+# The body of an upload may run a little past the file's limit: Gradio's own check (which deletes the
+# partial file) must fire before this cut-off (which cannot reach Gradio's temporary file).
+MAX_UPLOAD_BODY = MAX_UPLOAD_BYTES + 256 * 1024
+UPLOADS_PER_MINUTE = 6
 MAX_LOG_CHARS = 300  # per log line
 UPLOAD_ROUTES = ("/upload", "/gradio_api/upload", "/upload_progress", "/gradio_api/upload_progress")
 LOGIN_ROUTES = ("/login", "/login/")
@@ -78,13 +85,36 @@ class LoginThrottle:
         self._clients.pop(client, None)
 
 
+class RateLimit:
+    """At most `n` events per `window_s` per client (a sliding window); bounded like LoginThrottle."""
+
+    def __init__(self, n: int, window_s: float, max_clients: int = 10_000, clock=time.monotonic):
+        self.n, self.window_s, self.max_clients, self.clock = n, window_s, max_clients, clock
+        self._clients: OrderedDict[str, list[float]] = OrderedDict()
+
+    def begin(self, client: str) -> float:
+        """0 when the event may happen now (it is counted), else the seconds until it may."""
+        now = self.clock()
+        times = [t for t in self._clients.get(client, []) if now - t < self.window_s]
+        if len(times) >= self.n:
+            self._clients[client] = times
+            return times[0] + self.window_s - now
+        times.append(now)
+        self._clients[client] = times
+        self._clients.move_to_end(client)
+        while len(self._clients) > self.max_clients:
+            self._clients.popitem(last=False)
+        return 0.0
+
+
 class Guard:
     """ASGI middleware: see the module doc."""
 
     def __init__(self, app, throttle: Optional[LoginThrottle] = None, max_body: int = MAX_BODY,
-                 root_path: str = ""):
+                 uploads: Optional[RateLimit] = None, root_path: str = ""):
         self.app = app
         self.throttle = throttle or LoginThrottle()
+        self.uploads = uploads or RateLimit(UPLOADS_PER_MINUTE, 60.0)
         self.max_body = max_body
         self.root = root_path.rstrip("/")
 
@@ -105,13 +135,19 @@ class Guard:
                            + [(k, v) for k, v in SECURITY_HEADERS if k not in present]}
             await send(message)
 
-        if method == "POST" and path.rstrip("/") in UPLOAD_ROUTES:
-            return await _respond(send_with_headers, 403, {"detail": "uploads are disabled on this server"})
-        length = _content_length(scope)
-        if length is not None and length > self.max_body:
-            return await _respond(send_with_headers, 413, {"detail": f"request body over {self.max_body} bytes"})
-
         client = (scope.get("client") or ("?", 0))[0]
+        limit = self.max_body
+        if method == "POST" and path.rstrip("/") in UPLOAD_ROUTES:
+            limit = MAX_UPLOAD_BODY
+            wait = self.uploads.begin(client)
+            if wait > 0:
+                return await _respond(send_with_headers, 429,
+                                      {"detail": f"too many uploads: try again in {wait:.0f} s"},
+                                      [(b"retry-after", str(max(1, round(wait + 0.49))).encode())])
+        length = _content_length(scope)
+        if length is not None and length > limit:
+            return await _respond(send_with_headers, 413, {"detail": f"request body over {limit} bytes"})
+
         login = method == "POST" and path in LOGIN_ROUTES
         if login:
             wait = self.throttle.begin(client)
@@ -126,7 +162,7 @@ class Guard:
             message = await receive()
             if message.get("type") == "http.request":
                 seen["bytes"] += len(message.get("body", b""))
-                if seen["bytes"] > self.max_body:
+                if seen["bytes"] > limit:
                     raise _BodyTooLarge()
             return message
 
@@ -134,7 +170,7 @@ class Guard:
             await self.app(scope, bounded_receive, send_with_headers)
         except _BodyTooLarge:
             if not started["status"]:
-                await _respond(send_with_headers, 413, {"detail": f"request body over {self.max_body} bytes"})
+                await _respond(send_with_headers, 413, {"detail": f"request body over {limit} bytes"})
             return
         except Exception as exc:  # noqa: BLE001 - one line in the log, a plain 500 to the client
             log.error("%s %s failed: %s", method, path[:100], _one_line(exc))
@@ -190,30 +226,45 @@ class OneLine(logging.Filter):
         return True
 
 
-def _print_exc_one_line(limit=None, file=None, chain=True) -> None:
-    exc = sys.exc_info()[1]
-    if exc is not None:
-        print(f"error: {_one_line(exc)}", file=file or sys.stderr)
+class _OneLineTraceback:
+    """Stands in for the `traceback` module inside Gradio's modules: print_exc() prints one line (Gradio
+    calls it for every failing event); everything else is the real module."""
+
+    def __getattr__(self, name):
+        return getattr(traceback, name)
+
+    @staticmethod
+    def print_exc(limit=None, file=None, chain=True) -> None:
+        exc = sys.exc_info()[1]
+        if exc is not None:
+            print(f"assistant: error: {_one_line(exc)}", file=file or sys.stderr)
 
 
 def bound_logs() -> None:
-    """One line per record on the server's loggers; Gradio's traceback.print_exc() calls (a failing event)
-    print one line too. For the server process only (serve() runs nothing else)."""
+    """One line per record from the server's loggers (uvicorn, Gradio, ours), and one line where Gradio
+    prints a failing event's traceback. Touches only those loggers and Gradio's modules, plus a root
+    handler when the process has none (the server's own process; under pytest it has one)."""
     one = OneLine()
-    for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access", "gradio", "fastapi", "asyncio", "httpx",
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi", "gradio", "fastapi", "httpx",
                  "assistant.web"):
         logger = logging.getLogger(name)
-        if one not in logger.filters:
+        if not any(isinstance(f, OneLine) for f in logger.filters):
             logger.addFilter(one)
-        for handler in logger.handlers:
-            if one not in handler.filters:
-                handler.addFilter(one)
-    if not logging.getLogger("assistant.web").handlers and not logging.getLogger().handlers:
+    root = logging.getLogger()
+    if not root.handlers:  # records of Gradio's per-module loggers end here (else: logging's last resort)
         handler = logging.StreamHandler(sys.stderr)
         handler.addFilter(one)
-        handler.setFormatter(logging.Formatter("assistant: %(message)s"))
-        logging.getLogger("assistant.web").addHandler(handler)
-    traceback.print_exc = _print_exc_one_line  # Gradio prints a failing event's traceback this way
+        handler.setFormatter(logging.Formatter("assistant: %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    import importlib
+
+    for name in ("gradio.queueing", "gradio.routes", "gradio.utils", "gradio.route_utils", "gradio.blocks"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if getattr(module, "traceback", None) is traceback:
+            module.traceback = _OneLineTraceback()
 
 
 # ---------------------------------------------------------------------- launch
@@ -226,7 +277,10 @@ def launch(blocks, settings, host: str = "127.0.0.1", port: int = 7860, auth=Non
     bound_logs()
     guard = Middleware(Guard, throttle=LoginThrottle())
     blocks.queue(default_concurrency_limit=4, max_size=64)  # a burst waits in a bounded line, not in memory
+    # Gradio's cache (uploads) forgets files older than an hour, checked every 10 minutes, unless the app
+    # chose otherwise when it built the Blocks.
+    blocks.delete_cache = getattr(blocks, "delete_cache", None) or (600, 3600)
     return blocks.launch(
         server_name=host, server_port=port, auth=auth, show_error=False, footer_links=[], ssr_mode=False,
-        allowed_paths=[], quiet=True, max_file_size="1mb", app_kwargs={"middleware": [guard]},
+        allowed_paths=[], quiet=True, max_file_size=MAX_UPLOAD_BYTES, app_kwargs={"middleware": [guard]},
         prevent_thread_lock=not block, **launch_kwargs)

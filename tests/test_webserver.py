@@ -1,7 +1,7 @@
 """The web server (assistant/webserver.py) against real servers on 127.0.0.1 (`python -m assistant serve`,
 one anonymous, one with a login): security headers on every response, a page that renders and answers
-under the Content-Security-Policy in Debian Chromium, uploads refused, bounded bodies, login throttling
-with backoff, and a log that a malformed request cannot flood."""
+under the Content-Security-Policy in Debian Chromium, uploads size- and rate-limited, bounded bodies, login
+throttling with backoff, and a log that a malformed request cannot flood."""
 from __future__ import annotations
 
 import http.client
@@ -161,17 +161,44 @@ def test_the_page_renders_and_answers_under_the_policy_in_chromium(anon):
 
 
 # ---------------------------------------------------------------------- uploads and bodies
-def test_anonymous_uploads_are_refused_and_nothing_is_stored(anon):
-    before = sorted(p.name for p in anon.uploads.rglob("*"))
-    for size in (10, 5_000_000):
-        body, ctype = _multipart(size)
-        status, headers, data = anon.request("POST", "/gradio_api/upload", body=body, headers={"Content-Type": ctype})
-        assert status in (403, 413), (size, status, data[:200])
-        _assert_security_headers(headers, "upload")
-    status, _, _ = anon.request("POST", "/upload", body=_multipart(10)[0],
-                                headers={"Content-Type": _multipart(10)[1]})
-    assert status in (403, 404, 405)
-    assert sorted(p.name for p in anon.uploads.rglob("*")) == before
+def _stored(folder: Path) -> dict:
+    return {str(p): p.stat().st_size for p in folder.rglob("*") if p.is_file()}
+
+
+def test_anonymous_uploads_are_size_limited_and_rate_limited(anon):
+    """The Evaluate tab takes a test set of up to 1 MB: a larger upload is refused before it is stored
+    (with or without a Content-Length), and one client gets a few uploads a minute, not a disk's worth."""
+    before = _stored(anon.uploads)
+    body, ctype = _multipart(3_000_000)
+    status, headers, _ = anon.request("POST", "/gradio_api/upload", body=body, headers={"Content-Type": ctype})
+    assert status == 413
+    _assert_security_headers(headers, "upload 413")
+    # The same body sent in chunks, without a Content-Length: cut off as it arrives.
+    conn = http.client.HTTPConnection("127.0.0.1", anon.port, timeout=30)
+    try:
+        conn.putrequest("POST", "/gradio_api/upload")
+        conn.putheader("Content-Type", ctype)
+        conn.putheader("Transfer-Encoding", "chunked")
+        conn.endheaders()
+        try:
+            for k in range(0, len(body), 65536):
+                piece = body[k:k + 65536]
+                conn.send(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            conn.send(b"0\r\n\r\n")
+        except OSError:
+            pass  # the server may close as soon as it has refused
+        assert conn.getresponse().status == 413
+    finally:
+        conn.close()
+    assert not [size for size in _stored(anon.uploads).values() if size >= 1_000_000]
+    statuses = []
+    for i in range(12):
+        small, ctype = _multipart(100)
+        statuses.append(anon.request("POST", "/gradio_api/upload", body=small, headers={"Content-Type": ctype})[0])
+    assert statuses.count(200) >= 1 and 429 in statuses, statuses
+    assert statuses.count(200) <= 6  # the big ones above counted too
+    new = set(_stored(anon.uploads)) - set(before)
+    assert all(_stored(anon.uploads)[f] < 10_000 for f in new)
 
 
 def test_request_bodies_are_bounded(anon):
@@ -238,6 +265,19 @@ def test_throttle_backoff_per_client_with_a_clock():
     assert len(t._clients) == 3  # bounded memory: the oldest forgotten
     now[0] += 61
     assert t.begin("f") == 0  # an hour of quiet (here: a minute) forgives
+
+
+def test_upload_rate_limit_is_a_sliding_window():
+    from assistant.webserver import RateLimit
+
+    now = [0.0]
+    r = RateLimit(3, 60.0, clock=lambda: now[0])
+    assert [r.begin("a") for _ in range(3)] == [0, 0, 0]
+    assert r.begin("a") == pytest.approx(60.0) and r.begin("b") == 0
+    now[0] = 30.0
+    assert r.begin("a") == pytest.approx(30.0)
+    now[0] = 60.0  # the first three have left the window
+    assert [r.begin("a") for _ in range(3)] == [0, 0, 0] and r.begin("a") == pytest.approx(60.0)
 
 
 # ---------------------------------------------------------------------- the log
