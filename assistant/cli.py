@@ -393,9 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from .answer import QuestionError
-    from .ingest import IngestError
-
     from .errors import AssistantError, is_fatal
+    from .ingest import IngestError
 
     try:
         return args.func(args)
