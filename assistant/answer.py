@@ -85,7 +85,14 @@ def validate_question(question, settings: Settings) -> str:
     except UnicodeEncodeError as exc:  # a lone surrogate: invalid UTF-8 bytes on the command line, or a bad API call
         raise QuestionError(f"the question is not valid text (invalid UTF-8 or a lone surrogate at "
                             f"character {exc.start})") from None
-    q = clean_display(question)
+    import re
+
+    # Terminal escape sequences (colours, cursor moves, titles; 7-bit ESC and 8-bit CSI forms) go first,
+    # whole: `\x1b[31m` is not a question, and a pasted `\x1b[0m` must not change what is retrieved.
+    # clean_display then turns any other control character into a space.
+    q = re.sub(r"\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+               r"|\x1b[PX^_][^\x1b\x9c]*(?:\x1b\\|\x9c)?|\x1b[ -/]*[0-~]?", "", question)
+    q = clean_display(q)
     if not any(ch.isalnum() for ch in q):
         raise QuestionError("the question is empty: type a question in Persian or English")
     if len(q) > settings.max_question_chars:

@@ -21,17 +21,20 @@ class UserError(Exception):
 
 
 def _settings(args):
-    from .settings import Settings
+    """Environment + flags, validated here at the boundary (errors.SettingsError: one line, exit 2)."""
+    from .settings import load_settings
 
-    return Settings().with_overrides(
+    return load_settings(dict(
         corpus_dir=args.corpus, index_dir=args.index, chroma_url=args.chroma_url,
         embedding_backend=args.embedding_backend, embedding_model=args.embedding_model,
         backend=getattr(args, "backend", None), llm_base_url=getattr(args, "base_url", None),
         llm_model=getattr(args, "model", None), k=getattr(args, "k", None),
-    )
+    ))
 
 
 def _progress(desc: str):
+    if not sys.stderr.isatty():  # a log or a pipe gets the one-line reports, not a progress bar's redraws
+        return None
     from tqdm import tqdm
 
     bar = {"b": None}
@@ -55,10 +58,15 @@ def _assistant(args):
     return Assistant(settings, open_index(settings, progress=_progress("building index")))
 
 
-def _read_question(args) -> str:
+def _read_question(args, settings) -> str:
     q = " ".join(args.question)
     if q == "-":
-        data = sys.stdin.buffer.read()
+        # At most the longest question's UTF-8 size plus one byte: a huge pipe is refused, not read.
+        limit = 4 * settings.max_question_chars
+        data = sys.stdin.buffer.read(limit + 1)
+        if len(data) > limit:
+            raise UserError(f"standard input holds more than {limit:,} bytes; the limit is "
+                            f"{settings.max_question_chars:,} characters")
         try:
             q = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -87,8 +95,7 @@ def cmd_index(args) -> int:
 
     settings = _settings(args)
     if args.rebuild:
-        st = status(settings)
-        store = build(settings, st.get("sources") or [], progress=_progress("building index"))
+        store = build(settings, progress=_progress("building index"))
         print(f"built {store.manifest.n_passages} passages into {store.dir}")
     else:
         print(json.dumps(status(settings), ensure_ascii=False, indent=1))
@@ -96,12 +103,11 @@ def cmd_index(args) -> int:
 
 
 def cmd_ingest(args) -> int:
-    from .index import add_documents, build, status
+    from .index import add_documents, build
 
     settings = _settings(args)
     if not args.paths:
-        st = status(settings)
-        store = build(settings, st.get("sources") or [], progress=_progress("building index"))
+        store = build(settings, progress=_progress("building index"))
         print(f"indexed the edition: {store.manifest.n_passages} passages")
         return EXIT_OK
     res = add_documents(settings, [Path(p) for p in args.paths], progress=_progress("embedding"))
@@ -113,10 +119,10 @@ def cmd_search(args) -> int:
     from .index import open_index
     from .retrieve import Filters, HybridRetriever
 
-    q = _read_question(args)
+    settings = _settings(args)
+    q = _read_question(args, settings)
     from .answer import validate_question
 
-    settings = _settings(args)
     q = validate_question(q, settings)
     store = open_index(settings, progress=_progress("building index"))
     hits = HybridRetriever(store).search(q, k=args.k or settings.k,
@@ -133,10 +139,11 @@ def cmd_search(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    q = _read_question(args)
+    settings = _settings(args)
+    q = _read_question(args, settings)
     from .answer import validate_question
 
-    validate_question(q, _settings(args))  # fail fast, before loading anything
+    validate_question(q, settings)  # fail fast, before loading anything
     ans = _assistant(args).ask(q, lang=args.lang)
     _print_answer(ans, args.json)
     return EXIT_OK
@@ -386,6 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from .answer import QuestionError
+    from .errors import AssistantError, is_fatal
     from .ingest import IngestError
 
     try:
@@ -393,6 +401,9 @@ def main(argv=None) -> int:
     except (UserError, QuestionError, IngestError) as exc:
         print(f"assistant: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except AssistantError as exc:  # index damage, read-only, disk full, server unreachable, bad settings
+        print(f"assistant: {exc}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `assistant ask … | head`: the reader left; not an error of ours
@@ -401,16 +412,12 @@ def main(argv=None) -> int:
         except (OSError, ValueError):
             pass
         return EXIT_OK
-    except Exception as exc:  # noqa: BLE001 - one line, not a traceback; ASSISTANT_DEBUG=1 shows it
-        if os.environ.get("ASSISTANT_DEBUG"):
+    except BaseException as exc:  # noqa: BLE001 - one line, not a traceback (Rust panics derive from
+        if is_fatal(exc) or os.environ.get("ASSISTANT_DEBUG"):  # BaseException); ASSISTANT_DEBUG=1 shows it
             raise
-        from .index import IndexError_
-
-        if isinstance(exc, IndexError_):
-            print(f"assistant: {exc}", file=sys.stderr)
-        else:
-            print(f"assistant: internal error: {type(exc).__name__}: {exc} (ASSISTANT_DEBUG=1 shows details)",
-                  file=sys.stderr)
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        print(f"assistant: internal error: {type(exc).__name__}: {first} (ASSISTANT_DEBUG=1 shows details)",
+              file=sys.stderr)
         return EXIT_INTERNAL
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Literal, Optional
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,13 +43,16 @@ class Settings(BaseSettings):
 
     # Vector store: a local persistent Chroma folder, or a Chroma server.
     chroma_url: Optional[str] = None
+    # Every request to a Chroma server is given this long: a server that accepts and never answers must
+    # not hang a question.
+    chroma_timeout_s: float = Field(10.0, gt=0, le=600)
     collection_prefix: str = "tehran-city-diplomacy"
 
     # Retrieval.
     k: int = Field(5, ge=1, le=50, description="passages returned by search / handed to the composer")
     k_dense: int = Field(24, ge=1, le=200)
     k_lexical: int = Field(24, ge=1, le=200)
-    rrf_k: int = Field(60, ge=1)
+    rrf_k: int = Field(60, ge=1, le=100_000)
     # Weight of the question-to-question list (a user's question against the passages' keys) in the fusion:
     # a near-paraphrase of a key is the most precise evidence there is (chosen on the dev split, see README).
     key_weight: float = Field(2.0, ge=0)
@@ -59,11 +62,11 @@ class Settings(BaseSettings):
     # Answering.
     backend: Literal["extractive", "openai", "ollama", "llamacpp"] = "extractive"
     language: Literal["auto", "fa", "en"] = "auto"
-    max_question_chars: int = 2000
-    max_sentences: int = 4
-    abstain_min_coverage: float = 0.34
-    abstain_min_dense: float = 0.80
-    abstain_unknown_cover: float = 0.6
+    max_question_chars: int = Field(2000, ge=1, le=100_000)
+    max_sentences: int = Field(4, ge=1, le=50)
+    abstain_min_coverage: float = Field(0.34, ge=0, le=1)
+    abstain_min_dense: float = Field(0.80, ge=-1, le=1)
+    abstain_unknown_cover: float = Field(0.6, ge=0, le=1)
     # A running assistant (the chat window) looks at most this often whether another process rebuilt the
     # index or ingested into it, and switches to the new version between questions.
     reload_check_s: float = Field(1.0, ge=0)
@@ -73,7 +76,7 @@ class Settings(BaseSettings):
     llm_model: Optional[str] = None
     llm_api_key: Optional[SecretStr] = None
     llm_gguf_path: Optional[Path] = None
-    llm_timeout_s: float = 30.0
+    llm_timeout_s: float = Field(30.0, gt=0, le=3600)
 
     def index_fingerprint(self, corpus_digest: str) -> str:
         """Hash of everything that shapes the stored vectors and passages."""
@@ -99,3 +102,60 @@ class Settings(BaseSettings):
         data = self.model_dump()
         data.update({k: v for k, v in overrides.items() if v is not None})
         return Settings(**data)
+
+
+# The command-line flag that sets each field (the others come from ASSISTANT_<FIELD> only).
+FLAGS = {"corpus_dir": "--corpus", "index_dir": "--index", "chroma_url": "--chroma-url",
+         "embedding_backend": "--embedding-backend", "embedding_model": "--embedding-model", "backend": "--backend",
+         "llm_base_url": "--base-url", "llm_model": "--model", "k": "--k"}
+
+
+def load_settings(flags: Optional[dict] = None) -> Settings:
+    """Settings from the environment and the given flag values, checked at the boundary: a value that cannot
+    be used raises errors.SettingsError with one line naming the flag or variable, the value and the rule."""
+    from .errors import SettingsError
+
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+
+    def where(field: str) -> str:
+        return FLAGS[field] if field in flags and field in FLAGS else f"ASSISTANT_{field.upper()}"
+
+    try:
+        base = Settings()
+        settings = base.with_overrides(**flags)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err.get("loc") else "?"
+        shown = repr(err.get("input")) if not isinstance(err.get("input"), dict) else "(missing)"
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        msg = err.get("msg", "invalid")
+        raise SettingsError(f"{where(field)} {shown}: {msg[:1].lower() + msg[1:]}") from None
+    corpus = settings.corpus_dir
+    missing = [name for name in ("edition.fa.json", "edition.en.json", "tables.json") if not (corpus / name).is_file()]
+    if not corpus.is_dir():
+        raise SettingsError(f"{where('corpus_dir')} {str(corpus)!r}: no such folder")
+    if missing:
+        raise SettingsError(f"{where('corpus_dir')} {str(corpus)!r}: not a corpus folder ({missing[0]} is missing)")
+    index = settings.index_dir
+    if index.exists() and not index.is_dir():
+        raise SettingsError(f"{where('index_dir')} {str(index)!r}: is a file, not a folder")
+    for parent in index.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise SettingsError(f"{where('index_dir')} {str(index)!r}: {parent} is a file, not a folder")
+            break
+    if settings.feedback_file.is_dir():
+        raise SettingsError(f"{where('feedback_file')} {str(settings.feedback_file)!r}: is a folder, not a file")
+    if settings.chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(settings.chroma_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise SettingsError(f"{where('chroma_url')} {settings.chroma_url!r}: expected http://HOST:PORT")
+        try:
+            url.port
+        except ValueError:
+            raise SettingsError(f"{where('chroma_url')} {settings.chroma_url!r}: the port is not a number "
+                                "from 0 to 65535") from None
+    return settings
+

@@ -706,7 +706,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
     assistant.warm_up()
     app = build_app(assistant)
     print(f"chat window: http://{host}:{port}", flush=True)
-    app.queue(default_concurrency_limit=4).launch(
-        server_name=host, server_port=port, auth=auth, css=CSS, head=HEAD, show_error=False, footer_links=[],
-        ssr_mode=False, allowed_paths=[], quiet=True)
+    from . import webserver
+
+    webserver.launch(app, settings, host, port, auth, css=CSS, head=HEAD)  # headers, login throttle, no uploads
     return 0

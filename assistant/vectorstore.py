@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from .index import IndexError_
+from .errors import IndexDamaged, is_fatal
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -40,16 +40,34 @@ def chroma_client(settings: Settings, version_dir: Path):
 
         url = urlparse(settings.chroma_url)
         if url.scheme not in ("http", "https") or not url.hostname:
-            raise IndexError_(f"--chroma-url {settings.chroma_url!r}: expected http://HOST:PORT")
+            raise IndexDamaged(f"--chroma-url {settings.chroma_url!r}: expected http://HOST:PORT")
         try:
+            from .chroma_http import limit_requests
+
+            limit_requests(settings.chroma_timeout_s)
             client = chromadb.HttpClient(host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
                                          ssl=url.scheme == "https", settings=chroma_settings)
             client.heartbeat()
-        except Exception as exc:  # connection refused, DNS, TLS: all mean "server not reachable"
-            raise IndexError_(f"Chroma server at {settings.chroma_url} is not reachable ({type(exc).__name__}); "
-                              "start it with `chroma run --path DIR --port N` or drop --chroma-url") from None
+        except IndexDamaged:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - refused, DNS, TLS, silence: "server not reachable"
+            if is_fatal(exc):
+                raise
+            why = f"no answer within {settings.chroma_timeout_s:g} s" if _timed_out(exc) else type(exc).__name__
+            raise IndexDamaged(f"Chroma server at {settings.chroma_url} is not reachable ({why})",
+                               "start it with `chroma run --path DIR --port N` or drop --chroma-url") from None
         return client
     return chromadb.PersistentClient(path=str(version_dir / "chroma"), settings=chroma_settings)
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """Did the request time out? chromadb re-raises httpx's timeout as a ValueError: look down the chain."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if "Timeout" in type(exc).__name__:
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 class LocalReader:
@@ -69,7 +87,13 @@ class LocalReader:
         cache = max(1, resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 5)
         self._engine = rb.Bindings(allow_reset=False, sqlite_db_config=config, persist_path=str(chroma_dir),
                                    hnsw_cache_size=cache)
-        self._id = str(self._engine.get_collection(collection, TENANT, DATABASE).id)
+        found = self._engine.get_collection(collection, TENANT, DATABASE)
+        self._id = str(found.id)
+        self._dimension = getattr(found, "dimension", None)
+
+    def dimensions(self) -> Optional[int]:
+        """Length of the stored vectors (None: not told by this engine version, or an empty collection)."""
+        return self._dimension if isinstance(self._dimension, int) and self._dimension > 0 else None
 
     def query(self, vector: list[float], k: int, where: Optional[dict] = None) -> list[tuple[str, float]]:
         """(record id, cosine distance), nearest first."""
