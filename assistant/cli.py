@@ -40,7 +40,10 @@ def _progress(desc: str):
     bar = {"b": None}
 
     def update(done: int, total: int) -> None:
-        if bar["b"] is None:
+        # A build reports two phases (passages, then the question keys): a new total starts a new bar.
+        if bar["b"] is None or bar["b"].total != total or bar["b"].disable:
+            if bar["b"] is not None:
+                bar["b"].close()
             bar["b"] = tqdm(total=total, desc=desc, unit="text", file=sys.stderr, leave=False)
         bar["b"].n = done
         bar["b"].refresh()

@@ -816,16 +816,29 @@ def embed_queries(embeddings, texts: list[str]) -> list[list[float]]:
     return batch(texts) if batch else [embeddings.embed_query(t) for t in texts]
 
 
-def _build_keys(settings: Settings, d: Path, embeddings, passages: list[Passage], cache: "EmbeddingCache") -> None:
-    """The question keys of the passages present (embedded as questions), and the answer-type classifier
-    trained on them; written beside the Chroma folder of the version."""
-    from .keys import ANTIKEYS_FILE, QuestionKey, build_keys, from_questions
+def _build_keys(settings: Settings, d: Path, embeddings, passages: list[Passage], cache: "EmbeddingCache",
+                progress: Optional[Progress] = None) -> None:
+    """The question keys of the passages present (embedded as questions), the near misses and the question
+    forms, and the answer-type classifier trained on the keys; written beside the Chroma folder of the version.
+    Progress is reported as its own phase (questions)."""
+    from .keys import ANTIKEYS_FILE, QuestionKey, build_keys, from_questions, load_keys
     from .qtype import QuestionTyper, load_forms
 
-    def embed(texts):
-        return cache.embed(embeddings, texts, as_query=True)
-
     ids = {p.id for p in passages}
+    total = (sum(k.passage in ids for k in load_keys(settings.corpus_dir))
+             + sum(k.passage in ids for k in load_keys(settings.corpus_dir, ANTIKEYS_FILE)) + len(load_forms()))
+    done = 0
+
+    def embed(texts):
+        nonlocal done
+        out = []
+        for i in range(0, len(texts), 64):
+            out.extend(cache.embed(embeddings, texts[i:i + 64], as_query=True))
+            done += len(texts[i:i + 64])
+            if progress and total:
+                progress(min(done, total), total)
+        return out
+
     keys = build_keys(settings.corpus_dir, ids, embed)
     keys.save(d)
     build_keys(settings.corpus_dir, ids, embed, ANTIKEYS_FILE).save(d, "antikeys")
@@ -891,7 +904,7 @@ def _build_locked(settings: Settings, progress: Optional[Progress], report: Repo
             configuration={"hnsw": {"space": "cosine"}})
         cache = EmbeddingCache(settings, report)
         _embed_and_add(collection, embeddings, passages, progress, cache)
-        _build_keys(settings, d, embeddings, passages, cache)
+        _build_keys(settings, d, embeddings, passages, cache, progress)
         manifest = Manifest(want, digest, settings.embedding_backend, settings.embedding_model, time.time(),
                             len(passages), collection_name, built_from)
         _atomic_write(d / "passages.jsonl",
