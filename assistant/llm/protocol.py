@@ -1,0 +1,30 @@
+"""What a chat model is to the backend: the `ChatModel` protocol and the one error every client raises.
+
+For: the contract between backend.py and the clients (openai_compat.py, ollama.py, llamacpp.py): a reply
+for a list of messages, optionally as chunks, within a timeout, or a `ChatError` saying why not and
+whether a second attempt may get past it.
+Must not: import a client package or anything else of the project (every other llm module imports it).
+"""
+from __future__ import annotations
+
+from typing import Iterator, Protocol
+
+
+class ChatError(Exception):
+    """A chat-model call failed; `retryable` for failures a second attempt may get past."""
+
+    def __init__(self, reason: str, retryable: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+
+
+class ChatModel(Protocol):
+    """What a backend needs from a chat model: one reply for a list of messages (and, optionally, chunks)."""
+
+    streams: bool
+
+    def chat(self, messages: list[dict], *, max_tokens: int, timeout: float) -> str: ...
+
+    def stream(self, messages: list[dict], *, max_tokens: int, timeout: float) -> Iterator[str]: ...
+
