@@ -18,7 +18,10 @@ from .text import LANG_CHOICES, RLM, bi
 
 STATIC = Path(__file__).resolve().parent / "static"
 CSS = (STATIC / "app.css").read_text(encoding="utf-8")
-HEAD = "<script>\n" + (STATIC / "app.js").read_text(encoding="utf-8") + "\n</script>"
+# The CSS goes in <head> as it is: Gradio's css= would scope every rule under its `.contain` element, and
+# the page padding and the tab row (which decide whether a phone shows every tab) sit outside it.
+HEAD = ("<style>\n" + CSS + "\n</style>\n<script>\n" + (STATIC / "app.js").read_text(encoding="utf-8")
+        + "\n</script>")
 EXAMPLES = [
     "تهران با کدام شهرها قرارداد خواهرشهری دارد؟",
     "کدام خواهرشهرهای تهران در آفریقا هستند؟",
@@ -189,7 +192,7 @@ def launch_options(app) -> dict:
     for the page links of the source cards)."""
     handlers = getattr(app, "handlers", None)
     allowed = [str(handlers.pdf_path)] if handlers is not None and handlers.pdf_path.exists() else []
-    return {"css": CSS, "head": HEAD, "allowed_paths": allowed}
+    return {"head": HEAD, "allowed_paths": allowed}
 
 
 def ui_auth_from_env(environ=None) -> Optional[tuple[str, str]]:

@@ -102,7 +102,8 @@ def items_from(passages: list[Passage], profile: dict) -> list[dict]:
             out.append({"id": p.id, "table": table, "row": p.row, "kind": kind,
                         "group_fa": group.get("fa", ""), "group_en": group.get("en", ""),
                         "fa": item.get("fa", ""), "en": item.get("en", ""), "passage": p})
-    return out
+    order = list(KINDS)  # recommendations first: the list is read as a policymaker's agenda
+    return sorted(out, key=lambda it: (order.index(it["kind"]), it["table"], it["row"] or 0))
 
 
 def filter_items(items: list[dict], query: str = "", kinds: Optional[list[str]] = None) -> list[dict]:

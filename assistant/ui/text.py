@@ -69,7 +69,7 @@ def friendly_messages(problem: str, question: str, settings: Settings, detail: s
         return {"fa": "لطفاً پرسشی درباره مقاله بنویسید؛ به فارسی یا انگلیسی.",
                 "en": "Please type a question about the paper, in Persian or English."}
     if problem == "too_long":
-        n = len(clean_display(question))
+        n = len(question)  # as typed: what the counter in the box showed
         return {"fa": f"پرسش شما {fa_number(n)} نویسه است و بیش از اندازه بلند است؛ لطفاً آن را کوتاه کنید "
                       f"(حداکثر {fa_number(limit)} نویسه).",
                 "en": f"Your question is {n:,} characters long, which is too long; please shorten it to "
