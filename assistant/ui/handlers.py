@@ -156,9 +156,11 @@ class Handlers:
     # -------------------------------------------------------------- rendering
     def page_of(self, c) -> Optional[int]:
         page = c.page or self.pages.page_of(c.id, c.text, self.cells.get(c.id))
-        if page is None and c.table:  # a row not matched on its own: the page where its table starts
-            head = self.assistant.store.by_id.get(f"t{c.table}")
-            page = head and self.pages.page_of(head.id, head.text)
+        if page is None and c.table:  # not matched on its own: where its table's title, or first row, is
+            by_id = self.assistant.store.by_id
+            for other in (by_id.get(f"t{c.table}"), by_id.get(f"t{c.table}.r1")):
+                if other is not None and other.id != c.id and page is None:
+                    page = self.pages.page_of(other.id, other.text, other.cells)
         return page or None
 
     def render(self, session: Optional[Session]) -> str:
