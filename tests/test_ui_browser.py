@@ -180,11 +180,12 @@ def test_citation_link_opens_that_messages_source_and_earlier_sources_stay(brows
     assert re.search(r"paper\.fa\.pdf#page=\d+$", href)
     chips = page.locator(f"#{first} .chips a.chip")
     assert chips.count() == page.locator(f"#{first} .cite-card").count() >= 3
-    assert re.match(r"\[1\] Table 2", chips.first.inner_text())
+    assert chips.nth(1).inner_text() == "[۲] جدول ۲، ردیف ۲" and chips.nth(1).get_attribute("title") == "Table 2, row 2"
     _shot(page, "chat-light.png")
 
     second = _ask(page, Q_EN)
     assert page.locator(f"#{second}").get_attribute("dir") == "ltr"
+    assert re.fullmatch(r"\[2\] Table 2, row \d+", page.locator(f"#{second} .chips a.chip").nth(1).inner_text())
     # the earlier answer's sources are still there: its chip [3] opens its own third card
     page.locator(f"#{first} .chips a.chip").nth(2).click()
     old = page.locator(f"#{first}-s3")
@@ -308,6 +309,7 @@ def test_recommendation_card_and_policy_brief(browser, server):
     src = card.locator(f".cite-card[data-n='{n}']")
     assert src.is_visible() and "active" in src.get_attribute("class")
     assert re.search(r"Table \d+.*row \d+", src.inner_text())
+    page.evaluate("window.scrollTo(0, document.querySelector('#rec-kinds').getBoundingClientRect().top + window.scrollY - 8)")
     _shot(page, "recommendations.png")
 
     # search narrows the list; two items selected; the brief comes back as Markdown and as a PDF
@@ -327,9 +329,15 @@ def test_recommendation_card_and_policy_brief(browser, server):
         page.click("#brief-pdf")
     pdf = Path(dl.value.path()).read_bytes()
     assert pdf[:4] == b"%PDF" and len(pdf) > 5000
-    if os.environ.get("UI_SCREENSHOTS"):
+    if os.environ.get("UI_SCREENSHOTS"):  # the brief as printed, for the README
+        from assistant.ui.recommendations import brief_html
+
         (SHOTS / "policy-brief.md").write_text(md, encoding="utf-8")
         (SHOTS / "policy-brief.pdf").write_bytes(pdf)
+        sheet = browser.new_page(viewport={"width": 794, "height": 1123})
+        sheet.set_content(brief_html(md))
+        sheet.screenshot(path=str(SHOTS / "policy-brief.png"))
+        sheet.close()
 
 
 def test_export_and_feedback_on_an_earlier_answer(browser, server, tmp_path):

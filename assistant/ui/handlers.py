@@ -285,7 +285,7 @@ class Handlers:
             self._to_note(session, msg, question, "other", str(exc))
             return
         except Exception as exc:  # noqa: BLE001 - the window stays usable; one log line, no traceback
-            log.error("answering failed: %s", f"{type(exc).__name__}: {exc}"[:300])
+            log.error("answering failed: %s", " ".join(f"{type(exc).__name__}: {exc}".split())[:300])  # one line
             self._to_note(session, msg, question, "error")
             return
         msg.answer, msg.state, msg.draft, msg.lang, msg.text = ans, "done", [], ans.language, ans.answer

@@ -245,14 +245,18 @@ def card_html(c: Citation, msg_id: str, cells: Optional[dict], page: Optional[in
 
 
 def chips_html(ans: Answer, msg_id: str) -> str:
-    """The row of citation chips under an answer; each opens its card in this message's sources."""
+    """The row of citation chips under an answer ("[1] Table 2, row 8"), in the answer's language (the other
+    language in the tooltip and the accessible name); each opens its card in this message's sources."""
     if not ans.citations:
         return ""
     chips = []
     for c in ans.citations:
         en, fa = short_where(c)
-        chips.append(f'<a class="chip" href="#{msg_id}-s{c.n}" data-msg="{msg_id}" data-n="{c.n}">'
-                     f'[{c.n}] <span lang="en">{h(en)}</span> · <bdi lang="fa" dir="rtl">{h(fa)}</bdi></a>')
+        shown, other = (fa, en) if ans.language == "fa" else (en, fa)
+        n = persian_digits(str(c.n)) if ans.language == "fa" else str(c.n)
+        chips.append(f'<a class="chip" href="#{msg_id}-s{c.n}" data-msg="{msg_id}" data-n="{c.n}" title="{h(other)}" '
+                     f'aria-label="Source {c.n}: {h(en)} · منبع {persian_digits(str(c.n))}: {h(fa)}">'
+                     f'<bdi>[{n}] {h(shown)}</bdi></a>')
     return ('<nav class="chips" aria-label="Sources of this answer · منابع این پاسخ">' + "".join(chips) + "</nav>")
 
 
