@@ -61,7 +61,7 @@ def test_question_shows_at_once_then_the_answer(handlers):
     for c in ans.citations:
         assert f'href="#{mid}-s{c.n}"' in html_ and f'id="{mid}-s{c.n}"' in html_
     assert html_.count('class="chip"') == len(ans.citations)
-    assert html_.count('<section class="cite-card"') == len(ans.citations)
+    assert html_.count('<div class="cite-card"') == len(ans.citations)
 
 
 def test_earlier_sources_stay_with_their_message(handlers):
@@ -396,3 +396,11 @@ def test_build_app_wires_the_window(assistant, tmp_path):
     apis = {d.get("api_name") for d in cfg["dependencies"]}
     assert "respond" in apis
     assert log_html(None, {}, lambda c: None, None, {}).count("empty-chat") == 1
+
+
+def test_a_card_shows_each_text_once(handlers):
+    recs = handlers.recs
+    for it in recs.items:
+        card = recs.related(it["id"])
+        texts = [recs.by_id[p.id]["fa"] for _e, _f, ps in card["sections"] for p in ps]
+        assert len(texts) == len(set(texts)) and it["fa"] not in texts

@@ -177,6 +177,9 @@ class Recommendations:
         retriever = self.assistant.retriever
         query = f'{item["fa"]} {item["en"]}'
         sections = []
+        # The paper repeats some rows word for word in two tables (a result that is also a necessity): each
+        # text is shown once per card, under the first heading that finds it.
+        shown = {normalize(item["fa"])}
         for en, fa, kinds in RELATED.get(item["kind"], []):
             found: list[tuple[float, Passage]] = []
             for table in sorted({t for k in kinds for t in self.tables_of.get(k, [])}):
@@ -187,8 +190,10 @@ class Recommendations:
             found.sort(key=lambda x: -x[0])
             seen, chosen = set(), []
             for _s, p in found:
-                if p.id not in seen:
+                text = normalize(self.by_id[p.id]["fa"])
+                if p.id not in seen and text not in shown:
                     seen.add(p.id)
+                    shown.add(text)
                     chosen.append(p)
             sections.append((en, fa, chosen[:PER_SECTION]))
         paragraphs = [hit.passage for hit in retriever.search(query, k=PARAGRAPHS, filters=Filters(kind="paragraph"))]

@@ -233,14 +233,14 @@ def card_html(c: Citation, msg_id: str, cells: Optional[dict], page: Optional[in
     elif page:
         page_link = f' · page {page} · <bdi lang="fa">صفحه {persian_digits(str(page))}</bdi>'
     return (
-        f'<section class="cite-card" id="{msg_id}-s{c.n}" data-n="{c.n}" tabindex="-1" '
+        f'<div class="cite-card" role="group" id="{msg_id}-s{c.n}" data-n="{c.n}" tabindex="-1" '
         f'aria-label="Source {c.n} · منبع {persian_digits(str(c.n))}">'
         f'<div class="cite-head"><span class="cite-n">[{c.n}]</span> <span lang="en">{h(where_en)}</span> · '
         f'<bdi class="fa-inline" dir="rtl" lang="fa">{h(where_fa)}</bdi>{page_link}'
         f' <span class="cite-id" title="passage id">id: <code>{h(c.id)}</code></span></div>'
         f'<div class="fa" dir="rtl" lang="fa">{fa_html}</div>'
         f'<div class="en" dir="ltr" lang="en"><span class="tr">English translation of the Persian original:</span> '
-        f'{en_html}</div></section>'
+        f'{en_html}</div></div>'
     )
 
 
