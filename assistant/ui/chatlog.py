@@ -53,6 +53,7 @@ class Session:
         self.messages.append(msg)
         if len(self.messages) > MAX_MESSAGES:
             del self.messages[: len(self.messages) - MAX_MESSAGES]
+            self.cancelled &= {m.id for m in self.messages}
         return msg
 
     def get(self, msg_id: str) -> Optional[Message]:
