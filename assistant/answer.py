@@ -16,8 +16,9 @@ from langchain_core.runnables import RunnableLambda
 
 from .compose import Composer, Composition, render, verify
 from .index import IndexError_, Store, open_index
-from .normalize import clean_display, normalize
-from .query import TITLE_Q, Analysis, analyse, detect_language, is_followup
+from .normalize import clean_display, tokens
+from .profile import Profile
+from .query import Analysis, Analyzer, detect_language, is_followup, stem
 from .retrieve import Filters, HybridRetriever, Hit, fuse
 from .settings import Settings
 from .types import Answer, Citation
@@ -39,10 +40,25 @@ class Engine:
     store: Store
     retriever: HybridRetriever
     composer: Composer
+    analyzer: Analyzer
 
     @classmethod
     def over(cls, store: Store, settings: Settings) -> "Engine":
-        return cls(store, HybridRetriever(store), Composer(store.passages, settings, store.tokens))
+        profile = Profile.load(settings.corpus_dir)
+        # The document's vocabulary: its passages (both languages), its question keys (which bring the
+        # colloquial and paraphrased forms people use) and the names in its profile.
+        vocab = {t for p in store.passages for lang in ("fa", "en") for t in store.tokens(p, lang)}
+        vocab |= {t for k in store.keys.keys for t in tokens(k.q)}
+        vocab |= {t for e in profile.entities for n in (e.fa, e.en, *e.aliases) for t in tokens(n)}
+        key_words: dict[str, set] = {}
+        key_types: dict[str, set] = {}
+        for k in store.keys.keys:
+            key_words.setdefault(k.passage, set()).update(stem(t) for t in tokens(k.q))
+            key_types.setdefault(k.passage, set()).add(k.type)
+        composer = Composer(store.passages, settings, store.tokens, profile,
+                            key_words={p: frozenset(w) for p, w in key_words.items()},
+                            key_types={p: frozenset(t) for p, t in key_types.items()})
+        return cls(store, HybridRetriever(store), composer, Analyzer(profile, vocab, store.typer))
 
 
 @dataclass
@@ -53,6 +69,7 @@ class Turn:
     # filled in along the chain
     analysis: Optional[Analysis] = None
     query: str = ""
+    query_vec: Optional[list] = None  # the embedding of the question itself (analysis and retrieval share it)
     hits: list[Hit] = field(default_factory=list)
     composition: Optional[Composition] = None
     timings: dict = field(default_factory=dict)
@@ -76,10 +93,35 @@ def validate_question(question, settings: Settings) -> str:
     return q
 
 
+def answerability_signals(store: Store, query_vec, leave_out_self: bool = False) -> dict:
+    """Where the question falls among the questions the document answers (its keys), the near misses it is
+    known not to answer (anti-keys) and everyday questions about other things (question forms).
+    leave_out_self: calibration asks the anti-keys and forms themselves; their own vector is not a neighbour."""
+    import numpy as np
+
+    anti, forms = store.antikeys
+    groups = [(store.keys, 1.0), (anti, 0.0), (forms, 0.0)]
+    sims = [(g.similarities(query_vec), label) for g, label in groups if len(g)]
+    if leave_out_self:
+        sims = [(np.where(x > 0.9999, -1.0, x), label) for x, label in sims]
+    if not sims or not len(store.keys):
+        return {"key_top": 0.0, "answered_share": 0.5, "near_miss": 0.0, "offtopic": 0.0}
+    key_top = float(sims[0][0].max())
+    s = np.concatenate([x for x, _ in sims])
+    labels = np.concatenate([np.full(len(x), lab) for x, lab in sims])
+    # A soft vote of the ten nearest questions (weights sharpen towards the closest): the share that the
+    # document answers. Ten and the temperature 0.02 were chosen on the dev split (README).
+    top = np.argsort(-s)[:10]
+    w = np.exp((s[top] - s[top].max()) / 0.02)
+    return {"key_top": key_top, "answered_share": float((w * labels[top]).sum() / w.sum()),
+            "near_miss": (anti.top_similarity(query_vec) - key_top) if len(anti) else 0.0,
+            "offtopic": (forms.top_similarity(query_vec) - key_top) if len(forms) else 0.0}
+
+
 def history_query(question: str, history: list) -> str:
     """The retrieval query for a turn: a follow-up is read together with the previous question.
 
-    Only earlier *user* turns are used: they name the topic ("Tehran's sister cities", "UCLG")
+    Only earlier *user* turns are used: they name the topic (a table's kind of row, an organisation)
     that a follow-up refers to with "them" or "این سازمان"; answers would add noise.
     """
     if not history or not is_followup(question):
@@ -99,6 +141,7 @@ class Assistant:
         self._reload_lock = threading.Lock()
         # Optional chat-model backend (assistant/llm.py); None = the offline extractive composer only.
         self.generator = None
+        self.leave_out_self = False  # calibration only (calibrate.py): see answerability_signals
         if self.settings.backend != "extractive":
             from .llm import make_backend
 
@@ -164,16 +207,18 @@ class Assistant:
             # History-aware retrieval: the chat model rewrites the question into a standalone query;
             # on any failure it returns None and the extractive history query stays (llm.py).
             turn.query = self.generator.rewrite(turn.question, turn.history, turn.lang) or turn.query
-        turn.analysis = analyse(turn.query, turn.lang)
-        # Filters (region, agreement kind) and the answer type come from the current question.
-        own = analyse(turn.question, turn.lang)
-        turn.analysis.filters = own.filters or turn.analysis.filters
-        turn.analysis.wants_number = own.wants_number
-        turn.analysis.terms = own.terms
-        turn.analysis.focus, turn.analysis.counted, turn.analysis.wants_year = own.focus, own.counted, own.wants_year
-        turn.analysis.section = own.section
-        turn.analysis.raw, turn.analysis.asked, turn.analysis.asks_row = own.raw, own.asked, own.asks_row
-        turn.analysis.wants_list = own.wants_list or (turn.analysis.wants_list and turn.query != turn.question)
+        t = time.perf_counter()
+        turn.query_vec = turn.engine.store.embeddings.embed_query(turn.question)
+        turn.timings["embed_ms"] = (time.perf_counter() - t) * 1000
+        # Every decision is taken in the question's own language: the answer language only renders.
+        analyzer = turn.engine.analyzer
+        turn.analysis = analyzer.analyse(turn.question, turn.query_vec, detect_language(turn.question))
+        if turn.query != turn.question:
+            # A follow-up's entities may be named only in the earlier question ("its goals" after naming an organisation).
+            earlier = analyzer.analyse(turn.query, None, turn.analysis.lang)
+            have = {m.entity.id for m in turn.analysis.mentions}
+            turn.analysis.mentions += [m for m in earlier.mentions if m.entity.id not in have]
+            turn.analysis.table = turn.analysis.table or earlier.table
         return turn
 
     def _retrieve(self, turn: Turn) -> Turn:
@@ -182,22 +227,27 @@ class Assistant:
         # A question that names a part of the paper ("according to the abstract") is answered from it.
         filters = Filters(table=turn.analysis.table, section=turn.analysis.section) \
             if (turn.analysis.table or turn.analysis.section) else None
-        turn.hits = turn.engine.retriever.search(turn.query, k=k, filters=filters)
+        own = turn.engine.retriever.search(turn.question, k=k, filters=filters, query_vec=turn.query_vec)
+        turn.hits = own
         if turn.query != turn.question:
             # History-aware retrieval: the follow-up read with the previous question, fused (RRF) with the
             # follow-up alone, so neither the old topic nor the new detail drowns the other.
-            turn.hits = fuse([turn.hits, turn.engine.retriever.search(turn.question, k=k, filters=filters)],
-                             self.settings.rrf_k)[:k]
-        by_id = turn.engine.store.by_id
-        if TITLE_Q.search(normalize(turn.question)) and "title.h" in by_id:
-            # "What is the paper's title?" is answered from the title itself, whatever ranks first.
-            turn.hits.insert(0, Hit(by_id["title.h"], 1.0, 1.0, 0.0))
+            # The follow-up was judged to lean on its history: the joined reading counts double.
+            turn.hits = fuse([turn.engine.retriever.search(turn.query, k=k, filters=filters), own],
+                             self.settings.rrf_k, [2.0, 1.0])[:k]
         turn.timings["retrieve_ms"] = (time.perf_counter() - t) * 1000
         return turn
 
     def _compose(self, turn: Turn) -> Turn:
         t = time.perf_counter()
-        turn.composition = turn.engine.composer.compose(turn.question, turn.query, turn.analysis, turn.hits)
+        signals = answerability_signals(turn.engine.store, turn.query_vec, self.leave_out_self)
+        if turn.query != turn.question:
+            # A follow-up ("and which of them are in Europe?") is judged with the question it follows too.
+            joined = answerability_signals(turn.engine.store, turn.engine.store.embeddings.embed_query(turn.query))
+            if joined["answered_share"] > signals["answered_share"]:
+                signals = joined
+        turn.composition = turn.engine.composer.compose(turn.question, turn.query, turn.analysis, turn.hits,
+                                                        turn.lang, signals)
         if self.generator is not None:
             # The model writes from the same retrieved passages; its answer goes through the same
             # verification, and the extractive composition is the fallback (see llm.py).
@@ -208,11 +258,13 @@ class Assistant:
     def _finish(self, turn: Turn) -> Answer:
         comp = turn.composition
         lang = turn.lang
-        retrieved = {h.passage.id for h in turn.hits} | {f"t{t}" for t in range(1, 7)}
+        store = turn.engine.store
+        retrieved = {h.passage.id for h in turn.hits} | {p.id for p in store.passages
+                                                          if p.kind == "heading" and p.table is not None}
         # Rows of a table the retriever surfaced count as retrieved: a list answer reads the whole table.
         tables = {h.passage.table for h in turn.hits if h.passage.table} | set(comp.tables)
         retrieved |= set(comp.read)
-        retrieved |= {p.id for p in turn.engine.store.passages if p.table in tables}
+        retrieved |= {p.id for p in store.passages if p.table in tables}
         statements = verify(comp.statements, retrieved, lang) if not comp.abstained else []
         abstained = comp.abstained or not statements
         if abstained:
@@ -249,12 +301,18 @@ class Assistant:
             return self.chain.invoke(new_turn())
 
     def recommendations(self, lang: str = "fa") -> dict:
-        """Table 6 grouped (recommendations, then results), each row with its citation data."""
-        rows = sorted((p for p in self.store.passages if p.table == 6 and p.kind == "table_row"),
+        """The first policy table of the profile (recommendations, then their results), grouped by its group
+        column, each row with its citation data."""
+        profile = self._engine.composer.profile
+        tables = profile.policy_tables()
+        if not tables:
+            return {}
+        role = profile.tables[tables[0]]
+        rows = sorted((p for p in self.store.passages if p.table == role.table and p.kind == "table_row"),
                       key=lambda p: p.row or 0)
         groups: dict[str, list] = {}
         for p in rows:
-            kind = (p.cells.get("kind") or {}).get(lang) or ""
+            kind = (p.cells.get(role.group_column or "") or {}).get(lang) or ""
             item = (p.cells.get("item") or {}).get(lang) or p.text_in(lang)
             groups.setdefault(kind, []).append({"id": p.id, "row": p.row, "item": item,
                                                 "text": p.text, "text_en": p.text_en})

@@ -49,6 +49,15 @@ class E5Embeddings(Embeddings):
         with self._lock:
             return self._model.query(text).tolist()
 
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        """Many questions at once (the question keys at build time)."""
+        self.warm_up()
+        out: list[list[float]] = []
+        with self._lock:
+            for i in range(0, len(texts), self.batch_size):
+                out.extend(self._model.query(texts[i : i + self.batch_size]).tolist())
+        return out
+
 
 class SentenceTransformerEmbeddings(Embeddings):
     """Any sentence-transformers model; prefixes configurable (e5 models need them)."""
@@ -73,6 +82,10 @@ class SentenceTransformerEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         self.warm_up()
         return self._model.encode([self.query_prefix + text], normalize_embeddings=True)[0].tolist()
+
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        self.warm_up()
+        return self._model.encode([self.query_prefix + t for t in texts], normalize_embeddings=True).tolist()
 
 
 def installed_minilm_path() -> str | None:

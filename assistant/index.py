@@ -106,6 +106,9 @@ class Store:
         self._postings: dict = {}
         self._bm25_docs: list[tuple[str, str]] = []
         self._tokens: Optional[dict] = None
+        self._keys = None
+        self._antikeys = None
+        self._typer = False  # not loaded yet (None: this version has no classifier)
         self.manifest_mtime = 0  # of manifest.json when this version was read (set by _load_version)
 
     def changed(self) -> bool:
@@ -130,6 +133,33 @@ class Store:
         if got is None:
             got = tokens(p.text_in(lang) if lang == "fa" or p.text_en else "")
         return got
+
+    # -- question keys and the answer-type classifier trained on them (built with the version)
+    @property
+    def keys(self):
+        if self._keys is None:
+            from .keys import KeyIndex
+
+            self._keys = KeyIndex.load(self.dir)
+        return self._keys
+
+    @property
+    def antikeys(self):
+        """Near-miss questions (keys.ANTIKEYS_FILE) and the document-independent question forms, as reference
+        points for "is this question answered here?" (calibration features)."""
+        if self._antikeys is None:
+            from .keys import KeyIndex
+
+            self._antikeys = (KeyIndex.load(self.dir, "antikeys"), KeyIndex.load(self.dir, "forms"))
+        return self._antikeys
+
+    @property
+    def typer(self):
+        if self._typer is False:
+            from .qtype import QuestionTyper
+
+            self._typer = QuestionTyper.load(self.dir)
+        return self._typer
 
     # -- dense
     @property
@@ -321,19 +351,22 @@ class EmbeddingCache:
         import sqlite3
 
         self.model = f"{settings.embedding_backend}:{settings.embedding_model}:{settings.embedding_passage_prefix}"
+        self.query_prefix = settings.embedding_query_prefix
         settings.index_dir.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(settings.index_dir / "embedding-cache.sqlite"), timeout=60)
         self.db.execute("CREATE TABLE IF NOT EXISTS vec (key TEXT PRIMARY KEY, v BLOB)")
 
-    def _key(self, text: str) -> str:
+    def _key(self, text: str, as_query: bool = False) -> str:
         import hashlib
 
-        return hashlib.sha256(f"{self.model}\x00{text}".encode()).hexdigest()
+        model = f"{self.model}:query:{self.query_prefix}" if as_query else self.model
+        return hashlib.sha256(f"{model}\x00{text}".encode()).hexdigest()
 
-    def embed(self, embeddings, texts: list[str]) -> list[list[float]]:
+    def embed(self, embeddings, texts: list[str], as_query: bool = False) -> list[list[float]]:
+        """Vectors of texts as passages, or (as_query) as questions: question keys are compared with questions."""
         import numpy as np
 
-        keys = [self._key(t) for t in texts]
+        keys = [self._key(t, as_query) for t in texts]
         found = {}
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
@@ -341,7 +374,8 @@ class EmbeddingCache:
             found.update({k: np.frombuffer(v, dtype=np.float32).tolist() for k, v in rows})
         missing = [i for i, k in enumerate(keys) if k not in found]
         if missing:
-            vecs = embeddings.embed_documents([texts[i] for i in missing])
+            todo = [texts[i] for i in missing]
+            vecs = embed_queries(embeddings, todo) if as_query else embeddings.embed_documents(todo)
             with self.db:
                 self.db.executemany("INSERT OR REPLACE INTO vec VALUES (?, ?)",
                                     [(keys[i], np.asarray(v, dtype=np.float32).tobytes()) for i, v in zip(missing, vecs)])
@@ -374,6 +408,42 @@ def _embed_and_add(collection, embeddings, passages: list[Passage], progress: Op
         done += len(part)
         if progress:
             progress(done, len(docs))
+
+
+def embed_queries(embeddings, texts: list[str]) -> list[list[float]]:
+    batch = getattr(embeddings, "embed_queries", None)
+    return batch(texts) if batch else [embeddings.embed_query(t) for t in texts]
+
+
+def _build_keys(settings: Settings, d: Path, embeddings, passages: list[Passage], cache: "EmbeddingCache") -> None:
+    """The question keys of the passages present (embedded as questions), and the answer-type classifier
+    trained on them; written beside the Chroma folder of the version."""
+    from .keys import ANTIKEYS_FILE, QuestionKey, build_keys, from_questions
+    from .qtype import QuestionTyper, load_forms
+
+    def embed(texts):
+        return cache.embed(embeddings, texts, as_query=True)
+
+    ids = {p.id for p in passages}
+    keys = build_keys(settings.corpus_dir, ids, embed)
+    keys.save(d)
+    build_keys(settings.corpus_dir, ids, embed, ANTIKEYS_FILE).save(d, "antikeys")
+    forms = load_forms()
+    from_questions([QuestionKey("", f["q"], f.get("lang", ""), f.get("register", ""), f["type"]) for f in forms],
+                   embed).save(d, "forms")
+    if len(keys) and len({k.type for k in keys.keys}) >= 2:
+        # The document's keys, plus document-independent question forms (assistant/data): a document
+        # seldom asks for every answer type, and the forms teach the shape of the ones it lacks.
+        texts = [k.q for k in keys.keys] + [f["q"] for f in forms]
+        labels = [k.type for k in keys.keys] + [f["type"] for f in forms]
+        import numpy as np
+
+        vecs = keys.vectors
+        if forms:
+            extra = np.asarray(cache.embed(embeddings, [f["q"] for f in forms], as_query=True), dtype=np.float32)
+            extra /= np.maximum(np.linalg.norm(extra, axis=1, keepdims=True), 1e-9)
+            vecs = np.vstack([vecs, extra])
+        QuestionTyper.train(texts, vecs, labels).save(d)
 
 
 def build(settings: Settings, extra_sources: Optional[list[str]] = None, progress: Optional[Progress] = None) -> Store:
@@ -410,7 +480,9 @@ def _build_locked(settings: Settings, extra_sources, progress) -> Store:
         collection = client.create_collection(
             collection_name, embedding_function=ChromaEmbeddingFunction(embeddings),
             configuration={"hnsw": {"space": "cosine"}})
-        _embed_and_add(collection, embeddings, passages, progress, EmbeddingCache(settings))
+        cache = EmbeddingCache(settings)
+        _embed_and_add(collection, embeddings, passages, progress, cache)
+        _build_keys(settings, d, embeddings, passages, cache)
         manifest = Manifest(fp, digest, settings.embedding_backend, settings.embedding_model, time.time(),
                             len(passages), collection_name, sources)
         _atomic_write(d / "passages.jsonl",

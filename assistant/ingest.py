@@ -35,10 +35,18 @@ def edition_files(corpus_dir: Path) -> list[Path]:
     return [corpus_dir / "edition.fa.json", corpus_dir / "edition.en.json", corpus_dir / "tables.json"]
 
 
+# Beside the edition, the data the index is built from: the question keys (embedded and indexed). A change
+# to them makes the index stale. (The profile and the calibration are read when answering, not indexed.)
+SHAPING_FILES = ("keys.jsonl", "antikeys.jsonl")
+
+
 def corpus_digest(corpus_dir: Path) -> str:
     h = hashlib.sha256()
     for p in edition_files(corpus_dir):
         h.update(p.read_bytes())
+    for name in SHAPING_FILES:
+        p = corpus_dir / name
+        h.update(name.encode() + (p.read_bytes() if p.is_file() else b""))
     return h.hexdigest()[:16]
 
 
@@ -84,26 +92,23 @@ def join_bullets(text: str, lang: str) -> str:
 
 
 def _table_row_text(table: dict, row: dict, lang: str) -> str:
-    """One self-contained sentence per row, naming its table (so it is retrievable alone)."""
+    """One self-contained sentence per row, naming its table (so it is retrievable alone).
+
+    The table's `row_template` (tables.json) says how its cells read as a sentence after the
+    "Table N, row M" head; a table without one reads "label: value; label: value".
+    """
     n = table["number"]
-    c = lambda key: _cell(row, key, lang)  # noqa: E731
     if lang == "fa":
         head = f"جدول {persian_digits(str(n))}، ردیف {persian_digits(str(row['row']))}"
     else:
         head = f"Table {n}, row {row['row']}"
     keys = [col["key"] for col in table["columns"]]
-    if n == 2:
-        return f"{head}: {c('city')} ({c('country')}) — {c('agreement')}"
-    if n == 1:
-        return (f"{head}: {c('organisation')} — " + ("اهداف و زمینه‌های کاری: " if lang == "fa" else "goals and fields of work: ")
-                + c("goals") + (" — گستره تأثیر: " if lang == "fa" else " — reach: ") + c("reach"))
-    if n == 3:
-        return f"{head}: {c('organisation')} — {c('analysis')}"
-    if "item" in keys:  # tables 4-6: an axis/kind column and one bullet per row
-        group = c("axis") if "axis" in keys else c("kind")
-        return f"{head} ({group}): {c('item')}"
+    template = (table.get("row_template") or {}).get(lang)
+    if template:
+        return head + template.format(**{k: _cell(row, k, lang) for k in keys})
     labels = {col["key"]: col[lang] for col in table["columns"]}
-    return f"{head}: " + ("؛ " if lang == "fa" else "; ").join(f"{labels[k]}: {c(k)}" for k in keys if c(k))
+    sep = "؛ " if lang == "fa" else "; "
+    return f"{head}: " + sep.join(f"{labels[k]}: {_cell(row, k, lang)}" for k in keys if _cell(row, k, lang))
 
 
 def _table_passages(table: dict) -> Iterator[Passage]:

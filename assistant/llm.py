@@ -294,7 +294,7 @@ def parse_reply(reply: str, context: list[tuple[Passage, str]], lang: str) -> Pa
             continue
         for k, piece in enumerate(p for p in _SPLIT.split(line) if p and p.strip()):
             # "... 332nd. [1] Next" splits after the full stop: the markers belong to the sentence before;
-            # at the start of a line ("[1] Hanoi is ...") they belong to the line.
+            # at the start of a line ("[1] X is ...") they belong to the line.
             lead = _LEADING_MARKERS.match(piece)
             if lead and merged and k > 0:
                 merged[-1] = f"{merged[-1]} {lead.group(1).strip()}"

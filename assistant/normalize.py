@@ -27,13 +27,13 @@ _DISPLAY_TABLE = str.maketrans(_CHAR_MAP)
 _DIGITS = str.maketrans(
     {chr(0x06F0 + i): str(i) for i in range(10)} | {chr(0x0660 + i): str(i) for i in range(10)}
 )
-# Matching only: spelling variants Persian writers mix freely (آمریکا/امریکا, مسائل/مسایل, زمینۀ/زمینه).
+# Matching only: spelling variants Persian writers mix freely (آیین/آئین, مسائل/مسایل, زمینۀ/زمینه).
 _MATCH_LETTERS = str.maketrans({"\u0622": "\u0627", "\u0623": "\u0627", "\u0625": "\u0627", "\u0671": "\u0627",
                                 "\u0624": "\u0648", "\u0626": "\u06cc", "\u06c0": "\u0647", "\u0629": "\u0647"})
 _TO_PERSIAN_DIGITS = str.maketrans({str(i): chr(0x06F0 + i) for i in range(10)})
 # Superscript footnote markers used by the edition (¹²³...) -> ordinary digits.
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
-# Full-width ASCII (U+FF01..FF5E, as typed with East Asian input methods) matches its ASCII twin.
+# Full-width ASCII (U+FF01..FF5E, as typed with CJK input methods) matches its ASCII twin.
 _FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 # Harakat, tanwin, shadda, sukun, superscript alef, hamza above/below marks.
 _DIACRITICS = re.compile("[\u064b-\u065f\u0670\u06d6-\u06ed]")

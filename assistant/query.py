@@ -1,6 +1,11 @@
-"""What a question asks: its language, content terms, answer type, table and filters.
+"""What a question asks: its language, content words, answer type, the entities it names, and how much
+of it the document knows.
 
-Pure functions over text, shared by the extractive composer, follow-up handling and the UI.
+Nothing here knows the paper. The answer type comes from a classifier trained on the document's question
+keys (qtype.py); entities come from the document's profile (profile.py); "does the document know this
+word?" is asked of its own vocabulary (passages, keys and profile), forgiving typos (fuzzy.py). What stays
+written here is language-general: stop words, interrogatives ("how many", «چند»), comparators ("more than",
+«بیش از»), pronouns that mark a follow-up.
 """
 from __future__ import annotations
 
@@ -8,7 +13,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
+from .fuzzy import FuzzyVocab
 from .normalize import normalize, tokens
+from .profile import Mention, Profile
 
 _FA_LETTERS = re.compile("[\u0600-\u06ff\ufb50-\ufdff\ufe70-\ufeff]")
 _LATIN_LETTERS = re.compile("[A-Za-z]")
@@ -17,7 +24,7 @@ _LATIN_LETTERS = re.compile("[A-Za-z]")
 def detect_language(text: str) -> str:
     """'fa' when Persian letters make up a fair share of the letters, else 'en'.
 
-    Mixed questions ("UCLG چه اهدافی دارد؟") are Persian: acronyms and names in Latin
+    Mixed questions ("WHO چه اهدافی دارد؟") are Persian: acronyms and names in Latin
     script are common inside Persian sentences, the reverse is rare.
     """
     fa = len(_FA_LETTERS.findall(text))
@@ -45,62 +52,79 @@ STOP_FA = set(tokens("""و در به از که این آن با برای را ت
 کدوم کدوما کدوم‌ها کدوم‌هاش چیه چیا چطوری چجوری میشه می‌شه هستن بودن کی چی اومده اومد داره دارن کردن کرده
 میگن می‌گن می‌گه میگه چقدره تو توی رو اینو اونو اونا اون این‌ها بهش ازش دیگه خب حالا آخه یعنی کنن بکنند بکنن
 بشه شدن شده‌اند شده‌ان هستش بوده‌اند گفته‌اند دقیقا دقیقاً لطفا لطفاً بگو بگید توضیح بده الان اکنون هنوز
-چکیده مقدمه"""))
-# Nationality adjectives -> the country the tables name ("Which Turkish cities ...").
-DEMONYMS = {"turkish": "turkey", "russian": "russia", "chinese": "china", "french": "france", "italian": "italy",
-            "iraqi": "iraq", "syrian": "syria", "cuban": "cuba", "brazilian": "brazil", "venezuelan": "venezuela",
-            "yemeni": "yemen", "vietnamese": "vietnam", "filipino": "philippines", "afghan": "afghanistan",
-            "british": "england", "english": "england", "tunisian": "tunisia", "sudanese": "sudan",
-            "belarusian": "belarus", "kyrgyz": "kyrgyzstan", "tajik": "tajikistan", "kuwaiti": "kuwait",
-            "ترکیه‌ای": "ترکیه", "روسی": "روسیه", "چینی": "چین", "فرانسوی": "فرانسه", "ایتالیایی": "ایتالیا",
-            "عراقی": "عراق", "سوری": "سوریه", "انگلیسی": "انگلستان"}
-# Colloquial endings that carry no content ("تأثیرش", "اروپایی‌ان", "خواهرخونده‌ست").
-COLLOQUIAL_SUFFIXES = ("هاش", "اش", "ش", "ست", "ان", "ه", "ی", "یه", "ای")
+چکیده مقدمه برا واسه واسه‌ی چیا چیان کدوما کدومان کدومه کدومن چیاست چین هستش داریم میشن شدن کن بگین"""))
 
-# Words that name what kind of answer is wanted.
-_NUMBER_EN = re.compile(r"\b(how many|how much|what number|what share|what percentage|what percent|what rank|which rank|"
-                        r"what year|which year|when|since when|how long|how large|how big)\b", re.I)
-_NUMBER_FA = re.compile(r"(چند|چه تعداد|تعداد|چقدر|چه سالی|کدام سال|چه زمانی|از کی|چه رتبه|رتبه|درصد|سهم)")
-_LIST_EN = re.compile(r"\b(which|what are|what were|list|name the|name all|enumerate|what (?:would|will|could|can|does) .*\b(?:gain|benefit|achieve)|what (?:\w+ ){0,3}(?:does|do) (?:the paper|it|tehran) (?:recommend|list|identify|propose))\b", re.I)
-_LIST_FA = re.compile(r"(کدام|کدوم|کدامند|چه [^\s]+(?:‌| )?(?:هایی|هائی)|فهرست|نام ببرید|برشمارید|چه مواردی|چه هستند|چه چیزهایی)")
-# Plural category words: "what challenges ...", "توصیه‌های مقاله" ask for a list as well.
-_CATEGORY_EN = re.compile(r"\b(recommendations|challenges|opportunities|obstacles|barriers|shortcomings|weaknesses|"
-                          r"advantages|strengths|necessities|requirements|needs|results|outcomes|benefits|gains|"
-                          r"sister cities|sister-cities|twin towns|twin cities|twinning|memoranda|agreements|"
-                          r"organi[sz]ations|institutions|bodies|members)\b", re.I)
-_CATEGORY_FA = re.compile(r"(توصیه ها|چالش ها|فرصت ها|موانع|کاستی ها|مزیت ها|ضرورت ها|نتایج|پیامدها|"
-                          r"خواهرشهرها|خواهر شهرها|خواهرخوانده ها|سازمان ها|نهادها|تفاهم نامه ها|قراردادها)")
+# Interrogatives and comparators: language-general forms, not topics.
+_COUNTED_EN = re.compile(r"\bhow many (\w+(?: \w+)?)")
+_COUNTED_FA = re.compile(r"چند(?:\s*تا)?\s+([^\s؟?]+(?: [^\s؟?]+)?)")
+_TABLE_EN = re.compile(r"\btable\s*(\d+)\b", re.I)
+_TABLE_FA = re.compile(r"جدول\s*(?:شماره\s*)?([0-9]+)")
+_ROW = re.compile(r"\brow\b|ردیف")
+_MORE = r"more than|over|greater than|above|at least|exceeding|بیش از|بیشتر از|بالای|حداقل|فراتر از"
+_LESS = r"less than|fewer than|under|below|at most|کمتر از|زیر|حداکثر"
+_COMPARATOR = re.compile(rf"(?:({_MORE})|({_LESS}))\s*([0-9][0-9,]*)")
+# The noun a which/what question asks about ("which journal", «چه سالی», «عنوان ... چیست»).
+_FOCUS_EN = re.compile(r"\b(?:which|what)\s+(?:was |is |were |are )?(?:the )?(?:(?:main|exact|specific) )?([a-z]+)")
+_FOCUS_FA = re.compile(r"(?:چه مقدار|چه میزان|چه|کدام|کدوم)\s+([^\s؟?]+)")
+_FOCUS_FA_END = re.compile(r"^\s*([^\s؟?]+)[^؟?]*\s(?:چیست|چیه|چه بود|کدام است)\s*[؟?]?\s*$")
+# Nouns that frame a question rather than name what it wants ("what kind of", «چه نوع»).
+_FRAMING = {"kind", "kinds", "type", "types", "way", "ways", "thing", "things", "sort", "role", "part", "extent",
+            "نوع", "نوعی", "چیز", "چیزی", "چیزهایی", "شکل", "کار", "کارهایی", "راه", "راهی", "نقش", "مواردی", "جوری"}
+# The interrogatives that fix the answer type whatever the topic (the classifier, trained on a document's keys,
+# can lean on the topic: "which year ... sister cities" looks like the many "which ... sister cities" keys).
+_ASKS = {
+    "year": re.compile(r"\b(?:what|which) year\b|\bin what year\b|\bwhen (?:was|were|did|is|does)\b|\bsince when\b|"
+                       r"\bwhat date\b|چه سال|کدام سال|کدوم سال|چه تاریخی|از چه زمانی|از کی|چه زمانی"),
+    "number": re.compile(r"\bhow (?:many|much)\b|\bwhat (?:percentage|share|number|proportion)\b|چند|چقدر|چه تعداد|چه مقدار|چه میزان"),
+    "person": re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|چه کسی|چه کسانی|کدام شخص"),
+}
+_SECTIONS = [  # the parts every paper of this edition format has (ids of the edition scheme)
+    ("abstract", re.compile(r"\babstract\b|\bsummary\b|چکیده|خلاصه مقاله")),
+    ("intro", re.compile(r"\bintroduction\b|مقدمه")),
+    ("conclusion", re.compile(r"\bconclusions?\b|نتیجه گیری|جمع بندی|بخش نتیجه")),
+]
+_COMPARE = re.compile(r"\b(or|compare|compared|comparison|difference|differ|versus|vs|both)\b|"
+                      r"( یا |مقایسه|تفاوت|فرق|هر دو)")
 _FOLLOWUP_EN = re.compile(r"^(and|also|what about|how about|and what|which of (?:them|those|these))\b|"
-                          r"\b(it|its|they|them|their|those|these|this organi[sz]ation|that organi[sz]ation|"
-                          r"this city|that city|this one|that one|of them|the same)\b", re.I)
-_FOLLOWUP_FA = re.compile(r"^(و |همچنین|در مورد |درباره |آن |این )|"
-                          r"(این سازمان|آن سازمان|این نهاد|آن نهاد|این شهر|آن شهر|آنها|آن‌ها|اینها|این‌ها|کدام یک از|کدامیک از|همین|ایشان|آن را|این را|آن چه|اهداف آن|اعضای آن)")
+                          r"\b(it|its|they|them|their|those|these|this one|that one|of them|the same)\b", re.I)
+_FOLLOWUP_FA = re.compile(r"^(و |همچنین|در مورد |درباره |آن |این |خب |اون |این )|"
+                          r"(آنها|آن‌ها|اینها|این‌ها|اونا|کدام یک از|کدامیک از|کدومشون|همین|ایشان|آن را|این را|"
+                          r"اونو|اینو|این سازمان|آن سازمان|این نهاد|این شهر|آن شهر|این مورد|اهداف آن|اعضای آن|چرا)")
 
 
 @dataclass
 class Analysis:
-    lang: str
-    terms: list[str]  # content tokens of the question (normalized, stopwords removed)
-    wants_number: bool
-    wants_list: bool
-    table: Optional[int] = None  # explicitly named table ("Table 5", "جدول ۵")
-    section: Optional[str] = None  # explicitly named part ("according to the abstract", "در نتیجه‌گیری")
-    counted: Optional[str] = None  # the noun of "how many X" / "چند X"
-    names: list = field(default_factory=list)  # capitalised words inside an English question (proper nouns)
-    wants_year: bool = False
-    focus: Optional[str] = None  # the noun a which/what question asks about ("In which journal ...")
-    asked: Optional[str] = None  # the words after which/what/کدام: what a list question lists
-    raw: str = ""  # the question as asked (for checks that need its capitals)
-    asks_row: bool = False  # "which row is Milan in?": a table's row number is the answer
-    filters: dict = field(default_factory=dict)  # e.g. {"region": "africa", "agreement": "signed"}
+    lang: str  # the question's language: every decision is made in it (the answer language only renders)
+    terms: list[str]  # content tokens (normalized, stop words removed)
+    qtype: str = "other"  # the answer type (qtype.py), or "other" when the document has no keys
+    probs: dict = field(default_factory=dict)  # answer type -> probability
+    mentions: list[Mention] = field(default_factory=list)  # entities named, the document's subject excluded
+    unknown: list[str] = field(default_factory=list)  # content words the document never uses
+    unknown_names: list[str] = field(default_factory=list)  # of those, the ones written as names
+    table: Optional[int] = None  # a table named by number ("Table N", «جدول N»)
+    section: Optional[str] = None  # a part named ("according to the abstract")
+    counted: Optional[str] = None  # the noun of "how many X" / «چند X»
+    focus: Optional[str] = None  # the noun of "which X" / «چه X» (what kind of thing is wanted)
+    comparator: Optional[tuple[str, float]] = None  # ("gt", 100) for "more than 100"
+    asks_row: bool = False  # "which row is X in?": a row number is the answer
+    raw: str = ""
 
+    def p(self, *types: str) -> float:
+        return sum(self.probs.get(t, 0.0) for t in types)
 
-_COMPARE = re.compile(r"\b(or|compare|compared|comparison|difference|differ|versus|vs|more than|fewer than|both)\b|"
-                      r"( یا |مقایسه|تفاوت|فرق|بیشتر|کمتر|هر دو)")
+    @property
+    def wants_list(self) -> bool:
+        if self.comparator and self.qtype not in ("year", "number"):
+            return True  # "which ... have more than 100 members": the rows that pass the bound
+        return self.qtype == "list" or self.p("list") >= 0.45
 
+    @property
+    def wants_number(self) -> bool:
+        return self.qtype in ("number", "year") or bool(self.counted)
 
-def is_comparison(question: str) -> bool:
-    return bool(_COMPARE.search(f" {normalize(question)} "))
+    @property
+    def wants_year(self) -> bool:
+        return self.qtype == "year"
 
 
 def content_terms(text: str) -> list[str]:
@@ -114,111 +138,73 @@ def stem(token: str) -> str:
             if len(token) > len(suf) + 3 and token.endswith(suf):
                 return token[: -len(suf)] + ("y" if suf in ("ies", "ied") else "")
         return token
-    for suf in ("های", "ها", "ات", "ان"):
+    for suf in ("های", "ها", "ات", "ان", "ای"):
         if len(token) > len(suf) + 2 and token.endswith(suf):
             return token[: -len(suf)]
     return token
 
 
-TITLE_Q = re.compile(r"\btitle of (?:the|this) (?:paper|article|study)\b|عنوان (?:این |)مقاله|اسم (?:این |)مقاله|مقاله چه عنوانی")
-_YEAR_Q = re.compile(r"\b(what year|which year|in what year|when was|when did|since when)\b|(چه سالی|کدام سال|چه سال|در چه تاریخی)")
-# "In which journal ...", "What was the name of ...", "چه مقدار بودجه ..." -> journal, name, بودجه
-_FOCUS_EN = re.compile(r"\b(?:which|what)\s+(?:was the |is the |were the |are the )?(?:(?:main|key|most important|exact|specific) )?([a-z]+)")
-# Persian "X-e Y chist?" puts the thing asked for first: "عنوان پژوهش نجاتی حسینی چیست؟" -> عنوان
-_FOCUS_FA_END = re.compile(r"^\s*([^\s؟?]+)[^؟?]*\s(?:چیست|چیه|چه بود|کدام است)\s*[؟?]?\s*$")
-_FOCUS_FA = re.compile(r"(?:چه مقدار|چه میزان|چه|کدام|کدوم)\s+([^\s؟?]+)")
-# The thing a which/what question lists: the two words after the question word ("which international organisations").
-_ASKED_EN = re.compile(r"\b(?:which|what)\s+(?!(?:would|will|could|can|does|do|did|is|are|was|were|should|has|have|might|must)\b)"
-                       r"(?:of [a-z']+ )?([a-z'-]+(?: [a-z-]+)?)")
-_ASKED_FA = re.compile(r"(?:کدام|کدوم|چه)\s+([^\s؟?]+(?: [^\s؟?]+)?)")
-_SECTIONS = [
-    ("abstract", re.compile(r"\babstract\b|چکیده")),
-    ("intro", re.compile(r"\bintroduction\b|مقدمه")),
-    ("conclusion", re.compile(r"\bconclusion\b|نتیجه گیری|نتیجه‌گیری|جمع بندی|بخش نتیجه")),
-]
-_COUNTED_EN = re.compile(r"\bhow many (\w+(?: \w+)?)")
-_COUNTED_FA = re.compile(r"چند(?:\s*تا)?\s+([^\s؟?]+(?: [^\s؟?]+)?)")
-_TABLE_EN = re.compile(r"\btable\s*(\d)\b", re.I)
-_TABLE_FA = re.compile(r"جدول\s*([0-9۰-۹])")
-
-REGIONS = {
-    "africa": ("africa", "african", "آفریقا", "افریقا"),
-    "europe": ("europe", "european", "اروپا"),
-    "asia": ("asia", "asian", "آسیا"),
-    "central_asia": ("central asia", "middle asia", "آسیای مرکزی", "آسیای میانه"),
-    "middle_east": ("middle east", "middle-east", "arab", "خاورمیانه", "عربی"),
-    "americas": ("america", "americas", "latin america", "south america", "آمریکا", "امریکا", "آمریکای لاتین"),
-}
-AGREEMENTS = {
-    "consultation": ("consultation", "negotiat", "in progress", "pending", "not yet", "رایزنی", "مذاکره", "در دست"),
-    "memorandum": ("memorand", "mou", "understanding", "تفاهم"),
-    "signed": ("signed", "formal sister", "sister-city agreement", "قرارداد خواهر", "امضا"),
-}
-
-
-def analyse(question: str, lang: Optional[str] = None) -> Analysis:
-    lang = lang or detect_language(question)
-    norm = normalize(question)
-    wants_number = bool(_NUMBER_EN.search(norm) or _NUMBER_FA.search(norm))
-    wants_list = bool(_LIST_EN.search(norm) or _LIST_FA.search(norm)
-                      or ((_CATEGORY_EN.search(norm) or _CATEGORY_FA.search(norm)) and not wants_number))
-    if _YESNO.search(norm) and not re.search(r"\b(which|list)\b|کدام|کدوم", norm):
-        wants_list = False
-    m = _TABLE_EN.search(norm) or _TABLE_FA.search(norm)
-    table = int(normalize(m.group(1))) if m else None
-    filters: dict = {}
-    for key, words in REGIONS.items():
-        if any(re.search(r"(?<!\w)" + re.escape(normalize(w)), norm) for w in words):
-            filters.setdefault("region", []).append(key)
-    if "central_asia" in filters.get("region", []) or "middle_east" in filters.get("region", []):
-        filters["region"] = [r for r in filters["region"] if r != "asia"]
-    kinds = [key for key, words in AGREEMENTS.items() if any(normalize(w) in norm for w in words)]
-    if "consultation" in kinds:  # "still in consultation towards a sister-city agreement"
-        filters["agreement"] = "consultation"
-    elif len(kinds) == 1:  # naming both other kinds ("sister cities and memoranda") names the whole table
-        filters["agreement"] = kinds[0]
-    wants_year = bool(_YEAR_Q.search(norm))
-    section = next((sec for sec, rx in _SECTIONS if rx.search(norm)), None)
-    m = _COUNTED_EN.search(norm) or _COUNTED_FA.search(norm)
-    counted = m.group(1) if m else None
-    m = _FOCUS_EN.search(norm) or _FOCUS_FA.search(norm) or _FOCUS_FA_END.search(norm)
-    focus = None
-    if m:
-        word = m.group(1)
-        if (word not in STOP_EN and word not in STOP_FA and word not in GENERIC_FOCUS and word not in DEMONYMS
-                and len(word) > 2):
-            focus = word
-    names = [w.lower() for w in re.findall(r"(?<=[a-z,] )([A-Z][a-zA-Z]+)", question)
-             if w.lower() not in STOP_EN and w.lower() not in DEMONYMS]
-    m = _ASKED_EN.search(norm) or _ASKED_FA.search(norm)
-    asked = m.group(1) if m else None
-    asks_row = bool(re.search(r"\brow\b|ردیف", norm))
-    return Analysis(lang=lang, names=names, asked=asked, raw=question, asks_row=asks_row, terms=[DEMONYMS.get(t, SYNONYMS.get(t, t)) for t in content_terms(question)], wants_number=wants_number, wants_list=wants_list,
-                    table=table, filters=filters, wants_year=wants_year, focus=focus, section=section,
-                    counted=counted)
-
-
-# Nouns that frame a question rather than name its object: never a reason to abstain.
-GENERIC_FOCUS = set(tokens("""label labels name names difference differences chance chances mean means way ways kind kinds
-type types role roles reason reasons factor factors thing things aspect aspects feature features step steps activity
-activities work works form forms shift change changes part parts group groups problem problems issue issues view
-position standing point points main key two three four five six seven eight nine ten several other example examples
-instance instances sort sorts
-کار کارهایی کارها تفاوت تفاوتی فرق وضعیت وضعیتی نقش دلیل دلایل عامل عاملی عوامل راه راهی نوع نوعی چیز چیزی
-مواردی گروه گروهی گروه‌هایی شکل اشکال بخش مسئله مسائل جنبه ویژگی ویژگی‌هایی منافعی فایده جایگاهی
-ایراد ایرادی مشکل مشکلی انتقاد انتقادی نمونه نمونه‌هایی مثال مثالی کسانی کسی افرادی فرقی تفاوت‌هایی"""))
-# A few question words the paper's text says otherwise (query expansion, both languages).
-SYNONYMS = {"twin": "sister", "town": "city", "mou": "memorandum", "mous": "memorandum", "weakness": "shortcoming",
-            "strength": "advantage", "obstacle": "challenge", "barrier": "challenge", "gain": "benefit",
-            "involved": "presence", "involvement": "presence"}
-_YESNO = re.compile(r"^(is|are|does|do|did|can|could|has|have|was|were|will|would|should)\b|^(آیا)")
+def is_comparison(question: str) -> bool:
+    return bool(_COMPARE.search(f" {normalize(question)} "))
 
 
 def is_followup(question: str) -> bool:
-    """Does the question lean on an earlier turn? Pronouns and "and …" openings in a short question do;
-    a long question that names its own subject ("درباره این مورد: <the full item>") stands alone."""
+    """Does the question lean on an earlier turn? Pronouns and "and ..." openings in a short question do;
+    a long question that names its own subject stands alone."""
     norm = normalize(question)
     n_terms = len(content_terms(question))
     if n_terms <= 2:
         return True
     return bool(_FOLLOWUP_EN.search(norm) or _FOLLOWUP_FA.search(norm)) and n_terms <= 8
+
+
+class Analyzer:
+    """Question analysis over one document: its profile, its vocabulary and its answer-type classifier."""
+
+    def __init__(self, profile: Profile, vocabulary: set[str], typer=None):
+        self.profile = profile
+        self.vocab = FuzzyVocab(vocabulary)
+        self.typer = typer
+
+    def known(self, word: str) -> bool:
+        """Does the document use this word (inflected, colloquial or misspelt by one letter)?"""
+        return word in self.vocab or stem(word) in self.vocab
+
+    def analyse(self, question: str, query_vec=None, lang: Optional[str] = None) -> Analysis:
+        lang = lang or detect_language(question)
+        norm = normalize(question)
+        terms = content_terms(question)
+        a = Analysis(lang=lang, terms=terms, raw=question)
+        if self.typer is not None and query_vec is not None:
+            a.probs = self.typer.probabilities(question, query_vec)
+        for t, rx in _ASKS.items():
+            if rx.search(norm):  # an interrogative of that type: at least even odds for it
+                a.probs = {k: v * 0.5 for k, v in a.probs.items()} if a.probs else {}
+                a.probs[t] = a.probs.get(t, 0.0) + 0.5
+                break
+        if a.probs:
+            a.qtype = max(a.probs, key=a.probs.get)
+        a.mentions = [m for m in self.profile.mentions(question) if not self.profile.is_subject(m.entity)]
+        named = {i for m in self.profile.mentions(question) for i in range(m.start, m.end)}
+        qtoks = tokens(question)
+        in_names = {qtoks[i] for i in named if i < len(qtoks)}
+        a.unknown = [t for t in terms if t not in in_names and not t.isdigit() and not self.known(t)]
+        m = _COMPARATOR.search(norm)
+        bound = m.group(3).replace(",", "") if m else None
+        a.unknown += [t for t in terms if t.isdigit() and t != bound and t not in self.vocab.words]
+        caps = {w.strip(".,;:!?()'\"’").lower() for w in re.findall(r"(?<=[\w,;] )([A-Z][\w'’.-]+)", question)}
+        a.unknown_names = [t for t in a.unknown if t in caps]
+        named_tables = {int(x) for x in _TABLE_EN.findall(norm) + _TABLE_FA.findall(norm)}
+        a.table = named_tables.pop() if len(named_tables) == 1 else None  # "Table 4 and Table 5": neither alone
+        a.section = next((sec for sec, rx in _SECTIONS if rx.search(norm)), None)
+        m = _COUNTED_EN.search(norm) or _COUNTED_FA.search(norm)
+        a.counted = m.group(1) if m else None
+        m = _FOCUS_EN.search(norm) or _FOCUS_FA.search(norm) or _FOCUS_FA_END.search(norm)
+        if m and m.group(1) not in STOP_EN and m.group(1) not in STOP_FA and m.group(1) not in _FRAMING \
+                and len(m.group(1)) > 2 and not m.group(1).isdigit():
+            a.focus = m.group(1)
+        m = _COMPARATOR.search(norm)
+        if m:
+            a.comparator = ("gt" if m.group(1) else "lt", float(m.group(3).replace(",", "")))
+        a.asks_row = bool(_ROW.search(norm))
+        return a

@@ -1,10 +1,12 @@
-"""Hybrid retrieval: dense (Chroma, both languages) + BM25 over normalized tokens, fused by RRF.
+"""Hybrid retrieval: dense (Chroma, both languages) + BM25 over normalized tokens, and the same two over the
+passages' question keys (keys.py), all fused by RRF.
 
 Reciprocal rank fusion scores a passage by sum(1 / (rrf_k + rank)) over the ranked lists it
 appears in: it needs no score calibration between cosine similarities and BM25 scores, and a
 passage that both retrievers like rises above one that only one of them likes.
 Each passage is indexed twice (Persian original and English rendering); a passage's rank in a
-list is its best rank in either language, so a question in either language meets both.
+list is its best rank in either language, so a question in either language meets both. A passage reached
+through its keys ranks by its best key: four lists in all (passage dense, passage BM25, key dense, key BM25).
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ class Hit:
     score: float  # fused RRF score
     dense: float = 0.0  # best cosine similarity of the passage (either language), 0 if not in the dense list
     lexical: float = 0.0  # best BM25 score, 0 if not in the lexical list
+    key: float = 0.0  # best cosine similarity of one of its question keys to the question
 
 
 @dataclass
@@ -73,7 +76,20 @@ class HybridRetriever:
         if filters.lang:
             lexical = [x for x in lexical if x[1] == filters.lang]
         fused: dict[str, Hit] = {}
-        for ranked, attr in ((dense, "dense"), (lexical, "lexical")):
+        lists = [(dense, "dense"), (lexical, "lexical")]
+        keys = self.store.keys
+        if len(keys):
+            allowed = (lambda pid: pid in self.store.by_id and filters.allows(self.store.by_id[pid])) \
+                if (filters.table or filters.section or filters.kind) else (lambda pid: pid in self.store.by_id)
+            k_keys = self.settings.k_dense
+            key_dense = [(keys.keys[i].passage, "key", sim) for i, sim in keys.dense(query_vec, 4 * k_keys)
+                         if allowed(keys.keys[i].passage)]
+            key_lex = [(keys.keys[i].passage, "key", sc) for i, sc in keys.lexical(tokens(query), 4 * k_keys)
+                       if allowed(keys.keys[i].passage)]
+            lists += [(key_dense, "key"), (key_lex, None)]
+        weights = {"dense": 1.0, "lexical": 1.0, "key": self.settings.key_weight, None: 1.0}
+        with_keys = keys.passages if len(keys) else set()
+        for ranked, attr in lists:
             seen: set[str] = set()
             rank = 0
             for pid, _lang, score in ranked:
@@ -82,19 +98,29 @@ class HybridRetriever:
                 seen.add(pid)
                 rank += 1
                 hit = fused.setdefault(pid, Hit(self.store.by_id[pid], 0.0))
-                hit.score += 1.0 / (self.settings.rrf_k + rank)
-                setattr(hit, attr, max(getattr(hit, attr), score))
+                hit.score += weights[attr] / (self.settings.rrf_k + rank)
+                if attr:
+                    setattr(hit, attr, max(getattr(hit, attr), score))
+        if with_keys:
+            # A passage that has no keys (an ingested document) can only be found by the passage lists:
+            # its score is scaled to the same total weight, so it competes on equal terms.
+            full = sum(weights[a] for _, a in lists)
+            part = weights["dense"] + weights["lexical"]
+            for pid, hit in fused.items():
+                if pid not in with_keys:
+                    hit.score *= full / part
         return sorted(fused.values(), key=lambda h: -h.score)[:k]
 
 
-def fuse(rankings: list[list[Hit]], rrf_k: int = 60) -> list[Hit]:
+def fuse(rankings: list[list[Hit]], rrf_k: int = 60, weights: Optional[list[float]] = None) -> list[Hit]:
     """Reciprocal rank fusion of several hit lists (e.g. a follow-up alone and with its history)."""
     fused: dict[str, Hit] = {}
-    for hits in rankings:
+    for i, hits in enumerate(rankings):
+        w = weights[i] if weights else 1.0
         for rank, h in enumerate(hits, 1):
             cur = fused.setdefault(h.passage.id, Hit(h.passage, 0.0))
-            cur.score += 1.0 / (rrf_k + rank)
-            cur.dense, cur.lexical = max(cur.dense, h.dense), max(cur.lexical, h.lexical)
+            cur.score += w / (rrf_k + rank)
+            cur.dense, cur.lexical, cur.key = max(cur.dense, h.dense), max(cur.lexical, h.lexical), max(cur.key, h.key)
     return sorted(fused.values(), key=lambda h: -h.score)
 
 

@@ -12,8 +12,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ROOT = Path(__file__).resolve().parent.parent
 
 # Bump when ingestion, passage rendering or normalization changes, so old indexes are rebuilt
-# (3: full-width Latin folded; lexical.json stored with each version).
-PIPELINE_VERSION = "3"
+# (3: full-width Latin folded; lexical.json stored with each version; 4: question keys and the answer-type
+# classifier stored with each version).
+PIPELINE_VERSION = "4"
+
+
+def _forms_digest() -> str:
+    # The classifier built with each version also learns from the packaged question forms.
+    forms = ROOT / "assistant" / "data" / "question_forms.jsonl"
+    return hashlib.sha256(forms.read_bytes()).hexdigest()[:12] if forms.is_file() else ""
 
 
 class Settings(BaseSettings):
@@ -43,6 +50,9 @@ class Settings(BaseSettings):
     k_dense: int = Field(24, ge=1, le=200)
     k_lexical: int = Field(24, ge=1, le=200)
     rrf_k: int = Field(60, ge=1)
+    # Weight of the question-to-question list (a user's question against the passages' keys) in the fusion:
+    # a near-paraphrase of a key is the most precise evidence there is (chosen on the dev split, see README).
+    key_weight: float = Field(2.0, ge=0)
 
     # Answering.
     backend: Literal["extractive", "openai", "ollama", "llamacpp"] = "extractive"
@@ -67,6 +77,7 @@ class Settings(BaseSettings):
         """Hash of everything that shapes the stored vectors and passages."""
         shaping = {
             "pipeline": PIPELINE_VERSION,
+            "forms": _forms_digest(),
             "embedding_backend": self.embedding_backend,
             "embedding_model": self.embedding_model,
             "query_prefix": self.embedding_query_prefix,

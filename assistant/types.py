@@ -12,7 +12,7 @@ Lang = Literal["fa", "en"]
 class Passage:
     id: str
     kind: Kind
-    section: str  # section id, e.g. "s6.2", or "t2" for a table
+    section: str  # section id, e.g. "s6.2", or "tN" for table N
     heading: str  # Persian heading path, e.g. "۶.۲. همکاری‌های بین‌المللی ..."
     heading_en: str
     text: str  # Persian (original), display form

@@ -305,16 +305,20 @@ def test_streaming_shows_only_verified_sentences(settings, store, tmp_path):
 
 # ---------------------------------------------------------------------- recommendations
 def test_kinds_come_from_the_data(assistant):
-    items = items_from(assistant.store.passages, {})
-    counts = {k: sum(1 for it in items if it["kind"] == k) for k in KINDS}
-    # corpus/README: Table 4: 9 shortcomings, 7 advantages, 7 necessities; 5: 9 + 6; 6: 7 + 7
-    assert counts == {"recommendation": 7, "result": 7, "opportunity": 9, "challenge": 6, "shortcoming": 9,
-                      "advantage": 7, "necessity": 7}
-    assert [it["kind"] for it in items][:7] == ["recommendation"] * 7
-    # a profile may name the kind of a group label instead
-    label = next(it["group_en"] for it in items if it["kind"] == "opportunity")
-    relabelled = items_from(assistant.store.passages, {label: "challenge"})
-    assert sum(1 for it in relabelled if it["kind"] == "challenge") == 15
+    from assistant.ui.recommendations import profile_kinds
+
+    profile = profile_kinds(assistant.settings.corpus_dir)
+    derived = items_from(assistant.store.passages, {})  # from the group cells alone
+    for items in (items_from(assistant.store.passages, profile), derived):
+        counts = {k: sum(1 for it in items if it["kind"] == k) for k in KINDS}
+        # corpus/README: Table 4: 9 shortcomings, 7 advantages, 7 necessities; 5: 9 + 6; 6: 7 + 7
+        assert counts == {"recommendation": 7, "result": 7, "opportunity": 9, "challenge": 6, "shortcoming": 9,
+                          "advantage": 7, "necessity": 7}
+        assert [it["kind"] for it in items][:7] == ["recommendation"] * 7
+    if profile:  # the profile decides: a table it does not give groups to is not listed
+        table = next(it["table"] for it in derived if it["kind"] == "opportunity")
+        fewer = {t: v for t, v in profile.items() if t != table}
+        assert not [it for it in items_from(assistant.store.passages, fewer) if it["table"] == table]
 
 
 def test_filter_by_kind_and_search(assistant):

@@ -87,7 +87,7 @@ def build_app(assistant: Assistant, feedback_path: Optional[Path] = None):
     with gr.Blocks(title="Tehran city diplomacy — paper assistant", delete_cache=(600, 600)) as app:
         session = gr.State(None, time_to_live=SESSION_TTL_S)
         gr.HTML(TITLE_HTML, padding=False)
-        with gr.Tabs(elem_id="tabs") as tabs:
+        with gr.Tabs(elem_id="tabs", overflow_behavior="wrap") as tabs:  # a phone shows every tab
             with gr.Tab("Chat · گفت‌وگو", id="chat-tab"):
                 log = gr.HTML(handlers.render(None), elem_id="chat")
                 with gr.Row(equal_height=True, elem_id="ask-row"):
@@ -121,8 +121,11 @@ def build_app(assistant: Assistant, feedback_path: Optional[Path] = None):
             with gr.Tab("Tables · جدول‌ها", id="tables-tab"):
                 tlang = gr.Radio(["فارسی", "English"], value="فارسی", label="Language · زبان", elem_id="tables-lang")
                 tables = gr.HTML(tables_html(assistant, "fa"), elem_id="tables")
-            # ---- further tabs go here, e.g. issue #17's evaluation tab:
-            #      with gr.Tab("Evaluate · ارزیابی"): build_evaluate_tab(...)
+            # ---- further tabs go here
+            with gr.Tab("Evaluate · ارزیابی", id="evaluate"):
+                from ..evaluation.tab import build_evaluate_tab
+
+                build_evaluate_tab(lambda: assistant, assistant.settings)
             # ---- end of further tabs
 
         # hidden plumbing: the page's action channel, the download payload, the one-call API

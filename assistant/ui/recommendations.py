@@ -3,9 +3,9 @@ expected results, opportunities, challenges, shortcomings, advantages or necessi
 and by search; each item opens a card with what the paper relates to it (found by the assistant's own
 retrieval, every line cited); the selected items export as a bilingual policy brief (Markdown or PDF).
 
-Which table holds which kind comes from the data: corpus/profile.json when it maps group labels to
-kinds ({"kinds": {"<English group label>": "<kind>"}}), otherwise the English cells of each table's
-grouping column ("Policy recommendation", "Opportunity", "Shortcomings of Tehran …").
+Which table holds which kind comes from the data: corpus/profile.json's table roles (group column and
+groups) when there is a profile, otherwise the English cells of each table's grouping column ("Policy
+recommendation", "Opportunity", "Shortcomings of Tehran …").
 """
 from __future__ import annotations
 
@@ -58,9 +58,8 @@ PER_SECTION = 3
 PARAGRAPHS = 3
 
 
-def kind_of_group(label_en: str, profile: dict) -> Optional[str]:
-    if label_en in profile:
-        return profile[label_en]
+def kind_of_group(label_en: str) -> Optional[str]:
+    """The kind an English group cell names ("Policy recommendation" -> recommendation), or None."""
     low = (label_en or "").lower()
     for kind, (_en, _fa, words) in KINDS.items():
         if any(w in low for w in words):
@@ -68,17 +67,29 @@ def kind_of_group(label_en: str, profile: dict) -> Optional[str]:
     return None
 
 
-def _profile_kinds(corpus: Path) -> dict:
+Profile = dict  # table number -> (group column, [(words of the English group cell, kind)])
+
+
+def profile_kinds(corpus: Path) -> Profile:
+    """The tables' groups as corpus/profile.json names them (`tables[].group_column` and `groups[]` with an id
+    and the English words of the group cell, `match_en`); only groups whose id is one of KINDS. Empty when
+    there is no profile: the kinds are then read from the group cells themselves."""
     try:
         data = json.loads((corpus / "profile.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    kinds = data.get("kinds") if isinstance(data, dict) else None
-    return {str(k): str(v) for k, v in kinds.items() if str(v) in KINDS} if isinstance(kinds, dict) else {}
+    out: Profile = {}
+    for t in (data.get("tables") or []) if isinstance(data, dict) else []:
+        groups = [(str(g.get("match_en", "")).lower(), str(g.get("id"))) for g in t.get("groups") or []
+                  if isinstance(g, dict) and g.get("id") in KINDS and g.get("match_en")]
+        if groups and t.get("group_column") and isinstance(t.get("table"), int):
+            out[t["table"]] = (str(t["group_column"]), groups)
+    return out
 
 
-def items_from(passages: list[Passage], profile: dict) -> list[dict]:
-    """Every table row whose group cell names one of KINDS, in table and row order."""
+def items_from(passages: list[Passage], profile: Optional[Profile] = None) -> list[dict]:
+    """Every table row whose group is one of KINDS, recommendations first, then in table and row order."""
+    profile = profile or {}
     by_table: dict[int, list[Passage]] = {}
     for p in passages:
         if p.kind == "table_row" and p.table and p.cells:
@@ -86,21 +97,28 @@ def items_from(passages: list[Passage], profile: dict) -> list[dict]:
     out = []
     for table, rows in sorted(by_table.items()):
         keys = list(rows[0].cells)
-        # the grouping column: the one with the fewest distinct values, repeated down the table
-        distinct = {k: len({(r.cells.get(k) or {}).get("en", "") for r in rows}) for k in keys}
-        group_key = min(keys, key=lambda k: distinct[k])
-        if distinct[group_key] * 2 > len(rows):
-            continue  # no column repeats: not a grouped table
+        if profile:
+            if table not in profile:
+                continue
+            group_key, groups = profile[table]
+        else:
+            # the grouping column: the one with the fewest distinct values, repeated down the table
+            distinct = {k: len({(r.cells.get(k) or {}).get("en", "") for r in rows}) for k in keys}
+            group_key, groups = min(keys, key=lambda k: distinct[k]), None
+            if distinct[group_key] * 2 > len(rows):
+                continue  # no column repeats: not a grouped table
         for p in sorted(rows, key=lambda r: r.row or 0):
             group = p.cells.get(group_key) or {}
-            kind = kind_of_group(group.get("en", ""), profile)
+            label = group.get("en", "")
+            kind = (next((k for words, k in groups if words in label.lower()), None) if groups is not None
+                    else kind_of_group(label))
             if kind is None:
                 continue
             others = [k for k in keys if k != group_key]
             item_key = max(others, key=lambda k: len((p.cells.get(k) or {}).get("fa", ""))) if others else group_key
             item = p.cells.get(item_key) or {}
             out.append({"id": p.id, "table": table, "row": p.row, "kind": kind,
-                        "group_fa": group.get("fa", ""), "group_en": group.get("en", ""),
+                        "group_fa": group.get("fa", ""), "group_en": label,
                         "fa": item.get("fa", ""), "en": item.get("en", ""), "passage": p})
     order = list(KINDS)  # recommendations first: the list is read as a policymaker's agenda
     return sorted(out, key=lambda it: (order.index(it["kind"]), it["table"], it["row"] or 0))
@@ -124,7 +142,7 @@ class Recommendations:
     def __init__(self, assistant, handlers):
         self.assistant = assistant
         self.handlers = handlers
-        self.items = items_from(assistant.store.passages, _profile_kinds(assistant.settings.corpus_dir))
+        self.items = items_from(assistant.store.passages, profile_kinds(assistant.settings.corpus_dir))
         self.by_id = {it["id"]: it for it in self.items}
         self.tables_of = {k: sorted({it["table"] for it in self.items if it["kind"] == k}) for k in KINDS}
         self._cards: dict[str, dict] = {}

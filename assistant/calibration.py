@@ -1,0 +1,61 @@
+"""Answer or abstain: one calibrated decision over general evidence features.
+
+Each question yields a few document-agnostic features (how well the best evidence covers the question,
+how close the nearest passage and the nearest question key are, how much of the question the document never
+mentions, whether the kind of answer asked for — a year, a number, a person — is absent from the evidence,
+whether a named entity is absent from it). A logistic regression turns them into P(the paper answers), and
+the threshold is the one that made the fewest abstention mistakes on the dev split. Both are fitted by
+`python -m assistant.calibrate` on dev questions only and stored in corpus/calibration.json; the held-out
+set never sees the fitting.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CALIBRATION_FILE = "calibration.json"
+FEATURES = ("cover", "own_cover", "dense", "key", "unknown", "unknown_name", "type_missing", "entity_missing",
+            "focus_missing", "count_missing", "unexplained", "type_support", "near_miss", "offtopic",
+            "answered_share")
+
+# Before any fitting (a new document): a prior that reads the features in the obvious direction.
+_PRIOR = {"coef": {"cover": 3.0, "own_cover": 2.0, "dense": 4.0, "key": 6.0, "unknown": -4.0, "unknown_name": -3.0,
+                   "type_missing": -3.0, "entity_missing": -2.0, "focus_missing": -2.0, "count_missing": -2.0, "unexplained": -3.0, "type_support": 2.0,
+                   "near_miss": -20.0, "offtopic": -20.0, "answered_share": 4.0},
+          "intercept": -10.0, "threshold": 0.5}
+
+
+@dataclass
+class Calibration:
+    coef: dict[str, float]
+    intercept: float
+    threshold: float
+    info: dict = field(default_factory=dict)
+    mean: dict[str, float] = field(default_factory=dict)  # standardisation fitted with the weights
+    scale: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, corpus_dir: Path) -> "Calibration":
+        path = Path(corpus_dir) / CALIBRATION_FILE
+        data = _PRIOR
+        if path.is_file():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except ValueError:
+                data = _PRIOR
+        return cls({k: float(v) for k, v in data["coef"].items()}, float(data["intercept"]),
+                   float(data["threshold"]), {k: v for k, v in data.items() if k not in ("coef", "intercept", "threshold")},
+                   {k: float(v) for k, v in data.get("mean", {}).items()},
+                   {k: float(v) for k, v in data.get("scale", {}).items()})
+
+    def probability(self, features: dict[str, float]) -> float:
+        z = self.intercept + sum(
+            w * (float(features.get(name, 0.0)) - self.mean.get(name, 0.0)) / (self.scale.get(name, 1.0) or 1.0)
+            for name, w in self.coef.items())
+        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+    def answers(self, features: dict[str, float]) -> tuple[bool, float]:
+        p = self.probability(features)
+        return p >= self.threshold, p

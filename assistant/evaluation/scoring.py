@@ -1,0 +1,398 @@
+"""Scores of one answer, none of which needs a chat model.
+
+Two kinds of item:
+- ours (evals/questions.jsonl): gold passage ids and key facts as alias groups -> `score_item` (accuracy,
+  recall@5, MRR, citation support and precision, abstention, language match), unchanged;
+- a team's (a spreadsheet row): a reference answer in plain words -> `score_reference`: key facts of the
+  reference found in the answer, semantic similarity of answer and reference, faithfulness, context
+  recall and abstention correctness, combined into one verdict with the reason for it.
+How each is computed and its known limits: docs in evals/README.md (section "A team's own test set").
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Optional, Sequence
+
+from ..normalize import normalize, tokens
+from ..query import detect_language
+
+RECALL_K = 5
+
+
+# ====================================================================== our JSONL items (gold ids, facts)
+def fact_present(aliases: list[str], answer: str) -> bool:
+    """A key fact counts when any alias occurs in the answer (digits, ya/kaf, half-spaces, tatweel normalized)."""
+    text = f" {normalize(answer)} "
+    return any(normalize(a) and normalize(a) in text for a in aliases)
+
+
+def scored(item: dict) -> bool:
+    return "answerable" in item or "gold" in item or "facts" in item
+
+
+@dataclass
+class Score:
+    correct: bool
+    answerable: bool
+    abstained: bool
+    hit_at_k: Optional[float]
+    rr: Optional[float]
+    support: Optional[bool]
+    precision: Optional[float]
+    lang_match: bool
+    latency_ms: float
+    facts_found: int
+    facts_needed: int
+
+
+def _lang_match(item: dict, result: dict, abstained: bool) -> bool:
+    want = item.get("lang") or detect_language(item["question"])
+    return result["language"] == want and (abstained or detect_language(result["answer"]) == want)
+
+
+def score_item(item: dict, result: dict) -> Score:
+    answerable = bool(item.get("answerable", True))
+    abstained = bool(result["abstained"])
+    answer = result["answer"]
+    facts = item.get("facts") or []
+    found = sum(fact_present(f if isinstance(f, list) else [f], answer) for f in facts)
+    needed = int(item.get("min_hits", len(facts)))
+    correct = (not abstained and found >= needed) if answerable else abstained
+    gold = set(item.get("gold") or [])
+    hit = rr = None
+    if answerable and gold:
+        ranked = result.get("retrieved") or []
+
+        # A table's own passage (its title, "t2") finds the evidence of its rows: the composer reads the table.
+        def is_gold(pid: str) -> bool:
+            return pid in gold or any(g.startswith(pid + ".r") for g in gold)
+        hit = float(any(is_gold(pid) for pid in ranked[:RECALL_K]))
+        rr = next((1.0 / i for i, pid in enumerate(ranked, 1) if is_gold(pid)), 0.0)
+    support = precision = None
+    cits = result.get("citations") or []
+    if answerable and not abstained and cits:
+        def supports(c: dict) -> bool:
+            body = f"{c.get('text', '')} {c.get('text_en', '')}"
+            return c["id"] in gold or any(fact_present(f if isinstance(f, list) else [f], body) for f in facts)
+        flags = [supports(c) for c in cits]
+        support = any(flags)
+        precision = sum(flags) / len(flags)
+    return Score(correct, answerable, abstained, hit, rr, support, precision, _lang_match(item, result, abstained),
+                 float(result.get("latency_ms", 0.0)), found, needed)
+
+
+def slices_of(item: dict) -> list[str]:
+    lang = item.get("lang") or detect_language(item["question"])
+    gold = item.get("gold") or []
+    out = ["all", lang, "answerable" if item.get("answerable", True) else "unanswerable",
+           "multi-turn" if item.get("history") else "single-turn"]
+    if item.get("answerable", True) and gold:
+        out.append("table" if any(g.startswith("t") for g in gold) else "text")
+    if item.get("split") in ("dev", "test"):
+        out.append(item["split"])
+    return out
+
+
+def mean(xs) -> Optional[float]:
+    xs = [x for x in xs if x is not None]
+    return round(sum(xs) / len(xs), 4) if xs else None
+
+
+def percentile(xs, q) -> Optional[float]:
+    if not xs:
+        return None
+    xs = sorted(xs)
+    return round(xs[min(len(xs) - 1, int(q * len(xs)))], 1)
+
+
+def summarize(scores: list[Score]) -> dict:
+    ans = [s for s in scores if s.answerable]
+    una = [s for s in scores if not s.answerable]
+    abst = [s for s in scores if s.abstained]
+    return {
+        "n": len(scores),
+        "accuracy": mean([float(s.correct) for s in scores]),
+        "answer_accuracy": mean([float(s.correct) for s in ans]),
+        f"recall@{RECALL_K}": mean([s.hit_at_k for s in ans]),
+        "mrr": mean([s.rr for s in ans]),
+        "citation_support": mean([None if s.support is None else float(s.support) for s in ans]),
+        "citation_precision": mean([s.precision for s in ans]),
+        "abstention_recall": mean([float(s.abstained) for s in una]),
+        "abstention_precision": mean([float(not s.answerable) for s in abst]),
+        "false_abstentions": sum(1 for s in ans if s.abstained),
+        "false_answers": sum(1 for s in una if not s.abstained),
+        "language_match": mean([float(s.lang_match) for s in scores]),
+        "latency_p50_ms": percentile([s.latency_ms for s in scores], 0.5),
+        "latency_p95_ms": percentile([s.latency_ms for s in scores], 0.95),
+    }
+
+
+def check_thresholds(summary: dict, thresholds: dict) -> list[str]:
+    problems = []
+    overall = summary["slices"].get("all", {})
+    for metric, floor in thresholds.items():
+        value = overall.get(metric)
+        if value is None:
+            continue
+        if metric.startswith("latency"):
+            if value > floor:
+                problems.append(f"{metric} {value} > {floor}")
+        elif value < floor:
+            problems.append(f"{metric} {value} < {floor}")
+    return problems
+
+
+# ====================================================================== a team's items (plain-words reference)
+_NUMBER = re.compile(r"\d+(?:[.,/]\d+)*")
+_MARKER = re.compile(r"\[\s*\d+(?:\s*[,،]\s*\d+)*\s*\]")
+_SENTENCE = re.compile(r"(?<=[.!?؟])\s+|\n+")
+_BULLET = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.)])\s+")
+PREFIX = 5  # a word of 6+ letters matches another with the same first 5 letters ("analysed"/"analysis")
+SOFT_SHARE = 0.5  # share of the reference's distinctive words an answer needs, when there are no hard facts
+DISTINCTIVE_DF = 0.08  # a corpus word found in at most this share of passages is distinctive (names, rare terms)
+
+
+# Function words never make a key fact, however rare the paper's text makes them.
+STOPWORDS = set(tokens("""a an the of in on at to for from by with about into over under and or but not no nor is are
+was were be been being has have had do does did it its it's this that these those there their they them he she
+his her we our you your i as than then so such also very more most less least some any each every all both
+which who whom whose what when where why how will would can could may might must shall should one ones
+و در به از که این آن با برای را تا یا هم نیز اما ولی اگر چه چی کدام است هست نیست بود بودند شد شده شدن می
+کرد کرده کند کنند دارد دارند داشت داشته ای های هایی یک او آنها ما شما من خود بر بین میان پس پیش همه هر
+چند چون زیرا سپس باید نباید توان تواند شود شوند گردد بیش کم دیگر"""))
+
+
+@dataclass
+class Fact:
+    label: str  # as written in the reference
+    aliases: list[str]  # normalized forms that count as the fact
+    hard: bool  # a number, a year or a named entity of the paper; soft = a distinctive word
+    number: bool = False  # "332" is found in "332nd" but not in "1332"
+
+
+@dataclass
+class Vocabulary:
+    """What the key-fact extractor knows about the paper: its entities (corpus/profile.json, when present)
+    and the document frequency of each word over the passages (both languages)."""
+    entities: list[dict] = field(default_factory=list)
+    df: dict[str, int] = field(default_factory=dict)
+    n_passages: int = 0
+
+    @classmethod
+    def of(cls, passages: Sequence, profile: Optional[dict] = None) -> "Vocabulary":
+        df: dict[str, int] = {}
+        for p in passages:
+            for t in set(tokens(f"{p.text} {p.text_en}")):
+                df[t] = df.get(t, 0) + 1
+        entities = [e for e in (profile or {}).get("entities") or [] if isinstance(e, dict)]
+        return cls(entities, df, len(passages))
+
+    def distinctive(self, word: str) -> bool:
+        n = self.df.get(word, 0)
+        return 0 < n <= max(2, DISTINCTIVE_DF * self.n_passages)
+
+
+def _names(entity: dict) -> list[str]:
+    names = [entity.get("fa"), entity.get("en"), *(entity.get("aliases") or [])]
+    return [normalize(n) for n in names if isinstance(n, str) and normalize(n)]
+
+
+def _contains(text: str, phrase: str, digits: bool = False) -> bool:
+    """`phrase` occurs in `text` (both normalized) as whole words; a number, not inside a longer number."""
+    edge = r"\d" if digits else r"\w"
+    return re.search(rf"(?<!{edge}){re.escape(phrase)}(?!{edge})", text) is not None
+
+
+def key_facts(reference: str, vocab: Vocabulary, question: str = "") -> list[Fact]:
+    """Numbers and years (either script) and the paper's entities named in the reference are hard facts;
+    without a paper profile, the reference's words that are rare in the paper (names, specific terms)
+    are soft facts. What the question already says is no fact of the answer: "Which organisation was
+    founded on the mayor's proposal?" -> "The Asian Mayors Forum" has "asian", not "mayors"."""
+    ref, asked = normalize(reference), normalize(question)
+    asked_words = set(tokens(question))
+    facts: list[Fact] = []
+    for num in dict.fromkeys(_NUMBER.findall(ref)):
+        if not _contains(asked, num, digits=True):
+            facts.append(Fact(num, [num], True, number=True))
+    for e in vocab.entities:
+        names = _names(e)
+        hit = next((n for n in names if _contains(ref, n)), None)
+        if hit and not any(_contains(asked, n) for n in names):
+            facts.append(Fact(hit, names, True))
+    if not vocab.entities:
+        taken = {f.label for f in facts}
+        for w in dict.fromkeys(tokens(reference)):
+            if len(w) >= 3 and not w.isdigit() and w not in taken and w not in STOPWORDS and vocab.distinctive(w) \
+                    and not _word_in(w, asked_words):
+                facts.append(Fact(w, [w], False))
+    return facts
+
+
+def _word_in(word: str, answer_words: set[str]) -> bool:
+    if word in answer_words:
+        return True
+    if len(word) > PREFIX:
+        return any(len(a) > PREFIX and a[:PREFIX] == word[:PREFIX] for a in answer_words)
+    return False
+
+
+def fact_found(fact: Fact, text: str) -> bool:
+    norm = normalize(text)
+    if fact.hard:
+        return any(_contains(norm, a, digits=fact.number) for a in fact.aliases)
+    words = set(tokens(text))
+    return any(_word_in(a, words) for a in fact.aliases)
+
+
+def strip_markers(answer: str) -> str:
+    return _MARKER.sub("", answer).replace("  ", " ").strip()
+
+
+def answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
+    """(statement without markers, the citation numbers it carries). A marker closes the statement
+    before it ("… states X. [1]" and "… states X [1]" both cite [1]); text after the last marker, or in
+    an answer without markers, cites nothing."""
+    out: list[tuple[str, list[int]]] = []
+    pos = 0
+    groups = list(re.finditer(r"(?:\s*" + _MARKER.pattern + r")+", answer or ""))
+    segments = [(answer[pos if i == 0 else groups[i - 1].end():g.start()],
+                 [int(n) for n in re.findall(r"\d+", g.group())]) for i, g in enumerate(groups)]
+    tail = (answer or "")[groups[-1].end():] if groups else (answer or "")
+    segments.append((tail, []))
+    for text, nums in segments:
+        for line in text.splitlines():
+            line = _BULLET.sub("", line).strip(" :")
+            if any(ch.isalnum() for ch in line):
+                out.append((line, nums))
+    return out
+
+
+def faithfulness(result: dict) -> Optional[float]:
+    """Share of the answer's sentences found in a passage they cite (most of their words, every number):
+    the answer chain's own verification, measured again on what it returned."""
+    if result.get("abstained"):
+        return None
+    cits = {c["n"]: c for c in result.get("citations") or []}
+    sents = answer_sentences(result.get("answer", ""))
+    if not sents:
+        return None
+    ok = 0
+    for text, nums in sents:
+        sources = [cits[n] for n in nums if n in cits] or list(cits.values())
+        ok += any(_supported(text, f"{c.get('text', '')} {c.get('text_en', '')} {c.get('heading', '')} "
+                                   f"{c.get('heading_en', '')}") for c in sources)
+    return round(ok / len(sents), 4)
+
+
+def _supported(sentence: str, source: str) -> bool:
+    if normalize(sentence) in normalize(source):
+        return True
+    words = [w for w in tokens(sentence) if len(w) > 2 or w.isdigit()]
+    have = set(tokens(source))
+    if not words or any(w.isdigit() and w not in have for w in words):
+        return False
+    return sum(_word_in(w, have) for w in words) / len(words) >= 0.8
+
+
+@dataclass
+class RefScore:
+    correct: bool
+    reason: str
+    answerable: bool
+    abstained: bool
+    abstention_correct: bool
+    facts: list[str]
+    facts_found: list[str]
+    fact_recall: Optional[float]
+    fact_verdict: Optional[bool]
+    similarity: Optional[float]
+    semantic_verdict: Optional[bool]
+    faithfulness: Optional[float]
+    context_recall: Optional[float]
+    lang_match: bool
+    latency_ms: float
+    judge: Optional[bool] = None
+    judge_reason: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b))
+    na, nb = math.sqrt(sum(x * x for x in a)), math.sqrt(sum(y * y for y in b))
+    return dot / (na * nb) if na and nb else 0.0
+
+
+def score_reference(item: dict, result: dict, vocab: Vocabulary, passage_text: Callable[[str], str],
+                    similarity: Optional[float], threshold: float) -> RefScore:
+    """One team item. `passage_text(id)` gives a retrieved passage's text in both languages; `similarity`
+    is the cosine of answer and reference embeddings (None when not computed); `threshold` its calibrated
+    cut-off."""
+    answerable = bool(item.get("answerable", True))
+    abstained = bool(result["abstained"])
+    reference = item.get("reference") or ""
+    facts = key_facts(reference, vocab, item.get("question", "")) if answerable else []
+    answer = strip_markers(result.get("answer", ""))
+    found = [f for f in facts if fact_found(f, answer)] if not abstained else []
+    hard = [f for f in facts if f.hard]
+    soft = [f for f in facts if not f.hard]
+    fact_verdict: Optional[bool] = None
+    if hard:
+        fact_verdict = all(f in found for f in hard)
+    elif soft:
+        fact_verdict = sum(f in found for f in soft) / len(soft) >= SOFT_SHARE
+    semantic = None if similarity is None or abstained else similarity >= threshold
+    # The context: what the retriever ranked, and the passages the answer drew on (a list answer reads
+    # a whole table, beyond the ranked rows).
+    read = list(result.get("retrieved") or []) + [c["id"] for c in result.get("citations") or []]
+    context = " ".join(passage_text(pid) for pid in dict.fromkeys(read))
+    ctx_recall = round(sum(fact_found(f, context) for f in facts) / len(facts), 4) if facts and context else None
+    if not answerable:
+        correct, reason = abstained, ("abstained, as it should" if abstained
+                                      else "answered a question the reference says the paper does not answer")
+    elif abstained:
+        correct, reason = False, "abstained, but the reference has an answer"
+    elif hard:
+        missing = [f.label for f in hard if f not in found]
+        correct = not missing
+        reason = "all key facts found" if correct else f"missing: {', '.join(missing)}"
+    elif semantic is not None and soft:
+        # No number or named entity to check: the meaning must be close enough AND the answer must have most
+        # of the reference's distinctive words (the names and terms it adds to the question). Similarity
+        # alone is weak evidence: with this model an answer on the same topic that says something else
+        # scores about as high as a right one (calibration agreement ~0.8).
+        correct = bool(semantic and fact_verdict)
+        reason = (f"similarity {similarity:.3f} {'≥' if semantic else '<'} {threshold:.3f}; "
+                  f"{sum(f in found for f in soft)}/{len(soft)} distinctive words"
+                  + ("" if correct else " (both are needed)"))
+    elif semantic is not None:
+        correct, reason = semantic, f"similarity {similarity:.3f} {'≥' if semantic else '<'} {threshold:.3f}"
+    else:
+        correct = bool(fact_verdict)
+        reason = f"{len(found)}/{len(facts)} key words found" if facts else "nothing to check it against"
+    return RefScore(
+        correct=correct, reason=reason, answerable=answerable, abstained=abstained,
+        abstention_correct=abstained == (not answerable), facts=[f.label for f in facts],
+        facts_found=[f.label for f in found], fact_recall=round(len(found) / len(facts), 4) if facts else None,
+        fact_verdict=fact_verdict, similarity=None if similarity is None else round(similarity, 4),
+        semantic_verdict=semantic, faithfulness=faithfulness(result), context_recall=ctx_recall,
+        lang_match=_lang_match(item, result, abstained), latency_ms=float(result.get("latency_ms", 0.0)))
+
+
+# ---------------------------------------------------------------------- calibration of the similarity cut-off
+def fit_threshold(pairs: list[tuple[float, bool]]) -> tuple[float, float]:
+    """The similarity cut-off that agrees best with the labels (a midpoint between two observed values),
+    and that agreement. Ties go to the higher cut-off (fewer false passes)."""
+    if not pairs:
+        raise ValueError("no labelled pairs to calibrate on")
+    values = sorted({round(s, 6) for s, _ in pairs})
+    cuts = [values[0] - 1e-6] + [(a + b) / 2 for a, b in zip(values, values[1:])] + [values[-1] + 1e-6]
+    best = (-1.0, 0.0)
+    for cut in cuts:
+        agree = sum((s >= cut) == label for s, label in pairs) / len(pairs)
+        if agree >= best[0]:
+            best = (agree, cut)
+    return round(best[1], 4), round(best[0], 4)

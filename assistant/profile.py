@@ -1,0 +1,220 @@
+"""The paper profile: what the document names and how its tables are organised, read from data.
+
+`corpus/profile.json` lists the entities the paper names (organisations, cities, countries, regions,
+indices) with their names in both languages and their aliases, and the role of each table: which column
+holds names, places, statuses or groups, and the words people use for each group. Code asks the profile
+("which entities does this question name?", "which group of which table does it ask for?") and never
+knows a table number or a name itself: another document with its own profile runs through the same code.
+
+Matching forgives what users do: typos (one edit), Persian endings (اروپایی‌ها, ...‌هاش), letter and
+half-space variants (through normalize), and transliterations listed as aliases.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from .fuzzy import SUFFIXES, edit1
+from .normalize import normalize, tokens
+
+PROFILE_FILE = "profile.json"
+
+
+@dataclass(frozen=True)
+class Entity:
+    id: str
+    type: str  # organisation | city | country | region | index | person | ...
+    fa: str
+    en: str
+    aliases: tuple[str, ...] = ()
+    country: Optional[str] = None  # a city's country (entity id)
+    regions: tuple[str, ...] = ()  # a country's regions (entity ids)
+    within: tuple[str, ...] = ()  # a region's larger regions
+
+    def name(self, lang: str) -> str:
+        return self.fa if lang == "fa" else self.en
+
+
+@dataclass(frozen=True)
+class Mention:
+    entity: Entity
+    start: int  # token positions in the question
+    end: int
+
+
+@dataclass(frozen=True)
+class Group:
+    """A value of a grouping or status column, with the words people use for it."""
+    id: str
+    match_en: str  # a substring of the column's English cell that identifies the group
+    aliases: tuple[str, ...]
+
+
+@dataclass
+class TableRole:
+    table: int
+    id: str
+    role: str
+    holds: str
+    names: tuple[str, ...] = ()  # words that name what the rows are ("sister city", "challenge")
+    name_column: Optional[str] = None
+    place_column: Optional[str] = None
+    status_column: Optional[str] = None
+    group_column: Optional[str] = None
+    measure_column: Optional[str] = None  # a column whose numbers can be compared ("more than 100 members")
+    attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # column -> words that ask for it
+    groups: tuple[Group, ...] = ()
+    statuses: tuple[Group, ...] = ()
+
+
+def _toks(phrase: str) -> tuple[str, ...]:
+    return tuple(tokens(phrase))
+
+
+def _same(q: str, a: str) -> bool:
+    """Does question token q stand for alias token a (exact, with an ending, or one typo away)?"""
+    if q == a:
+        return True
+    if len(a) >= 3 and q.startswith(a) and q[len(a):] in SUFFIXES:
+        return True
+    return len(a) >= 5 and q[:1] == a[:1] and edit1(q, a)
+
+
+def find_phrase(qtoks: list[str], phrase: tuple[str, ...], start: int = 0) -> int:
+    """Position of the first occurrence of the phrase's tokens in the question tokens, or -1."""
+    n = len(phrase)
+    if not n:
+        return -1
+    for i in range(start, len(qtoks) - n + 1):
+        if all(_same(qtoks[i + j], phrase[j]) for j in range(n)):
+            return i
+    return -1
+
+
+class Profile:
+    def __init__(self, data: dict):
+        doc = data.get("document", {})
+        self.subject: set[str] = set(doc.get("subject", []))
+        self.policy_order: list[int] = list(doc.get("policy_order", []))
+        self.entities: list[Entity] = []
+        for e in data.get("entities", []):
+            self.entities.append(Entity(
+                id=e["id"], type=e["type"], fa=e.get("fa", ""), en=e.get("en", ""),
+                aliases=tuple(e.get("aliases", [])), country=e.get("country"),
+                regions=tuple(e.get("regions", [])), within=tuple(e.get("within", []))))
+        self.by_id = {e.id: e for e in self.entities}
+        self.tables: dict[int, TableRole] = {}
+        for t in data.get("tables", []):
+            self.tables[int(t["table"])] = TableRole(
+                table=int(t["table"]), id=t.get("id", f"t{t['table']}"), role=t.get("role", ""),
+                holds=t.get("holds", ""), names=tuple(t.get("names", [])),
+                name_column=t.get("name_column"), place_column=t.get("place_column"),
+                status_column=t.get("status_column"), group_column=t.get("group_column"),
+                measure_column=t.get("measure_column"),
+                attributes={k: tuple(v) for k, v in (t.get("attributes") or {}).items()},
+                groups=tuple(Group(g["id"], g.get("match_en", ""), tuple(g.get("aliases", [])))
+                             for g in t.get("groups", [])),
+                statuses=tuple(Group(g["id"], g.get("match_en", ""), tuple(g.get("aliases", [])))
+                               for g in t.get("statuses", [])))
+        # Alias token sequences, longest first, so "New York" wins over "York".
+        self._aliases: list[tuple[tuple[str, ...], Entity, bool]] = []
+        for e in self.entities:
+            for alias in {e.fa, e.en, *e.aliases} - {""}:
+                toks = _toks(alias)
+                if toks:
+                    # A short all-capital acronym ("UN", "US") matches only as written: "us" is a pronoun.
+                    exact_case = alias.isascii() and alias.isupper() and len(alias) <= 3
+                    self._aliases.append((toks, e, exact_case))
+        self._aliases.sort(key=lambda x: -sum(len(t) for t in x[0]))
+        self._first: dict[str, list[int]] = {}
+        for i, (toks, _, _) in enumerate(self._aliases):
+            self._first.setdefault(toks[0][:1], []).append(i)
+
+    @classmethod
+    def load(cls, corpus_dir: Path) -> "Profile":
+        path = Path(corpus_dir) / PROFILE_FILE
+        if not path.is_file():
+            return cls({})  # a document without a profile: no entities, no table roles
+        return cls(json.loads(path.read_text(encoding="utf-8")))
+
+    # ------------------------------------------------------------------ entities
+    def mentions(self, text: str) -> list[Mention]:
+        """The entities a text names, longest match first, non-overlapping (ties: every entity of that span)."""
+        qtoks = tokens(text)
+        raw_words = set(text.replace("?", " ").replace(",", " ").split())
+        taken: set[int] = set()
+        out: list[Mention] = []
+        for i, q in enumerate(qtoks):
+            for ai in self._first.get(q[:1], []):
+                toks, ent, exact_case = self._aliases[ai]
+                n = len(toks)
+                span = set(range(i, i + n))
+                if i + n > len(qtoks) or (span & taken and not any(
+                        m.start == i and m.end == i + n for m in out)):
+                    continue
+                if all(_same(qtoks[i + j], toks[j]) for j in range(n)):
+                    if exact_case and not any(w.strip("'’.").upper() == w.strip("'’.") and
+                                              normalize(w.strip("'’.")) == toks[0] for w in raw_words):
+                        continue
+                    if not any(m.entity.id == ent.id for m in out):
+                        out.append(Mention(ent, i, i + n))
+                        taken |= span
+        return out
+
+    def regions_of(self, entity: Entity) -> set[str]:
+        """Regions a country (or a city, through its country) lies in, with their larger regions."""
+        country = self.by_id.get(entity.country) if entity.country else entity
+        out: set[str] = set()
+        for r in (country.regions if country else ()):
+            out.add(r)
+            reg = self.by_id.get(r)
+            out |= set(reg.within) if reg else set()
+        return out
+
+    def is_subject(self, entity: Entity) -> bool:
+        return entity.id in self.subject
+
+    def names_of_type(self, etype: str) -> list[Entity]:
+        return [e for e in self.entities if e.type == etype]
+
+    # ------------------------------------------------------------------ table roles
+    def groups_named(self, table: int, text: str) -> list[Group]:
+        role = self.tables.get(table)
+        if role is None:
+            return []
+        qtoks = tokens(text)
+        return [g for g in role.groups if any(find_phrase(qtoks, _toks(a)) >= 0 for a in g.aliases)]
+
+    def statuses_named(self, table: int, text: str) -> list[Group]:
+        role = self.tables.get(table)
+        if role is None:
+            return []
+        qtoks = tokens(text)
+        return [g for g in role.statuses if any(find_phrase(qtoks, _toks(a)) >= 0 for a in g.aliases)]
+
+    def attribute_named(self, table: int, text: str) -> Optional[str]:
+        """The one attribute column a question asks for ("the goals of", "how many members"), if exactly one."""
+        role = self.tables.get(table)
+        if role is None:
+            return None
+        qtoks = tokens(text)
+        named = [col for col, words in role.attributes.items()
+                 if any(find_phrase(qtoks, _toks(w)) >= 0 for w in words)]
+        return named[0] if len(named) == 1 else None
+
+    def tables_named(self, text: str) -> list[int]:
+        """Tables whose kind of row or one of whose groups the text names ("sister cities", "challenges")."""
+        qtoks = tokens(text)
+        out = []
+        for n, role in self.tables.items():
+            words = list(role.names) + [a for g in role.groups + role.statuses for a in g.aliases]
+            if any(find_phrase(qtoks, _toks(w)) >= 0 for w in words):
+                out.append(n)
+        return out
+
+    def policy_tables(self) -> list[int]:
+        """The tables of the policy view (recommendations first), in the profile's order."""
+        order = [n for n in self.policy_order if n in self.tables]
+        return order or [n for n, r in self.tables.items() if r.role == "policy"]

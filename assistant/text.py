@@ -1,0 +1,110 @@
+"""Language-general text helpers shared by answering, verification and the UI: sentences, stems,
+numbers, years, and the "Table N, row M" head of a row passage. Nothing here knows a document."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from .normalize import normalize, tokens
+from .query import stem
+
+# Sentence ends, but not "1." in an enumeration ("two forms, namely: 1. ... 2. ...").
+_SENT_SPLIT = re.compile(r"(?<=[^0-9۰-۹][.!?؟])\s+(?=\S)")
+YEAR = re.compile(r"(?<![0-9۰-۹])([12][0-9]{3}|[۱۲][۰-۹]{3})(?![0-9۰-۹])|\b(1[0-9]|20)[0-9]0s\b|دهه [0-9۰-۹]+")
+NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+                "nine": 9, "ten": 10, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100,
+                "thousand": 1000, "million": 1000000, "یک": 1, "دو": 2, "سه": 3, "چهار": 4, "پنج": 5, "شش": 6,
+                "هفت": 7, "هشت": 8, "نه": 9, "ده": 10, "بیست": 20, "سی": 30, "چهل": 40, "پنجاه": 50,
+                "صد": 100, "هزار": 1000, "میلیون": 1000000}
+_MULTIPLIERS = {100, 1000, 1000000}
+_HAS_NUMBER = re.compile(r"[0-9۰-۹]|\b(" + "|".join(k for k in NUMBER_WORDS if k.isascii()) + r")\b|"
+                         r"(?<!\w)(" + "|".join(k for k in NUMBER_WORDS if not k.isascii()) + r")(?!\w)", re.I)
+# How a sentence says what something is, in either language (a definition question prefers such a sentence).
+DEFINES = re.compile(r"\b(?:is an?|means|is meant by|refers? to|signifies|is defined as|in other words)\b|"
+                     r"یعنی|عبارت است از|به معنای|منظور از|تعریف|اطلاق می|به شمار می")
+# The head every row passage starts with (ingest.py writes it): "Table N, row M: " / «جدول N، ردیف M: »
+ROW_HEAD = re.compile(r"^(?:Table \d+, row \d+|جدول [۰-۹]+، ردیف [۰-۹]+)(?: \([^)]*\))?:\s*")
+
+
+@lru_cache(maxsize=4096)
+def _sentences(text: str) -> tuple[str, ...]:
+    out: list[str] = []
+    for s in (s.strip() for s in _SENT_SPLIT.split(text)):
+        if not s:
+            continue
+        if out and len(out[-1].split()) < 4:  # "Figure 1." is a label, not a sentence
+            out[-1] = f"{out[-1]} {s}"
+        else:
+            out.append(s)
+    return tuple(out)
+
+
+def sentences(text: str) -> list[str]:
+    return list(_sentences(text))
+
+
+@lru_cache(maxsize=8192)
+def stems(text: str) -> frozenset[str]:
+    # Pure and called on the same passages and sentences for every question: memoized.
+    return frozenset(stem(t) for t in tokens(text))
+
+
+def prefix_in(term: str, stem_set) -> bool:
+    """The term is in the set, or an inflected form of it is ("cooperate" ~ "cooperation")."""
+    if term in stem_set:
+        return True
+    return len(term) >= 6 and any(len(s) >= 6 and s[:6] == term[:6] for s in stem_set)
+
+
+def has_number(text: str, rows_too: bool = False) -> bool:
+    """A number stated by the text (a row's own "Table N, row M" counts only when the row is asked)."""
+    return bool(_HAS_NUMBER.search(text if rows_too else ROW_HEAD.sub("", text)))
+
+
+def has_year(text: str) -> bool:
+    return bool(YEAR.search(ROW_HEAD.sub("", text)))
+
+
+def numbers_in(text: str) -> list[float]:
+    """The quantities a text states, digits or words ("more than one thousand" -> 1000, «سی شهر» -> 30)."""
+    out: list[float] = []
+    current = None
+    for t in tokens(ROW_HEAD.sub("", text)):
+        if t.replace(",", "").isdigit():
+            if current is not None:
+                out.append(current)
+            current = float(t)
+        elif t in NUMBER_WORDS:
+            v = NUMBER_WORDS[t]
+            if current is not None and v in _MULTIPLIERS:
+                current *= v
+            else:
+                if current is not None:
+                    out.append(current)
+                current = float(v)
+        else:
+            if current is not None:
+                out.append(current)
+            current = None
+    if current is not None:
+        out.append(current)
+    return out
+
+
+def halves(question: str) -> list[str]:
+    """The two sides of an "X or Y" question (empty when it has no such shape)."""
+    norm = normalize(question)
+    for sep in (" یا ", " or "):
+        if sep in norm:
+            left, right = norm.split(sep, 1)
+            return [left, right]
+    return []
+
+
+def row_label(table: int, row: int, lang: str) -> str:
+    """'Table N, row M' / «جدول N، ردیف M» (the words of a row's citation)."""
+    from .normalize import persian_digits
+
+    if lang == "fa":
+        return f"جدول {persian_digits(str(table))}، ردیف {persian_digits(str(row))}"
+    return f"Table {table}, row {row}"

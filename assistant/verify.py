@@ -1,0 +1,122 @@
+"""Citations checked before anything is shown: every statement must be an exact span of a passage the chain
+read, and a model-written sentence must be supported by the passage it cites. Also the answer's text with
+its [n] markers."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .normalize import normalize, tokens
+from .query import content_terms, stem
+from .text import prefix_in as _in
+from .text import stems as _stems
+from .types import Passage
+
+ELLIPSIS = " … "  # joins exact spans of one passage inside a statement; each span is verified
+
+
+@dataclass
+class Statement:
+    text: str  # an exact span of the passage text in the answer language
+    passage: Passage
+    n: int = 0
+    generated: bool = False  # written by a chat model (llm.py): checked for support, not for being a span
+
+
+@dataclass
+class Composition:
+    statements: list[Statement]
+    abstained: bool
+    kind: str = "fact"  # fact | list | abstain
+    tables: set = field(default_factory=set)  # tables the composer read whole (their rows count as retrieved)
+    evidence: dict = field(default_factory=dict)  # the figures the decision was made on (shown in --json)
+    read: set = field(default_factory=set)  # passages consulted directly (e.g. the title), besides retrieval
+    note: str = ""  # shown with the answer (e.g. "the chat model gave no answer; this is the extractive answer")
+
+
+GENERATED_MIN_SUPPORT = 0.5  # share of a generated sentence's content words that its cited passage must have
+_QUOTED = re.compile(r"«([^»]+)»|\"([^\"]+)\"|“([^”]+)”")
+_NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+                 "eight": "8", "nine": "9", "ten": "10", "twenty": "20", "thirty": "30", "یک": "1", "دو": "2",
+                 "سه": "3", "چهار": "4", "پنج": "5", "شش": "6", "هفت": "7", "هشت": "8", "نه": "9", "ده": "10",
+                 "بیست": "20", "سی": "30"}
+
+
+def generated_check(text: str, p: Passage, lang: str) -> Optional[str]:
+    """Why a model-written sentence is not supported by the passage it cites (None when it is): it must be
+    in the answer language, every quoted span must be in the passage, every number it states must be
+    there, and most of its content words (GENERATED_MIN_SUPPORT) must be in the passage (either language)."""
+    # The language by its letters (detect_language would count Persian digits as Persian).
+    fa = sum(1 for ch in text if ch.isalpha() and ("\u0600" <= ch <= "\u06ff" or "\ufb50" <= ch <= "\ufeff"))
+    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
+    if (fa >= 0.25 * (fa + latin) or fa >= 6) != (lang == "fa") or fa + latin == 0:
+        return "not in the answer language"
+    words = tokens(text)
+    if len(words) >= 8 and len(set(words)) < 0.3 * len(words):
+        return "repeats itself"
+    sources = [normalize(p.text_in(lang)), normalize(p.text), normalize(p.text_en)]
+    for m in _QUOTED.finditer(text):
+        quote = normalize(next(g for g in m.groups() if g is not None))
+        if quote and not any(quote in src for src in sources):
+            return f"quotes {quote!r}, which the passage does not have"
+    have = _stems(p.text) | _stems(p.text_en) | _stems(p.heading) | _stems(p.heading_en)
+    have |= {_NUMBER_WORDS[t] for t in tokens(p.text) + tokens(p.text_en) if t in _NUMBER_WORDS}
+    terms = {stem(t) for t in content_terms(text)}
+    if not terms:
+        return "states nothing that can be checked"
+    numbers = {t for t in terms if t.isdigit()}
+    if numbers - have:
+        return f"states {', '.join(sorted(numbers - have))}, which the passage does not"
+    share = sum(1 for t in terms if _in(t, have)) / len(terms)
+    if share < GENERATED_MIN_SUPPORT:
+        return f"only {share:.0%} of its words are in the passage"
+    if not any(_in(t, have) for t in terms if not t.isdigit()):
+        return "none of its words are in the passage"
+    return None
+
+
+def verify(statements: list[Statement], retrieved_ids: set[str], lang: str) -> list[Statement]:
+    """Keep only statements whose passage was retrieved (or is a table head) and whose text is in it.
+    A generated statement is kept when its passage was retrieved and supports it (generated_check)."""
+    kept = []
+    for st in statements:
+        p = st.passage
+        if p.id not in retrieved_ids:
+            continue
+        if st.generated:
+            if generated_check(st.text, p, lang) is None:
+                kept.append(st)
+            continue
+        source = normalize(p.text_in(lang)), normalize(p.text)
+        if not all(any(normalize(part) in src for src in source) for part in st.text.split(ELLIPSIS)):
+            continue
+        kept.append(st)
+    return kept
+
+
+def render(comp: Composition, lang: str) -> tuple[str, list[Statement]]:
+    """Answer text with [n] markers; passages cited once each, numbered in order of first use."""
+    numbers: dict[str, int] = {}
+    cited: list[Statement] = []
+    lines = []
+    for st in comp.statements:
+        if st.passage.id not in numbers:
+            numbers[st.passage.id] = len(numbers) + 1
+            st.n = numbers[st.passage.id]
+            cited.append(Statement(st.text, st.passage, st.n))
+        else:  # a second sentence of the same passage: the citation quotes both
+            first = next(c for c in cited if c.passage.id == st.passage.id)
+            first.text = f"{first.text}{ELLIPSIS}{st.text}"
+        n = numbers[st.passage.id]
+        marker = f"[{n}]"  # Latin digits in both languages: the UI and the JSON refer to citations by them
+        text = st.text.rstrip()
+        if comp.kind == "list":
+            if st is comp.statements[0] and st.passage.kind == "heading":
+                lines.append(f"{text.rstrip('.:')}: {marker}" if lang == "en" else f"{text.rstrip('.:')}: {marker}")
+            else:
+                lines.append(f"- {text} {marker}")
+        else:
+            lines.append(f"{text} {marker}")
+    sep = "\n" if comp.kind == "list" else " "
+    return sep.join(lines), cited

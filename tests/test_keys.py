@@ -1,0 +1,81 @@
+"""Question keys, near misses and the answer-type classifier trained on the keys (real index, real model)."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from assistant.ingest import load_edition
+from assistant.keys import ANTIKEYS_FILE, TYPES, load_keys
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+
+@pytest.fixture(scope="module")
+def passages():
+    return load_edition(CORPUS)
+
+
+def test_every_passage_has_keys_in_every_register(passages):
+    keys = load_keys(CORPUS)
+    by = {}
+    for k in keys:
+        by.setdefault(k.passage, Counter())[k.register] += 1
+    missing = [p.id for p in passages if sum(by.get(p.id, Counter()).values()) < 6]
+    assert not missing, missing
+    thin = [p.id for p in passages if min(by[p.id][r] for r in ("formal", "colloquial", "en")) < 2]
+    assert not thin, thin
+    assert {k.type for k in keys} <= set(TYPES)
+    assert not {k.passage for k in keys} - {p.id for p in passages}  # no key for a passage that is not there
+
+
+def test_keys_are_distinct_and_in_their_language():
+    from assistant.query import detect_language
+
+    keys = load_keys(CORPUS)
+    assert len({k.q for k in keys}) == len(keys)
+    wrong = [k.q for k in keys if detect_language(k.q) != k.lang]
+    assert len(wrong) <= 0.01 * len(keys), wrong[:10]
+
+
+def test_near_misses_cover_every_passage_and_are_not_keys(passages):
+    anti = load_keys(CORPUS, ANTIKEYS_FILE)
+    assert {p.id for p in passages} <= {k.passage for k in anti}
+    assert not {k.q for k in anti} & {k.q for k in load_keys(CORPUS)}
+
+
+def test_keys_reach_their_passage(assistant):
+    """A key asked as a question retrieves its own passage in the top five (keys are indexed)."""
+    keys = load_keys(CORPUS)[::7]  # a spread sample
+    hits = sum(k.passage in [h.passage.id for h in assistant.retriever.search(k.q, k=5)] for k in keys)
+    assert hits / len(keys) >= 0.9
+
+
+def test_answer_type_classifier_on_held_back_keys(store):
+    """Cross-validated by passage (a passage's keys are never both trained on and tested): well above the
+    majority class, and every type learned."""
+    import numpy as np
+
+    from assistant.index import EmbeddingCache
+    from assistant.qtype import cross_validate, load_forms
+
+    k = store.keys
+    forms = load_forms()
+    fv = np.asarray(EmbeddingCache(store.settings).embed(store.embeddings, [f["q"] for f in forms], as_query=True),
+                    dtype=np.float32)
+    result = cross_validate([x.q for x in k.keys], k.vectors, [x.type for x in k.keys], [x.passage for x in k.keys],
+                            extra=([f["q"] for f in forms], fv, [f["type"] for f in forms]))
+    majority = Counter(x.type for x in k.keys).most_common(1)[0][1] / len(k)
+    assert result["accuracy"] >= 0.7 > majority + 0.3
+    print(json.dumps(result))
+
+
+def test_question_forms_are_document_independent():
+    from assistant.qtype import load_forms
+
+    forms = load_forms()
+    assert Counter(f["type"] for f in forms) == Counter({t: 30 for t in TYPES})
+    text = " ".join(f["q"] for f in forms).lower()
+    assert "tehran" not in text and "تهران" not in text
