@@ -280,7 +280,8 @@ def launch(blocks, settings, host: str = "127.0.0.1", port: int = 7860, auth=Non
     # Gradio's cache (uploads) forgets files older than an hour, checked every 10 minutes, unless the app
     # chose otherwise when it built the Blocks.
     blocks.delete_cache = getattr(blocks, "delete_cache", None) or (600, 3600)
+    allowed = launch_kwargs.pop("allowed_paths", [])  # only what the window names (the paper's PDF)
     return blocks.launch(
         server_name=host, server_port=port, auth=auth, show_error=False, footer_links=[], ssr_mode=False,
-        allowed_paths=[], quiet=True, max_file_size=MAX_UPLOAD_BYTES, app_kwargs={"middleware": [guard]},
+        allowed_paths=allowed, quiet=True, max_file_size=MAX_UPLOAD_BYTES, app_kwargs={"middleware": [guard]},
         prevent_thread_lock=not block, **launch_kwargs)

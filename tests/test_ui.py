@@ -1,29 +1,30 @@
-"""The chat window's functions, without a browser: the handlers over the real session index
-(conftest's `assistant`), escaping, the sources panel, feedback under concurrency, export and
-the recommendations browser."""
+"""The chat window's functions without a browser, over the real session index (conftest's `assistant`):
+the two-step question (shown at once, then answered), refusals, sources kept per message, citation links,
+escaping, the answer-language switch, feedback and its limits, exports that leave no file, bounded
+sessions, PDF pages, the recommendations tool and its brief, and streaming through a FAKE chat model."""
 from __future__ import annotations
 
-import html
+import base64
 import json
+import os
 import re
+import tempfile
 import threading
-import warnings
 
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
-from markdown_it import MarkdownIt
 
 from assistant.types import Answer, Citation
 from assistant.ui import (
-    CSS, FeedbackLog, Handlers, Session, citation_choices, citation_html, esc, filter_items, highlight,
-    item_question, item_samples, policy_items, tables_html, wrap,
+    KINDS, MAX_MESSAGES, FeedbackLog, Handlers, Session, build_app, filter_items, highlight, items_from, log_html,
+    tables_html,
 )
+from assistant.ui.sources import _sentence_spans, card_html, linked_markers, short_where
+from assistant.ui.text import RLM, bi, h
 
 Q_FA = "کدام خواهرشهرهای تهران در آفریقا هستند؟"
 Q_EN = "Which of Tehran's sister cities are in Europe?"
-WRAP_FA = '<div class="msg-fa" dir="rtl" lang="fa">'
-WRAP_EN = '<div class="msg-en" dir="ltr" lang="en">'
-CHOICE = re.compile(r"^\[(\d+)\] (t\d(\.r\d+)?|[\w.]+)$")
+VIETNAM = "Which Table 2 city is in Vietnam?"
 
 
 @pytest.fixture()
@@ -31,353 +32,379 @@ def handlers(assistant, tmp_path):
     return Handlers(assistant, FeedbackLog(tmp_path / "feedback.jsonl"))
 
 
-def _md(text: str) -> str:
-    """CommonMark rendering with raw HTML on, the way the chat renders a message."""
-    return MarkdownIt("commonmark", {"html": True}).render(text)
+def ask(handlers, question, session=None, lang="auto"):
+    box, html_, session, waiting = handlers.submit(question, session, lang)
+    outs = list(handlers.answer(session, lang)) if waiting else []
+    return box, (outs[-1][0] if outs else html_), session
 
 
-def _visible(rendered_html: str) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", "", rendered_html))
+def _tags(markup: str) -> set[str]:
+    return {m.lower() for m in re.findall(r"<([a-zA-Z][a-zA-Z0-9]*)", markup)}
 
 
-def _no_error_text(chat: list) -> None:
-    text = json.dumps(chat, ensure_ascii=False)
-    assert "Traceback" not in text and "QuestionError" not in text and "Error" not in text
+# ---------------------------------------------------------------------- a question in two steps
+def test_question_shows_at_once_then_the_answer(handlers):
+    box, html_, session, waiting = handlers.submit(Q_FA, None, "auto")
+    assert box == "" and waiting
+    assert [m.role for m in session.messages] == ["user", "assistant"]
+    assert session.messages[1].state == "pending"
+    assert Q_FA in html_ and 'class="typing"' in html_ and 'aria-busy="true"' in html_
+    outs = list(handlers.answer(session, "auto"))
+    assert len(outs) == 1  # the extractive answer appears whole
+    html_ = outs[-1][0]
+    ans = session.messages[1].answer
+    assert not ans.abstained and {"t2.r2", "t2.r8"} <= {c.id for c in ans.citations}
+    assert 'class="typing"' not in html_ and "پروتوریا" in html_ and "خارطوم" in html_
+    # the answer message carries its language, its [n] links, its chips and its own cards
+    mid = session.messages[1].id
+    assert f'<div class="msg bot" id="{mid}" lang="fa" dir="rtl">' in html_
+    for c in ans.citations:
+        assert f'href="#{mid}-s{c.n}"' in html_ and f'id="{mid}-s{c.n}"' in html_
+    assert html_.count('class="chip"') == len(ans.citations)
+    assert html_.count('<div class="cite-card"') == len(ans.citations)
 
 
-# ---------------------------------------------------------------------- respond
-def test_respond_persian_question(handlers):
-    box, chat, session, cites, choices = handlers.respond(Q_FA, [], None, "auto")
+def test_earlier_sources_stay_with_their_message(handlers):
+    _b, _h, session = ask(handlers, Q_FA)
+    _b, html_, session = ask(handlers, Q_EN, session)
+    first, second = [m for m in session.messages if m.role == "assistant"]
+    assert first.id != second.id
+    for m in (first, second):
+        for c in m.answer.citations:
+            assert f'id="{m.id}-s{c.n}"' in html_
+    # the latest answer's sources are open, the earlier ones folded but there
+    assert f'id="{second.id}-sources" open' in html_ and f'id="{first.id}-sources">' in html_
+    assert "Moscow" in html_ and "پروتوریا" in html_
+
+
+def test_citation_markers_link_only_known_sources():
+    out = linked_markers(h("A [1] and [2] and [9]"), "m4", {1, 2})
+    assert out.count('class="cite"') == 2 and 'href="#m4-s2"' in out and "[9]" in out and "#m4-s9" not in out
+
+
+def test_card_names_the_location_in_words_and_links_the_page(handlers, store):
+    p = store.by_id["t2.r8"]
+    c = Citation(n=3, id=p.id, kind=p.kind, section=p.section, table=p.table, row=p.row, page=None,
+                 text=p.text, text_en=p.text_en, heading=p.heading, heading_en=p.heading_en, quote=p.text)
+    out = handlers.card(c, "m2")
+    assert "Table 2 (Tehran&#x27;s cooperation and sister-city relations…), row 8" in out
+    assert "جدول ۲" in out and "ردیف ۸" in out and "<code>t2.r8</code>" in out
+    page = handlers.page_of(c)
+    assert page is not None and f"paper.fa.pdf#page={page}" in out
+    assert short_where(c) == ("Table 2, row 8", "جدول ۲، ردیف ۸")
+
+
+def test_pdf_pages_are_found_for_the_passages(handlers, store):
+    pages = {p.id: handlers.page_of(Citation(0, p.id, p.kind, p.section, p.table, p.row, None, p.text, p.text_en))
+             for p in store.passages}
+    found = [v for v in pages.values() if v]
+    assert len(found) == len(pages)  # every passage: its own page, or its table's
+    assert pages["abstract.p1"] == 1 and pages["title.h"] == 1
+    assert pages["conclusion.p1"] >= pages["s6.3.p1"] >= pages["intro.p1"]
+
+
+# ---------------------------------------------------------------------- refusals
+@pytest.mark.parametrize("question", ["", "   ", "؟!", "\n\t", None, "😀😀😀", "\x00\x07\u200b"])
+def test_empty_question_is_a_message_and_a_note(handlers, question):
+    _b, _h, session = ask(handlers, Q_EN)
+    before = len(session.messages)
+    box, html_, session = ask(handlers, question, session)
     assert box == ""
-    assert [m["role"] for m in chat] == ["user", "assistant"]
-    assert chat[0]["content"].startswith(WRAP_FA) and chat[1]["content"].startswith(WRAP_FA)
-    answer = chat[1]["content"]
-    assert "پروتوریا" in answer and "خارطوم" in answer
-    # Markdown inside the direction wrapper still renders: blank lines around, list items, markers.
-    assert answer.startswith(WRAP_FA + "\n\n") and answer.endswith("\n\n</div>")
-    rendered = _md(answer)
-    assert rendered.count("<li>") >= 2 and "<strong>[1]</strong>" in rendered
-    ans = session.turns[-1][1]
-    assert ans.language == "fa" and not ans.abstained
-    assert session.answer_at == {1: 0}
-    # One picker choice per citation, numbered in order, valued "[n] passage-id".
-    values = [v for _label, v in choices]
-    assert len(values) == len(ans.citations) >= 3
-    assert [int(CHOICE.match(v).group(1)) for v in values] == list(range(1, len(values) + 1))
-    assert [v.split(" ", 1)[1] for v in values] == [c.id for c in ans.citations]
-    assert all(label.startswith(f"[{i}] ") for i, (label, _v) in enumerate(choices, 1))
-    assert {"t2.r2", "t2.r8"} <= {c.id for c in ans.citations}  # Pretoria, Khartoum
-    assert cites.count('class="cite-card"') == len(ans.citations) and "<mark>" in cites
+    new = session.messages[before:]
+    assert [m.role for m in new] == ["user", "note"]
+    note = html_[html_.index(f'id="{new[1].id}"'):]
+    assert "Please type a question about the paper" in note and "لطفاً پرسشی درباره مقاله بنویسید" in note
+    assert "data-act" not in note  # no thumbs on a refusal
+    assert len(session.answered()) == 1  # the earlier answer is untouched
 
 
-def test_respond_english_question(handlers):
-    box, chat, session, cites, choices = handlers.respond(Q_EN, [], None, "auto")
-    assert box == ""
-    assert chat[0]["content"].startswith(WRAP_EN) and chat[1]["content"].startswith(WRAP_EN)
-    assert "Moscow" in chat[1]["content"] and "London" in chat[1]["content"]
-    assert "'" in chat[0]["content"] and "&#x27;" not in chat[0]["content"]  # "Tehran's", not an entity
-    assert _md(chat[1]["content"]).count("<li>") >= 4
-    ans = session.turns[-1][1]
-    assert ans.language == "en"
-    assert [v for _l, v in choices] == [f"[{c.n}] {c.id}" for c in ans.citations]
-    # The sources panel shows the Persian original (cited row highlighted) for an English answer.
-    assert "مسکو" in cites and "English translation of the Persian original" in cites
-    fa_moscow = re.search(r'<div class="fa" dir="rtl" lang="fa">جدول ۲، ردیف ۳: (.*?)</div>', cites)
-    assert fa_moscow and fa_moscow.group(1).startswith("<mark>مسکو")
+@pytest.mark.parametrize("n", [2_001, 5_000, 100_000])
+def test_overlong_question_is_kept_counted_and_refused(handlers, n):
+    question = ("sister city " * (n // 12 + 1))[:n]
+    box, html_, session = ask(handlers, question)
+    assert box == question  # nothing cut: left in the box to be shortened
+    assert [m.role for m in session.messages] == ["user", "note"]
+    assert len(session.messages[0].text) < 400 and session.messages[0].text.endswith("…")
+    assert f"{n:,} characters" in session.messages[1].text and "2,000" in session.messages[1].text
 
 
-def test_answer_language_choice_overrides_detection(handlers):
-    _box, chat, session, _c, _ch = handlers.respond(Q_EN, [], None, "فارسی")
-    assert session.turns[-1][1].language == "fa"
-    assert chat[0]["content"].startswith(WRAP_EN)  # the question keeps its own direction
-    assert chat[1]["content"].startswith(WRAP_FA)
-
-
-def test_two_turns_keep_the_session(handlers):
-    _b, chat, session, *_ = handlers.respond(Q_FA, [], None, "auto")
-    _b, chat, session, cites, choices = handlers.respond(Q_EN, chat, session, "auto")
-    assert len(chat) == 4 and len(session.turns) == 2
-    assert session.answer_at == {1: 0, 3: 1}
-    assert "London" in cites or "لندن" in cites  # the panel shows the latest answer's sources
-
-
-@pytest.mark.parametrize("question", ["", "   ", "؟!", "\n\t", None])
-def test_empty_question_gets_a_friendly_message(handlers, question):
-    box, chat, session, cites, choices = handlers.respond(question, [], None, "auto")
-    assert box == "" and choices == [] and session.turns == []
-    assert len(chat) == 1 and chat[0]["role"] == "assistant"
-    msg = chat[0]["content"]
-    assert "Please type a question about the paper" in msg and "لطفاً پرسشی درباره مقاله بنویسید" in msg
-    assert WRAP_FA in msg and WRAP_EN in msg  # said in both languages, each in its direction
-    _no_error_text(chat)
-    assert "Sources of the latest answer" in cites
-
-
-@pytest.mark.parametrize("lang, unit", [("en", "sister city "), ("fa", "خواهرشهر تهران ")])
-def test_overlong_question_gets_a_friendly_message(handlers, lang, unit):
-    question = (unit * (100_000 // len(unit) + 1))[:100_000]
-    assert len(question) == 100_000
-    box, chat, session, cites, choices = handlers.respond(question, [{"role": "user", "content": "x"}], None, "auto")
-    assert session.turns == [] and choices == []
-    assert box == question  # kept in the box, to be shortened
-    assert [m["role"] for m in chat] == ["user", "user", "assistant"]
-    shown, msg = chat[1]["content"], chat[2]["content"]
-    assert len(shown) < 1000 and shown.rstrip("\n</div>").endswith("…")
-    if lang == "en":
-        assert msg.startswith(WRAP_EN) and "too long" in msg and "100,000" in msg and "2,000" in msg
-    else:
-        assert msg.startswith(WRAP_FA) and "بلند" in msg and "۱۰۰٬۰۰۰" in msg
-    _no_error_text(chat)
-
-
-def test_failure_inside_the_chain_is_a_friendly_message(assistant, tmp_path):
+def test_failure_inside_the_chain_is_a_friendly_note(assistant, tmp_path, caplog):
     class Broken:
-        settings, store = assistant.settings, assistant.store
+        settings, store, generator = assistant.settings, assistant.store, None
+        retriever = assistant.retriever
 
         def ask(self, *a, **k):
-            raise RuntimeError("index exploded")
+            raise RuntimeError("index exploded\n" + "x" * 10_000)
 
-    h = Handlers(Broken(), FeedbackLog(tmp_path / "f.jsonl"))
-    _box, chat, session, _cites, choices = h.respond(Q_EN, [], None, "auto")
-    assert session.turns == [] and choices == []
-    assert "something went wrong" in chat[-1]["content"]
-    assert "exploded" not in json.dumps(chat) and "Traceback" not in json.dumps(chat)
-
-
-def test_question_with_script_and_markdown_link_is_shown_as_text(handlers):
-    q = "What about <script>alert(1)</script> and [x](http://evil.example) or www.evil.example?"
-    _box, chat, _session, _cites, _choices = handlers.respond(q, [], None, "auto")
-    user = chat[0]["content"]
-    assert "<script" not in user and "&lt;script&gt;alert\\(1\\)&lt;/script&gt;" in user
-    assert "http://" not in user and "www.evil" not in user  # bare URLs cannot be autolinked
-    rendered = _md(user)
-    assert "<a " not in rendered and "<script" not in rendered
-    assert q in _visible(rendered)  # ...and the user still sees exactly what was typed
-    assert all("<script" not in m["content"] for m in chat)
+    h_ = Handlers(Broken(), FeedbackLog(tmp_path / "f.jsonl"))
+    _b, html_, session = ask(h_, Q_EN)
+    assert session.messages[-1].role == "note" and "something went wrong" in html_
+    assert "exploded" not in html_ and "Traceback" not in html_
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("assistant.ui")]
+    assert len(logged) == 1 and "\n" not in logged[0] and len(logged[0]) < 400  # one bounded log line
 
 
-def test_persian_question_with_markup_is_escaped(handlers):
-    q = "سند <img src=x onerror=alert(1)> درباره [پیوند](javascript:alert(1)) چیست؟"
-    _box, chat, *_ = handlers.respond(q, [], None, "auto")
-    rendered = _md(chat[0]["content"])
-    assert chat[0]["content"].startswith(WRAP_FA)
-    assert "<img" not in rendered and "<a " not in rendered and q in _visible(rendered)
+def test_markup_in_a_question_is_text(handlers):
+    q = "What about <script>alert(1)</script> and <img src=x onerror=alert(1)> [x](http://evil.example)?"
+    _b, html_, session = ask(handlers, q)
+    assert "<script" not in html_ and "<img" not in html_ and "&lt;script&gt;" in html_
+    assert "onerror=alert" not in html_.replace("onerror=alert(1)&gt;", "")
+    assert not re.search(r'href="(?!#m\d+-s\d+|/gradio_api/file=)', html_)  # only our own links
 
 
-@hsettings(max_examples=150, deadline=None)
+@hsettings(max_examples=120, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("ab تهران<>&'\"\\`*_{}[]()#+-.!|~$@:/=1\n")), max_size=60))
-def test_esc_renders_as_the_same_text(text):
-    rendered = _md(esc(text))
-    assert "<a " not in rendered and "<script" not in rendered and "<img" not in rendered
-    assert not re.search(r"<(h\d|ul|ol|blockquote|code|em|strong|hr|pre)\b", rendered)
-    squash = lambda s: re.sub(r"\s+", " ", s).strip()  # noqa: E731 - Markdown folds whitespace
-    assert squash(_visible(rendered)) == squash(text)
+def test_escaping_leaves_no_markup(text):
+    out = h(text)
+    assert "<" not in out and ">" not in out and '"' not in out
+    assert _tags(linked_markers(out, "m1", {1})) <= {"a"}
 
 
-# ---------------------------------------------------------------------- sources panel
-def _citation(**kw) -> Citation:
-    base = dict(n=1, id="s1.p1", kind="paragraph", section="s1", table=None, row=None, page=3,
-                text="متن فارسی.", text_en="English text.", heading="۱. مقدمه", heading_en="1. Introduction")
-    return Citation(**{**base, **kw})
+# ---------------------------------------------------------------------- the answer-language switch
+@pytest.mark.parametrize("question", [
+    "صندوق جهانی توسعه شهرها چند شهر عضو دارد؟",
+    "کدام خواهرشهرهای تهران در آفریقا هستند؟",
+    "Which of Tehran's sister cities are in Europe?",
+    "What is the population of Mars?",
+    "سازمان متروپلیس چه اهدافی دارد؟",
+])
+def test_language_switch_never_changes_whether_it_is_answered(handlers, question):
+    flags, langs = {}, {}
+    for choice in ("auto", "فارسی", "English"):
+        ans = handlers.ask(question, [], choice)
+        flags[choice], langs[choice] = ans.abstained, ans.language
+    assert len(set(flags.values())) == 1, flags
+    if flags["auto"]:
+        assert langs["فارسی"] == "fa" and langs["English"] == "en"  # the refusal in the chosen language
 
 
-def test_citation_html_highlights_the_quote_and_escapes_the_passage():
-    c = _citation(text="جمله اول اینجاست و کوتاه نیست. سند <b>مهم</b> & «تهران» در این جمله است.",
-                  text_en="The first sentence is here and is not short. The <b>important</b> document & Tehran is here.",
-                  quote="سند <b>مهم</b> & «تهران» در این جمله است.")
-    ans = Answer(question="q", answer="a [1]", language="fa", abstained=False, citations=[c])
-    out = citation_html(ans)
-    assert "<b>مهم</b>" not in out and "&lt;b&gt;مهم&lt;/b&gt;" in out and "&amp;" in out
-    assert "<mark>سند &lt;b&gt;مهم&lt;/b&gt; &amp; «تهران» در این جمله است.</mark>" in out
-    # the English rendering: the sentence with the same index, marked, and labelled a translation
-    assert "<mark>The &lt;b&gt;important&lt;/b&gt; document &amp; Tehran is here.</mark>" in out
-    assert "English translation of the Persian original" in out
-    assert 'dir="rtl" lang="fa"' in out and "1. Introduction" in out and "page 3" in out and "صفحه ۳" in out
+# ---------------------------------------------------------------------- feedback
+def test_feedback_on_an_earlier_answer_and_its_thanks(handlers, tmp_path):
+    _b, _h, session = ask(handlers, Q_FA)
+    _b, _h, session = ask(handlers, Q_EN, session)
+    first = [m for m in session.messages if m.role == "assistant"][0]
+    html_, session, status, card, dl = handlers.action(
+        json.dumps({"act": "fix", "msg": first.id, "text": "Tunis is not yet a sister city."}), session)
+    assert "Thank you" in status and dl == "" and card is None
+    assert f'data-msg="{first.id}"' in html_ and 'class="thanks"' in html_
+    rec = [json.loads(line) for line in handlers.feedback.path.read_text(encoding="utf-8").splitlines()]
+    assert rec[-1]["question"] == Q_FA and rec[-1]["correction"] == "Tunis is not yet a sister city."
+    # a note cannot be rated; nor can an unknown message
+    _b, _h, session = ask(handlers, "   ", session)
+    note = session.messages[-1]
+    assert "Only answers" in handlers.feedback_action(session, note.id, "up")
+    assert "Only answers" in handlers.feedback_action(session, "m999", "up")
+    # an empty correction is asked for first
+    assert "Type the correction first" in handlers.action(json.dumps({"act": "fix", "msg": first.id}), session)[2]
+    # malformed actions change nothing
+    assert handlers.action("{not json", session)[2] == ""
 
 
-def test_citation_html_english_quote_marks_the_persian_row(store):
+def test_feedback_is_rate_limited_and_size_limited(assistant, tmp_path):
+    h_ = Handlers(assistant, FeedbackLog(tmp_path / "f.jsonl", max_bytes=12_000))
+    _b, _h, session = ask(h_, Q_EN)
+    mid = session.messages[-1].id
+    statuses = [h_.feedback_action(session, mid, "down", "x" * 10_000) for _ in range(25)]
+    rec = json.loads((tmp_path / "f.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert len(rec["correction"]) == 4_000  # each field cut
+    assert statuses[:2] == [statuses[0]] * 2 and "Thank you" in statuses[0]
+    assert "file is full" in statuses[2]  # the file stops at its size limit
+    assert statuses[19] != statuses[20] and all("Too much feedback" in s for s in statuses[20:])  # 20 per 10 minutes
+    assert (tmp_path / "f.jsonl").stat().st_size <= 12_000
+
+
+def test_feedback_log_loses_nothing_under_concurrency(tmp_path):
+    path = tmp_path / "feedback.jsonl"
+    logs = [FeedbackLog(path), FeedbackLog(path)]
+
+    def writer(t: int) -> None:
+        for i in range(25):
+            logs[t % 2].add({"t": t, "i": i, "text": "تهران " * 50})
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 200 and len({(json.loads(x)["t"], json.loads(x)["i"]) for x in lines}) == 200
+
+
+# ---------------------------------------------------------------------- exports, files, memory
+def _tmp_entries() -> set[str]:
+    return set(os.listdir(tempfile.gettempdir()))
+
+
+def test_export_before_a_question_says_so_and_after_leaves_no_file(handlers):
+    payload, status = handlers.export_chat(None)
+    assert payload == "" and "Nothing to export yet" in status
+    before = _tmp_entries()
+    _b, _h, session = ask(handlers, Q_FA)
+    _b, _h, session = ask(handlers, "   ", session)  # a refusal is not exported
+    payload, status = handlers.export_chat(session)
+    data = json.loads(payload)
+    text = base64.b64decode(data["b64"]).decode("utf-8")
+    assert data["name"] == "conversation.md" and "exported" in status
+    assert text.count("\n## ") == 1 and "Sources / منابع" in text and "`t2.r8`" in text and "page" in text
+    assert _tmp_entries() == before  # nothing written under the temp folder
+
+
+def test_sessions_are_bounded(handlers):
+    session = None
+    for i in range(MAX_MESSAGES):  # questions and refusals alternate: cheap, and both kinds count
+        _b, _h, session = ask(handlers, Q_EN if i % 5 == 0 else "  ", session)
+    assert len(session.messages) == MAX_MESSAGES
+    assert len(session.history()) <= 6
+
+
+def test_stop_turns_the_pending_answer_into_a_note(handlers):
+    _box, _h, session, waiting = handlers.submit(Q_EN, None, "auto")
+    html_, session = handlers.stop(session)
+    assert session.messages[-1].role == "note" and "Stopped" in session.messages[-1].text
+    assert list(handlers.answer(session, "auto"))[-1][0] == html_  # nothing left to answer
+
+
+# ---------------------------------------------------------------------- streaming (FAKE chat model)
+class FakeStreamingChatModel:
+    """A FAKE chat model (no model behind it): copies the first sentence of the prompt's first two passages,
+    each with its number, in small chunks; the second sentence cites a passage that does not support it."""
+
+    streams = True
+
+    def reply(self, messages) -> str:
+        lines = [re.match(r"^\[(\d+)\] (?:\([^)]*\) )?(.+)$", x) for x in messages[-1]["content"].splitlines()]
+        lines = [m for m in lines if m]
+        first = re.split(r"(?<=[.!?])\s", lines[0].group(2))[0].rstrip(".")
+        return f"{first}. [{lines[0].group(1)}] The moon is made of green cheese and music. [{lines[0].group(1)}] "
+
+    def chat(self, messages, *, max_tokens, timeout):
+        return self.reply(messages)
+
+    def stream(self, messages, *, max_tokens, timeout):
+        text = self.reply(messages)
+        for i in range(0, len(text), 5):
+            yield text[i:i + 5]
+
+
+def test_streaming_shows_only_verified_sentences(settings, store, tmp_path):
+    from assistant.answer import Assistant
+    from assistant.llm import Generator
+
+    a = Assistant(settings.with_overrides(backend="openai", llm_base_url="http://127.0.0.1:9/v1"), store)
+    a.generator = Generator(a.settings, FakeStreamingChatModel(), name="fake")
+    h_ = Handlers(a, FeedbackLog(tmp_path / "f.jsonl"))
+    assert h_.tap is not None
+    _box, _h, session, _w = h_.submit(VIETNAM, None, "auto")
+    outs = [o[0] for o in h_.answer(session, "auto")]
+    drafts = [o for o in outs if 'class="msg bot writing"' in o]
+    final = outs[-1]
+    assert drafts and "Hanoi" in drafts[-1]  # a verified sentence while writing
+    assert all("green cheese" not in o for o in outs)  # the unsupported one never shows
+    assert "Hanoi" in final and 'class="chips"' in final and "writing" not in final
+
+
+# ---------------------------------------------------------------------- recommendations
+def test_kinds_come_from_the_data(assistant):
+    from assistant.ui.recommendations import profile_kinds
+
+    profile = profile_kinds(assistant.settings.corpus_dir)
+    derived = items_from(assistant.store.passages, {})  # from the group cells alone
+    for items in (items_from(assistant.store.passages, profile), derived):
+        counts = {k: sum(1 for it in items if it["kind"] == k) for k in KINDS}
+        # corpus/README: Table 4: 9 shortcomings, 7 advantages, 7 necessities; 5: 9 + 6; 6: 7 + 7
+        assert counts == {"recommendation": 7, "result": 7, "opportunity": 9, "challenge": 6, "shortcoming": 9,
+                          "advantage": 7, "necessity": 7}
+        assert [it["kind"] for it in items][:7] == ["recommendation"] * 7
+    if profile:  # the profile decides: a table it does not give groups to is not listed
+        table = next(it["table"] for it in derived if it["kind"] == "opportunity")
+        fewer = {t: v for t, v in profile.items() if t != table}
+        assert not [it for it in items_from(assistant.store.passages, fewer) if it["table"] == table]
+
+
+def test_filter_by_kind_and_search(assistant):
+    items = items_from(assistant.store.passages, {})
+    assert len(filter_items(items, "", ["challenge"])) == 6
+    both = filter_items(items, "بانك جهاني", None)  # Arabic kaf/ya: normalized
+    assert both and all("World Bank" in it["en"] for it in both)
+    assert filter_items(items, "world bank", ["opportunity"]) == [it for it in both if it["kind"] == "opportunity"]
+
+
+def test_recommendation_card_has_expected_results_related_items_and_paragraphs(handlers):
+    recs = handlers.recs
+    rec = next(it for it in recs.items if it["kind"] == "recommendation")
+    card = recs.related(rec["id"])
+    sections = {en: ps for en, _fa, ps in card["sections"]}
+    results = sections["Expected results"]
+    assert 1 <= len(results) <= 3 and all(recs.by_id[p.id]["kind"] == "result" for p in results)
+    related = sections["Related necessities and challenges"]
+    assert related and all(recs.by_id[p.id]["kind"] in ("necessity", "challenge", "shortcoming") for p in related)
+    assert card["paragraphs"] and all(p.kind == "paragraph" for p in card["paragraphs"])
+    out = recs.card_html(rec["id"])
+    msg = f"rec-{rec['id'].replace('.', '-')}"
+    for p, n in recs.numbered(card):
+        assert f'href="#{msg}-s{n}"' in out and f'id="{msg}-s{n}"' in out
+    assert "Expected results" in out and "نتایج مورد انتظار" in out
+    assert recs.card_html("t9.r99") == ""
+
+
+def test_policy_brief_markdown_and_pdf(handlers):
+    recs = handlers.recs
+    ids = [recs.items[0]["id"], next(it["id"] for it in recs.items if it["kind"] == "challenge")]
+    md = recs.brief_markdown(ids)
+    assert md.startswith("# Policy brief") and "## Sources · منابع" in md
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", md)}
+    listed = re.findall(r"^(\d+)\. .*\(`([\w.]+)`\)$", md, re.M)
+    assert cited == {int(n) for n, _ in listed} and {ids[0], ids[1]} <= {pid for _, pid in listed}
+    assert recs.items[0]["fa"] in md and recs.items[0]["en"] in md
+    assert recs.brief([], "md")[0] == ""
+    before = _tmp_entries()
+    payload, status = recs.brief(ids, "pdf")
+    pdf = base64.b64decode(json.loads(payload)["b64"])
+    assert pdf[:4] == b"%PDF" and "PDF" in status
+    assert _tmp_entries() == before  # the printing folder is gone
+
+
+# ---------------------------------------------------------------------- the rest of the page
+def test_highlight_keeps_both_languages(store):
     p = store.by_id["t2.r3"]
-    c = _citation(id=p.id, kind=p.kind, section=p.section, table=p.table, row=p.row, page=p.page,
-                  text=p.text, text_en=p.text_en, quote="Moscow (Russia) — Sister-city agreement")
+    c = Citation(1, p.id, p.kind, p.section, p.table, p.row, None, p.text, p.text_en,
+                 quote="Moscow (Russia) — Sister-city agreement")
     fa, en = highlight(c, p.cells)
-    assert fa.startswith("جدول ۲، ردیف ۳: <mark>مسکو") and fa.endswith("</mark>")
-    assert en == "Table 2, row 3: <mark>Moscow (Russia) — Sister-city agreement</mark>"
-    out = citation_html(Answer("q", "a", "en", False, citations=[c]))
-    assert "Table 2, row 3" in out and "جدول ۲، ردیف ۳" in out
-
-
-def test_highlight_of_a_table_cell_and_a_name(store):
-    """A quote of two spans ("name … cell") marks both, in both languages, through the cells."""
-    p = store.by_id["t1.r10"]
-    c = _citation(id=p.id, kind=p.kind, table=1, row=10, text=p.text, text_en=p.text_en,
-                  quote="International Monetary Fund (IMF) … 184 member countries")
-    fa, en = highlight(c, p.cells)
-    assert re.findall(r"<mark>(.*?)</mark>", en) == ["International Monetary Fund (IMF)", "184 member countries"]
-    assert re.findall(r"<mark>(.*?)</mark>", fa) == ["صندوق بین‌المللی پول (IMF)", "۱۸۴ کشور عضو"]
+    assert fa.startswith("جدول ۲، ردیف ۳: <mark>مسکو") and en == "Table 2, row 3: <mark>Moscow (Russia) — Sister-city agreement</mark>"
 
 
 def test_highlight_by_sentence_order(store):
     p = store.by_id["abstract.p1"]
-    from assistant.ui import _sentence_spans
-
     fa_s, en_s = _sentence_spans(p.text), _sentence_spans(p.text_en)
-    assert len(fa_s) == len(en_s) >= 3
     quote = p.text_en[en_s[1][0]:en_s[1][1]]
-    fa, en = highlight(_citation(id=p.id, text=p.text, text_en=p.text_en, quote=quote))
-    assert re.findall(r"<mark>(.*?)</mark>", fa) == [html.escape(p.text[fa_s[1][0]:fa_s[1][1]], quote=False)]
-    assert re.findall(r"<mark>(.*?)</mark>", en) == [html.escape(quote, quote=False)]
+    fa, _en = highlight(Citation(1, p.id, p.kind, p.section, None, None, None, p.text, p.text_en, quote=quote))
+    assert len(re.findall(r"<mark>", fa)) == 1
 
 
-def test_picker_shows_one_source(handlers):
-    _b, _chat, session, all_cards, choices = handlers.respond(Q_FA, [], None, "auto")
-    assert all_cards.count('class="cite-card"') >= 3
-    second = choices[1][1]
-    one = handlers.show_citation(second, session)
-    assert one.count('class="cite-card"') == 1 and 'id="cite-2"' in one
-    assert handlers.show_citation("all", session).count('class="cite-card"') == all_cards.count('class="cite-card"')
-    assert "Sources of the latest answer" in handlers.show_citation(second, None)
-
-
-def test_abstained_answer_has_no_sources(handlers):
-    _b, chat, session, cites, choices = handlers.respond("What is the population of Mars?", [], None, "auto")
-    assert session.turns[-1][1].abstained and choices == [] and "No sources" in cites
-    assert chat[-1]["content"].startswith(WRAP_EN)
-
-
-def test_citation_choices_label_and_value():
-    c = _citation(n=2, id="t2.r3", kind="table_row", table=2, row=3)
-    assert citation_choices(Answer("q", "a", "en", False, citations=[c])) == [("[2] Table 2, row 3, page 3", "[2] t2.r3")]
-    assert citation_choices(None) == []
-
-
-# ---------------------------------------------------------------------- feedback, export
-def test_feedback_log_loses_nothing_under_concurrency(tmp_path):
-    path = tmp_path / "feedback.jsonl"
-    logs = [FeedbackLog(path), FeedbackLog(path)]  # two writers (as two processes would be) and threads
-    errors: list[BaseException] = []
-
-    def writer(t: int) -> None:
-        try:
-            for i in range(50):
-                logs[t % 2].add({"thread": t, "i": i, "text": "پاسخ «درست» بود\nline two " + "x" * (i * 37)})
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=writer, args=(t,)) for t in range(8)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(timeout=120)
-    assert not errors
-    lines = path.read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 400
-    records = [json.loads(line) for line in lines]  # every line is one valid JSON record
-    assert {(r["thread"], r["i"]) for r in records} == {(t, i) for t in range(8) for i in range(50)}
-    assert all(r["text"].startswith("پاسخ «درست» بود\nline two") for r in records)
-
-
-def test_record_feedback_rates_the_answer_that_was_clicked(handlers):
-    assert "Nothing to rate" in handlers.record_feedback(None, 1, True)
-    _b, chat, session, *_ = handlers.respond("", [], None, "auto")  # a notice, not an answer
-    _b, chat, session, *_ = handlers.respond(Q_FA, chat, session, "auto")
-    _b, chat, session, *_ = handlers.respond(Q_EN, chat, session, "auto")
-    assert session.answer_at == {2: 0, 4: 1}
-    assert "Only answers" in handlers.record_feedback(session, 0, True)
-    assert "Thank you" in handlers.record_feedback(session, 2, True)
-    assert "Thank you" in handlers.record_feedback(session, 4, False)
-    assert "Thank you" in handlers.record_feedback(session, None, False, "بهتر بود لندن اول بیاید" + "!" * 9000)
-    recs = [json.loads(x) for x in handlers.feedback.path.read_text(encoding="utf-8").splitlines()]
-    assert [(r["question"], r["rating"]) for r in recs] == [(Q_FA, "up"), (Q_EN, "down"), (Q_EN, "down")]
-    assert recs[0]["citations"] and len(recs[2]["correction"]) == 4000
-
-
-def test_export_writes_markdown_with_the_citations(handlers):
-    assert handlers.export(None) is None and handlers.export(Session()) is None
-    _b, chat, session, *_ = handlers.respond(Q_FA, [], None, "auto")
-    _b, chat, session, *_ = handlers.respond(Q_EN, chat, session, "auto")
-    path = handlers.export(session)
-    assert path.endswith(".md")
-    text = open(path, encoding="utf-8").read()
-    assert text.startswith("# Conversation about the paper")
-    assert f"## {Q_FA}" in text and f"## {Q_EN}" in text
-    for _q, ans in session.turns:
-        assert ans.answer in text
-        for c in ans.citations:
-            assert f"- [{c.n}] `{c.id}`" in text and c.text in text and c.text_en in text
-    assert "پروتوریا" in text and "London" in text and "English translation:" in text
-    assert handlers.export(session) == path  # one file per session, rewritten
-
-
-# ---------------------------------------------------------------------- recommendations, tables
-def test_filter_items_searches_both_languages(assistant):
-    items = policy_items(assistant)
-    assert len(items) == 52 and {it["id"][:2] for it in items} == {"t6", "t5", "t4"}
-    assert [r[0] for r in filter_items(items, "")][:2] == ["t6.r1", "t6.r2"]  # Table 6 first
-    assert len(filter_items(items, "")) == 52
-    assert [r[0] for r in filter_items(items, "World Bank")] == ["t6.r4"]
-    assert [r[0] for r in filter_items(items, "بانک جهانی")] == ["t6.r4"]
-    assert [r[0] for r in filter_items(items, "بانك جهاني")] == ["t6.r4"]  # Arabic kaf and yeh
-    assert [r[0] for r in filter_items(items, "WORLD bank")] == ["t6.r4"]
-    opp_fa, opp_en = filter_items(items, "فرصت"), filter_items(items, "opportunity")
-    assert opp_fa == opp_en and len(opp_fa) == 9 and all(r[0].startswith("t5.") for r in opp_fa)
-    assert filter_items(items, "no such words anywhere") == []
-    row = filter_items(items, "World Bank")[0]
-    assert row[2].startswith("Developing cooperation with the World Bank") and "بانک جهانی" in row[3]
-
-
-def test_item_samples_escape_and_set_direction(assistant):
-    items = [{"id": "t6.r99", "table": 6, "row": 99, "group_fa": "گروه", "group_en": "Group <i>",
-              "fa": "<script>alert(1)</script> مورد", "en": "item & <b>x</b>"}]
-    (row,) = item_samples(items, "")
-    assert row[0] == "t6.r99" and "<script>" not in "".join(row) and "<b>" not in "".join(row)
-    assert 'dir="rtl" lang="fa">&lt;script&gt;' in row[3] and "item &amp; &lt;b&gt;x&lt;/b&gt;" in row[2]
-
-
-def test_clicking_a_recommendation_asks_about_it(handlers):
-    _b, chat, session, *_ = handlers.respond(Q_FA, [], None, "auto")  # earlier turns are not its context
-    _b, chat, session, cites, choices = handlers.ask_item("t4.r12", chat, session, "auto")
-    ans = session.turns[-1][1]
-    assert ans.language == "fa" and "t4.r12" in [c.id for c in ans.citations]
-    assert "مجمع شهرداران آسیایی" in chat[-2]["content"] and chat[-1]["content"].startswith(WRAP_FA)
-    _b, chat, session, cites, choices = handlers.ask_item("t6.r4", chat, session, "English")
-    assert session.turns[-1][1].language == "en" and "t6.r4" in [c.id for c in session.turns[-1][1].citations]
-    assert "World Bank" in chat[-1]["content"] and len(chat) == 6
-    assert "[1]" in choices[0][0]
-    _b, chat2, session, *_ = handlers.ask_item("nonexistent", chat, session, "auto")
-    assert chat2 == chat
-
-
-def test_item_questions_name_the_item():
-    it = {"id": "t5.r3", "table": 5, "fa": "مورد", "en": "item"}
-    assert item_question(it, "en") == "What does the paper say about “item”?"
-    assert item_question(it, "en", scoped=True) == "What does Table 5 of the paper say about “item”?"
-    assert item_question(it, "fa", scoped=True) == "مقاله در جدول ۵ درباره «مورد» چه می‌گوید؟"
+def test_persian_full_stops_stay_at_their_end():
+    label = bi("Ask a question.", "پرسش خود را بنویسید.")
+    assert label.endswith("بنویسید." + RLM)
 
 
 def test_tables_in_both_languages(assistant):
     fa, en = tables_html(assistant, "fa"), tables_html(assistant, "en")
-    assert fa.count("<table") == en.count("<table") == 6
-    assert "class='paper fa' dir='rtl'" in fa and "class='paper en' dir='ltr'" in en
-    assert "English translation of the Persian original" in en and "English translation" not in fa
-    assert "پروتوریا" in fa and "Pretoria" in en and "<script" not in fa + en
+    assert fa.count("<table") == en.count("<table") == 6 and "dir='rtl'" in fa
 
 
-def test_wrap_and_css_set_direction():
-    assert wrap("x", "fa").startswith(WRAP_FA) and wrap("x", "en").startswith(WRAP_EN)
-    assert re.search(r"\.msg-fa \{ direction: rtl; text-align: right;", CSS)
-    assert re.search(r"\.msg-en \{ direction: ltr; text-align: left;", CSS)
+def test_build_app_wires_the_window(assistant, tmp_path):
+    app = build_app(assistant, feedback_path=tmp_path / "f.jsonl")
+    cfg = app.get_config_file()
+    ids = {c.get("props", {}).get("elem_id") for c in cfg["components"]}
+    assert {"chat", "question", "ask", "stop", "answer-lang", "export", "rec-list", "rec-card", "rec-kinds",
+            "policy-search", "ui-action", "ui-action-btn", "tables"} <= ids
+    apis = {d.get("api_name") for d in cfg["dependencies"]}
+    assert "respond" in apis
+    assert log_html(None, {}, lambda c: None, None, {}).count("empty-chat") == 1
 
 
-def test_build_app_wires_every_handler(assistant, tmp_path):
-    import gradio as gr
-
-    from assistant.ui import build_app
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        app = build_app(assistant, feedback_path=tmp_path / "f.jsonl")
-    assert isinstance(app, gr.Blocks)
-    # A handler whose event data (gr.LikeData) is not recognised gets "Expected 2 arguments".
-    assert not [w for w in caught if "Expected" in str(w.message)], [str(w.message) for w in caught]
-    ids = {getattr(b, "elem_id", None) for b in app.blocks.values()}
-    assert {"chat", "question", "ask", "citations", "picker", "policy-list", "tables", "export"} <= ids
+def test_a_card_shows_each_text_once(handlers):
+    recs = handlers.recs
+    for it in recs.items:
+        card = recs.related(it["id"])
+        texts = [recs.by_id[p.id]["fa"] for _e, _f, ps in card["sections"] for p in ps]
+        assert len(texts) == len(set(texts)) and it["fa"] not in texts
