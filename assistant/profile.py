@@ -98,6 +98,9 @@ class Profile:
         doc = data.get("document", {})
         self.subject: set[str] = set(doc.get("subject", []))
         self.policy_order: list[int] = list(doc.get("policy_order", []))
+        # What the chat window offers a newcomer: example questions, and a word to search the policy items by.
+        self.examples: list[str] = list(doc.get("examples", []))
+        self.search_example: dict = dict(doc.get("search_example", {}))
         self.entities: list[Entity] = []
         for e in data.get("entities", []):
             self.entities.append(Entity(

@@ -22,14 +22,6 @@ CSS = (STATIC / "app.css").read_text(encoding="utf-8")
 # the page padding and the tab row (which decide whether a phone shows every tab) sit outside it.
 HEAD = ("<style>\n" + CSS + "\n</style>\n<script>\n" + (STATIC / "app.js").read_text(encoding="utf-8")
         + "\n</script>")
-EXAMPLES = [
-    "تهران با کدام شهرها قرارداد خواهرشهری دارد؟",
-    "کدام خواهرشهرهای تهران در آفریقا هستند؟",
-    "صندوق جهانی توسعه شهرها چند شهر عضو دارد؟",
-    "Which of Tehran's sister cities are in Europe?",
-    "What policy recommendations does the paper make?",
-    "What challenges does Tehran face in developing city diplomacy?",
-]
 TITLE_HTML = ('<div id="app-title"><h1><bdi class="fa" dir="rtl" lang="fa">دستیار مقاله «دیپلماسی شهری در کلانشهر تهران»'
               '</bdi> · <span lang="en">Paper assistant: city diplomacy in Tehran</span></h1></div>')
 REC_HELP = ("<p lang='en'>The paper's recommendations, expected results, opportunities, challenges, shortcomings, "
@@ -82,6 +74,9 @@ def build_app(assistant: Assistant, feedback_path: Optional[Path] = None):
     handlers = Handlers(assistant, FeedbackLog(feedback_path or assistant.settings.feedback_file))
     recs = handlers.recs
     limit = assistant.settings.max_question_chars
+    from ..profile import Profile
+
+    profile = Profile.load(assistant.settings.corpus_dir)
 
     # delete_cache: anything Gradio itself caches (uploads) is removed after 10 minutes and on exit.
     with gr.Blocks(title="Tehran city diplomacy — paper assistant", delete_cache=(600, 600)) as app:
@@ -104,13 +99,15 @@ def build_app(assistant: Assistant, feedback_path: Optional[Path] = None):
                     clear = gr.Button("Clear · پاک کردن", elem_id="clear", size="sm")
                     export = gr.Button("Export conversation (Markdown) · خروجی", elem_id="export", size="sm")
                 status = gr.HTML("", elem_id="status", padding=False)
-                gr.Examples(EXAMPLES, inputs=box, label="Examples · نمونه‌ها")
+                if profile.examples:  # the document's own examples (corpus/profile.json)
+                    gr.Examples(profile.examples, inputs=box, label="Examples · نمونه‌ها")
             with gr.Tab("Recommendations · توصیه‌ها", id="policy"):
                 gr.HTML(REC_HELP, elem_id="policy-help", padding=False)
                 with gr.Row():
                     kinds = gr.CheckboxGroup(recs.kind_choices(), value=[], label="Kind · نوع", elem_id="rec-kinds")
                     search = gr.Textbox(label="Search · جستجو", elem_id="policy-search",
-                                        placeholder=bi("e.g. World Bank", "مثلاً بانک جهانی"))
+                                        placeholder=bi("e.g. " + profile.search_example.get("en", "a name"),
+                                                       "مثلاً " + profile.search_example.get("fa", "یک نام")))
                 gr.HTML(REC_TOOLBAR, padding=False)
                 rec_status = gr.HTML("", elem_id="rec-status", padding=False)
                 with gr.Row():

@@ -205,7 +205,7 @@ def where(c: Citation, table_titles: Optional[dict] = None) -> tuple[str, str]:
 
 
 def short_where(c: Citation) -> tuple[str, str]:
-    """The chip label: 'Table 2, row 8' / 'جدول ۲، ردیف ۸', or the section's heading, shortened."""
+    """The chip label: 'Table N, row M' / 'جدول N، ردیف M', or the section's heading, shortened."""
     if c.table:
         en, fa = f"Table {c.table}", f"جدول {persian_digits(str(c.table))}"
         if c.row:
@@ -245,7 +245,7 @@ def card_html(c: Citation, msg_id: str, cells: Optional[dict], page: Optional[in
 
 
 def chips_html(ans: Answer, msg_id: str) -> str:
-    """The row of citation chips under an answer ("[1] Table 2, row 8"), in the answer's language (the other
+    """The row of citation chips under an answer ("[1] Table N, row M"), in the answer's language (the other
     language in the tooltip and the accessible name); each opens its card in this message's sources."""
     if not ans.citations:
         return ""
