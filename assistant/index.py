@@ -253,6 +253,8 @@ class Store:
             except BaseException as exc:  # noqa: BLE001 - Chroma's Rust panics derive from BaseException only
                 if is_fatal(exc):
                     raise
+                if not self.settings.chroma_url:
+                    self._read_only_check()
                 raise IndexDamaged(f"the vector collection {self.manifest.collection!r} cannot be opened "
                                    f"({type(exc).__name__})", f"rebuild it: {REBUILD}") from None
         return self._collection
@@ -292,6 +294,7 @@ class Store:
             if self.settings.chroma_url:
                 raise IndexDamaged(f"the Chroma server at {self.settings.chroma_url} failed while answering "
                                    f"({type(exc).__name__})", "check that it is running, or drop --chroma-url") from None
+            self._read_only_check()
             raise VersionDamaged(f"index version {self.dir.name} in {self.dir.parent} failed while answering "
                                  f"({type(exc).__name__}): it was deleted or damaged while in use",
                                  f"the next start repairs it, or {REBUILD}") from None
@@ -364,34 +367,33 @@ class Store:
         return out
 
     def probe(self) -> None:
-        """Local mode: one nearest-neighbour query on the stored vectors (no model: a fixed unit vector), so
-        a damaged database (cut, overwritten) is found when the version is opened, not by the first
-        question. A millisecond on a healthy index; the opened reader is kept for the questions."""
+        """Local mode: read the vector database once when the version is opened, so that damage (a cut or
+        overwritten file) is found then, not by the first question: sqlite's quick integrity check and the
+        number of stored vectors against the passages. Through Python's sqlite3, read-only and immutable:
+        Chroma's engine caches what it opens for the whole process, and a reader opened here would keep
+        serving vectors from before a later ingest. A few milliseconds."""
         if self.settings.chroma_url:
             return
-        try:
-            from .vectorstore import LocalReader
+        import sqlite3
 
-            self._reader = LocalReader(self.dir / "chroma", self.manifest.collection)
-        except (ImportError, AttributeError, TypeError):  # the bindings changed: the client decides later
-            self._reader = None
-            return
-        except BaseException as exc:  # noqa: BLE001 - Rust panics included
-            if is_fatal(exc):
-                raise
-            self._read_only_check()
-            raise VersionDamaged(f"index version {self.dir.name} is damaged (its vector database cannot be "
-                                 f"opened: {type(exc).__name__})") from None
+        db = (self.dir / "chroma" / "chroma.sqlite3").resolve()
+        want = sum(2 if p.text_en else 1 for p in self.passages)
         try:
-            dims = self._reader.dimensions()
-            if dims:
-                self._reader.query([1.0] + [0.0] * (dims - 1), 1)
-        except BaseException as exc:  # noqa: BLE001
-            if is_fatal(exc):
-                raise
-            self._read_only_check()
+            con = sqlite3.connect(db.as_uri() + "?mode=ro&immutable=1", uri=True)
+            try:
+                check = con.execute("PRAGMA quick_check").fetchone()[0]
+                stored = con.execute("SELECT count(*) FROM embeddings").fetchone()[0]
+            finally:
+                con.close()
+        except sqlite3.Error as exc:
             raise VersionDamaged(f"index version {self.dir.name} is damaged (its vector database cannot be "
-                                 f"read: {type(exc).__name__})") from None
+                                 f"read: {' '.join(str(exc).split())[:80]})") from None
+        if check != "ok":
+            raise VersionDamaged(f"index version {self.dir.name} is damaged (its vector database cannot be "
+                                 f"read: it fails sqlite's integrity check)")
+        if stored != want:
+            raise VersionDamaged(f"index version {self.dir.name} is damaged (its vector database holds "
+                                 f"{stored} of {want} vectors)")
 
     def _read_only_check(self) -> None:
         """Chroma opens its database for writing even to read it: in a folder that cannot be written it

@@ -284,9 +284,6 @@ def test_a_rust_panic_in_chroma_is_caught_at_the_boundary(damaged, monkeypatch):
     with pytest.raises(IndexDamaged) as exc:
         a.ask(VIETNAM)
     assert "FakePanicException" in str(exc.value) and "\n" not in str(exc.value)
-    monkeypatch.undo()
-    monkeypatch.setattr(vectorstore.LocalReader, "__init__", panic)
-    assert status(s)["state"] == "corrupt"  # the probe on open caught it too
 
 
 def _read_only(index: Path) -> None:
