@@ -64,9 +64,6 @@ class Settings(BaseSettings):
     language: Literal["auto", "fa", "en"] = "auto"
     max_question_chars: int = Field(2000, ge=1, le=100_000)
     max_sentences: int = Field(4, ge=1, le=50)
-    abstain_min_coverage: float = Field(0.34, ge=0, le=1)
-    abstain_min_dense: float = Field(0.80, ge=-1, le=1)
-    abstain_unknown_cover: float = Field(0.6, ge=0, le=1)
     # A running assistant (the chat window) looks at most this often whether another process rebuilt the
     # index or ingested into it, and switches to the new version between questions.
     reload_check_s: float = Field(1.0, ge=0)
