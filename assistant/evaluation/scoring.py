@@ -186,7 +186,9 @@ class Vocabulary:
         for p in passages:
             for t in set(tokens(f"{p.text} {p.text_en}")):
                 df[t] = df.get(t, 0) + 1
-        entities = [e for e in (profile or {}).get("entities") or [] if isinstance(e, dict)]
+        # The document's subject (named by nearly every reference and answer, or by neither) is no key fact.
+        subject = set(((profile or {}).get("document") or {}).get("subject") or [])
+        entities = [e for e in (profile or {}).get("entities") or [] if isinstance(e, dict) and e.get("id") not in subject]
         return cls(entities, df, len(passages))
 
     def distinctive(self, word: str) -> bool:
@@ -207,8 +209,8 @@ def _contains(text: str, phrase: str, digits: bool = False) -> bool:
 
 def key_facts(reference: str, vocab: Vocabulary, question: str = "") -> list[Fact]:
     """Numbers and years (either script) and the paper's entities named in the reference are hard facts;
-    without a paper profile, the reference's words that are rare in the paper (names, specific terms)
-    are soft facts. What the question already says is no fact of the answer: "Which organisation was
+    when there is none, the reference's words that are rare in the paper (names, specific terms) are soft
+    facts. What the question already says is no fact of the answer: "Which organisation was
     founded on the mayor's proposal?" -> the reference's rare words, not the question's."""
     ref, asked = normalize(reference), normalize(question)
     asked_words = set(tokens(question))
@@ -221,7 +223,7 @@ def key_facts(reference: str, vocab: Vocabulary, question: str = "") -> list[Fac
         hit = next((n for n in names if _contains(ref, n)), None)
         if hit and not any(_contains(asked, n) for n in names):
             facts.append(Fact(hit, names, True))
-    if not vocab.entities:
+    if not facts:  # no number and no named entity: the reference's distinctive words
         taken = {f.label for f in facts}
         for w in dict.fromkeys(tokens(reference)):
             if len(w) >= 3 and not w.isdigit() and w not in taken and w not in STOPWORDS and vocab.distinctive(w) \
