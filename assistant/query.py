@@ -193,7 +193,8 @@ class Analyzer:
         bound = m.group(3).replace(",", "") if m else None
         a.unknown += [t for t in terms if t.isdigit() and t != bound and t not in self.vocab.words]
         caps = {w.strip(".,;:!?()'\"’").lower() for w in re.findall(r"(?<=[\w,;] )([A-Z][\w'’.-]+)", question)}
-        a.unknown_names = [t for t in a.unknown if t in caps]
+        # Written as a name (a capitalised Latin word) or a number the document never states ("in 2020").
+        a.unknown_names = [t for t in a.unknown if t in caps or t.isdigit()]
         named_tables = {int(x) for x in _TABLE_EN.findall(norm) + _TABLE_FA.findall(norm)}
         a.table = named_tables.pop() if len(named_tables) == 1 else None  # two tables named: neither alone
         a.section = next((sec for sec, rx in _SECTIONS if rx.search(norm)), None)

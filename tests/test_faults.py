@@ -372,12 +372,12 @@ def test_a_chroma_server_that_never_answers_does_not_hang_ask(damaged):
 
 def test_chat_model_backends_have_timeouts():
     """Every chat-model call is given settings.llm_timeout_s (llm.py): a checked, positive setting."""
-    import inspect
+    from pathlib import Path
 
     from assistant import llm
 
-    src = inspect.getsource(llm)
-    assert "timeout=self.timeout" in src and "httpx.Client(timeout=_timeout(timeout))" in src
+    src = "\n".join(p.read_text(encoding="utf-8") for p in Path(llm.__file__).parent.glob("*.py"))
+    assert "self.timeout, self.breaker" in src and "httpx.Client(timeout=_timeout(timeout))" in src
     with pytest.raises(SettingsError, match="ASSISTANT_LLM_TIMEOUT_S"):
         _load({"ASSISTANT_LLM_TIMEOUT_S": "0"})
 

@@ -19,9 +19,9 @@ PACKAGE = ROOT / "assistant"
 
 # Known cycles (issue #14), to be removed here when the cycle is gone:
 KNOWN_CYCLES: set[frozenset[str]] = {
-    # vectorstore imports IndexError_ from index at the top; index imports vectorstore inside functions
-    # (Chroma's client is slow to import). Goes away when the exceptions move to assistant/errors.py.
-    frozenset({"assistant.index", "assistant.vectorstore"}),
+    # The chat window's handlers build the recommendation cards, and the cards' module reaches back for the
+    # handlers' source-card helpers (inside functions). Known, to be untangled (issue 14).
+    frozenset({"assistant.ui.handlers", "assistant.ui.recommendations"}),
 }
 
 

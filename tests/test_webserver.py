@@ -150,9 +150,9 @@ def test_the_page_renders_and_answers_under_the_policy_in_chromium(anon):
             page.wait_for_selector("#question textarea", timeout=60_000)
             page.fill("#question textarea", VIETNAM)
             page.click("#ask")
-            page.wait_for_function("() => [...document.querySelectorAll('#chat [data-testid=\"bot\"]')]"
+            page.wait_for_function("() => [...document.querySelectorAll('#chat .msg.bot:not(.writing)')]"
                                    ".some(b => b.innerText.includes('Hanoi'))", timeout=60_000)
-            page.wait_for_function("() => document.querySelectorAll('#citations .cite-card').length > 0",
+            page.wait_for_function("() => document.querySelectorAll('#chat .cite-card').length > 0",
                                    timeout=30_000)
         finally:
             browser.close()
