@@ -107,9 +107,10 @@ class Composer:
                 chosen = listed
         features, reasons = self._features(a, chosen, fact, hits, signals)
         ok, p = self.calibration.answers(features)
-        if a.unknown_names:
-            # The one check that is not weighed: a name or a number the document never uses is asked about
-            # ("Jakarta", "in 2020"). Dev has too few of these for the regression to learn their weight.
+        if a.unknown_names or (len(a.unknown) >= 2 and 2 * len(a.unknown) > len(a.terms)):
+            # The two checks that are not weighed: a name or a number the document never uses ("Jakarta",
+            # "in 2020"), or a question most of whose words the document never uses (off-topic). Dev has too
+            # few of either for the regression to learn their weight.
             ok = False
         chosen.evidence.update({"features": {k: round(v, 3) for k, v in features.items()},
                                 "p_answer": round(p, 3), "qtype": a.qtype,
