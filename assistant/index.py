@@ -171,7 +171,6 @@ class Store:
         self._reader = None  # vectorstore.LocalReader once opened; False when the client is used instead
         self._embeddings = None
         self._bm25 = None
-        self._postings: dict = {}
         self._bm25_docs: list[tuple[str, str]] = []
         self._tokens: Optional[dict] = None
         self._keys = None
@@ -306,8 +305,9 @@ class Store:
 
     # -- lexical
     def _build_bm25(self) -> None:
-        import numpy as np
-        from rank_bm25 import BM25Okapi
+        # Both renderings of every passage, scored by the one BM25 of the project (lexical.py: rank_bm25's
+        # formula as postings, computed once).
+        from .lexical import BM25
 
         corpus = []
         for p in self.passages:
@@ -315,41 +315,13 @@ class Store:
                 if lang == "fa" or p.text_en:
                     self._bm25_docs.append((p.id, lang))
                     corpus.append(self.tokens(p, lang))
-        bm25 = BM25Okapi(corpus)  # the fitted statistics: idf (with its epsilon floor), k1, b, avgdl
-        # Postings holding each term's Okapi weight per document, computed once (vectorized, with
-        # rank_bm25's own formula): a question then costs a slice add per token instead of rank_bm25's
-        # Python loop over every document (0.02 vs 0.7 ms here).
-        vocab: dict[str, int] = {}
-        doc_ids, term_ids, tfs = [], [], []
-        for i, freqs in enumerate(bm25.doc_freqs):
-            for term, tf in freqs.items():
-                doc_ids.append(i)
-                term_ids.append(vocab.setdefault(term, len(vocab)))
-                tfs.append(tf)
-        doc_ids, term_ids, tf = np.asarray(doc_ids), np.asarray(term_ids), np.asarray(tfs, dtype=float)
-        idf = np.asarray([bm25.idf[t] for t in vocab])
-        k1, b = bm25.k1, bm25.b
-        dl = np.asarray(bm25.doc_len, dtype=float)[doc_ids]
-        weight = idf[term_ids] * (tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / bm25.avgdl)))
-        order = np.argsort(term_ids, kind="stable")
-        bounds = np.searchsorted(term_ids[order], np.arange(len(vocab) + 1))
-        self._post_docs, self._post_weights = doc_ids[order], weight[order]
-        self._postings = {t: (bounds[j], bounds[j + 1]) for t, j in vocab.items()}
-        self._bm25 = bm25
+        self._bm25 = BM25(corpus)
 
     def bm25_scores(self, query_tokens: list[str]):
         """BM25 (Okapi, rank_bm25's variant) of every indexed text, in _bm25_docs order."""
-        import numpy as np
-
         if self._bm25 is None:
             self._build_bm25()
-        scores = np.zeros(len(self._bm25_docs))
-        for t in query_tokens:
-            span = self._postings.get(t)
-            if span is not None:
-                start, end = span
-                scores[self._post_docs[start:end]] += self._post_weights[start:end]
-        return scores
+        return self._bm25.scores(query_tokens)
 
     def lexical(self, query_tokens: list[str], k: int, allow: Optional[Callable[[Passage], bool]] = None):
         import numpy as np

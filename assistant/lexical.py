@@ -14,12 +14,13 @@ class BM25:
         from rank_bm25 import BM25Okapi
 
         self.n = len(corpus)
+        self.okapi = None  # rank_bm25's fitted model, kept so tests can compare scores with it
         self._postings: dict[str, tuple[int, int]] = {}
         if not any(corpus):
             self._docs = np.zeros(0, dtype=int)
             self._weights = np.zeros(0)
             return
-        bm25 = BM25Okapi(corpus)
+        bm25 = self.okapi = BM25Okapi(corpus)
         vocab: dict[str, int] = {}
         doc_ids, term_ids, tfs = [], [], []
         for i, freqs in enumerate(bm25.doc_freqs):
