@@ -71,6 +71,7 @@ class Turn:
     analysis: Optional[Analysis] = None
     query: str = ""
     query_vec: Optional[list] = None  # the embedding of the question itself (analysis and retrieval share it)
+    joined_vec: Optional[list] = None  # a follow-up read with its history: embedded once, for retrieval and signals
     hits: list[Hit] = field(default_factory=list)
     composition: Optional[Composition] = None
     timings: dict = field(default_factory=dict)
@@ -241,7 +242,9 @@ class Assistant:
             # History-aware retrieval: the follow-up read with the previous question, fused (RRF) with the
             # follow-up alone, so neither the old topic nor the new detail drowns the other.
             # The follow-up was judged to lean on its history: the joined reading counts double.
-            turn.hits = fuse([turn.engine.retriever.search(turn.query, k=k, filters=filters), own],
+            turn.joined_vec = turn.engine.store.embeddings.embed_query(turn.query)
+            turn.hits = fuse([turn.engine.retriever.search(turn.query, k=k, filters=filters,
+                                                           query_vec=turn.joined_vec), own],
                              self.settings.rrf_k, [2.0, 1.0])[:k]
         turn.timings["retrieve_ms"] = (time.perf_counter() - t) * 1000
         return turn
@@ -251,7 +254,7 @@ class Assistant:
         signals = answerability_signals(turn.engine.store, turn.query_vec, self.leave_out_self)
         if turn.query != turn.question:
             # A follow-up ("and which of them are in the south?") is judged with the question it follows too.
-            joined = answerability_signals(turn.engine.store, turn.engine.store.embeddings.embed_query(turn.query))
+            joined = answerability_signals(turn.engine.store, turn.joined_vec)
             if joined["answered_share"] > signals["answered_share"]:
                 signals = joined
         turn.composition = turn.engine.composer.compose(turn.question, turn.query, turn.analysis, turn.hits,

@@ -93,6 +93,12 @@ def find_phrase(qtoks: list[str], phrase: tuple[str, ...], start: int = 0) -> in
     return -1
 
 
+def _named(groups: tuple[Group, ...], text: str) -> list[Group]:
+    """The groups (or statuses) one of whose words the text uses."""
+    qtoks = tokens(text)
+    return [g for g in groups if any(find_phrase(qtoks, _toks(a)) >= 0 for a in g.aliases)]
+
+
 class Profile:
     def __init__(self, data: dict):
         doc = data.get("document", {})
@@ -185,17 +191,11 @@ class Profile:
     # ------------------------------------------------------------------ table roles
     def groups_named(self, table: int, text: str) -> list[Group]:
         role = self.tables.get(table)
-        if role is None:
-            return []
-        qtoks = tokens(text)
-        return [g for g in role.groups if any(find_phrase(qtoks, _toks(a)) >= 0 for a in g.aliases)]
+        return _named(role.groups, text) if role else []
 
     def statuses_named(self, table: int, text: str) -> list[Group]:
         role = self.tables.get(table)
-        if role is None:
-            return []
-        qtoks = tokens(text)
-        return [g for g in role.statuses if any(find_phrase(qtoks, _toks(a)) >= 0 for a in g.aliases)]
+        return _named(role.statuses, text) if role else []
 
     def attribute_named(self, table: int, text: str) -> Optional[str]:
         """The one attribute column a question asks for ("the goals of", "how many members"), if exactly one."""

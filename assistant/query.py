@@ -184,8 +184,9 @@ class Analyzer:
                 break
         if a.probs:
             a.qtype = max(a.probs, key=a.probs.get)
-        a.mentions = [m for m in self.profile.mentions(question) if not self.profile.is_subject(m.entity)]
-        named = {i for m in self.profile.mentions(question) for i in range(m.start, m.end)}
+        mentions = self.profile.mentions(question)
+        a.mentions = [m for m in mentions if not self.profile.is_subject(m.entity)]
+        named = {i for m in mentions for i in range(m.start, m.end)}
         qtoks = tokens(question)
         in_names = {qtoks[i] for i in named if i < len(qtoks)}
         a.unknown = [t for t in terms if t not in in_names and not t.isdigit() and not self.known(t)]

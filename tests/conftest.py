@@ -57,3 +57,15 @@ def copied_index(tmp_path, settings, store):
     target = tmp_path / "index"
     shutil.copytree(settings.index_dir, target, ignore=shutil.ignore_patterns(".lock"))
     return settings.with_overrides(index_dir=target, feedback_file=tmp_path / "feedback.jsonl")
+
+
+def stop_process(proc, timeout: float = 20) -> None:
+    """End a server a test started: politely, then by force."""
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)

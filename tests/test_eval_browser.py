@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, stop_process
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -144,11 +144,7 @@ def test_evaluate_tab_end_to_end(settings, store, tmp_path):
             assert load_workbook(got["xlsx"]).worksheets[0].max_row == 21
             browser.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, timeout=15)
     # Nothing kept on the server: the uploads are gone from Gradio's cache, the run's folder is removed,
     # and no report was ever written to Gradio's cache (the downloads were data: links).
     left = [p for p in gradio_tmp.rglob("*") if p.is_file()]

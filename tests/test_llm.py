@@ -21,7 +21,7 @@ from assistant.answer import NOT_IN_PAPER, Assistant, Turn
 from assistant.compose import Statement, render, verify, Composition
 from assistant.llm import (CONTEXT_TOKENS, NOT_IN_PAPER_MARK, NOTES, SYSTEM, ChatError, Generator, approx_tokens,
                            parse_reply)
-from conftest import CORPUS, ROOT
+from conftest import CORPUS, ROOT, stop_process
 
 VIETNAM = "Which Table 2 city is in Vietnam?"
 FMDV_FA = "FMDV چند شهر عضو دارد؟"
@@ -373,12 +373,7 @@ def real_server(tmp_path_factory):
             time.sleep(0.5)
         yield {"url": url, "gguf": gguf}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
+        stop_process(proc)
 
 
 def check_outcome(ans, extractive, lang: str) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, stop_process
 
 REQUESTS = int(os.environ.get("SOAK_REQUESTS", "2000"))
 QUESTIONS = [
@@ -113,9 +113,4 @@ def test_soak_memory_levels_off_and_no_temp_files(settings, store, tmp_path):
         new_log = log.read_text().splitlines()[log_lines_at_start:]
         assert len(new_log) <= 5, new_log[:10]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
+        stop_process(proc)
