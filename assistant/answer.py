@@ -5,12 +5,12 @@
 `compose` is the offline extractive composer by default; chat-model backends plug in at the
 same step and go through the same verification.
 """
+
 from __future__ import annotations
 
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Optional
 
 from langchain_core.runnables import RunnableLambda
 
@@ -19,7 +19,7 @@ from .index import IndexError_, Store, open_index
 from .normalize import clean_display, tokens
 from .profile import Profile
 from .query import Analysis, Analyzer, detect_language, is_followup, stem
-from .retrieve import Filters, HybridRetriever, Hit, fuse
+from .retrieve import Filters, Hit, HybridRetriever, fuse
 from .settings import Settings
 from .types import Answer, Citation
 
@@ -37,28 +37,34 @@ class QuestionError(ValueError):
 class Engine:
     """One opened index version and what is built over it: swapped whole when the index changes, and each
     question keeps the one it started with."""
+
     store: Store
     retriever: HybridRetriever
     composer: Composer
     analyzer: Analyzer
 
     @classmethod
-    def over(cls, store: Store, settings: Settings) -> "Engine":
+    def over(cls, store: Store, settings: Settings) -> Engine:
         profile = Profile.load(settings.corpus_dir)
         # The document's vocabulary: its passages (both languages), its question keys (which bring the
         # colloquial and paraphrased forms people use) and the names in its profile.
         vocab = {t for p in store.passages for lang in ("fa", "en") for t in store.tokens(p, lang)}
         vocab |= {t for k in store.keys.keys for t in tokens(k.q)}
         vocab |= {t for e in profile.entities for n in (e.fa, e.en, *e.aliases) for t in tokens(n)}
-        store.antikeys  # loaded with the rest of the version (a version deleted later still answers alike)
+        _ = store.antikeys  # loaded with the rest of the version (a version deleted later still answers alike)
         key_words: dict[str, set] = {}
         key_types: dict[str, set] = {}
         for k in store.keys.keys:
             key_words.setdefault(k.passage, set()).update(stem(t) for t in tokens(k.q))
             key_types.setdefault(k.passage, set()).add(k.type)
-        composer = Composer(store.passages, settings, store.tokens, profile,
-                            key_words={p: frozenset(w) for p, w in key_words.items()},
-                            key_types={p: frozenset(t) for p, t in key_types.items()})
+        composer = Composer(
+            store.passages,
+            settings,
+            store.tokens,
+            profile,
+            key_words={p: frozenset(w) for p, w in key_words.items()},
+            key_types={p: frozenset(t) for p, t in key_types.items()},
+        )
         return cls(store, HybridRetriever(store), composer, Analyzer(profile, vocab, store.typer))
 
 
@@ -66,17 +72,17 @@ class Engine:
 class Turn:
     question: str
     history: list = field(default_factory=list)
-    lang: Optional[str] = None
+    lang: str | None = None
     # filled in along the chain
-    analysis: Optional[Analysis] = None
+    analysis: Analysis | None = None
     query: str = ""
-    query_vec: Optional[list] = None  # the embedding of the question itself (analysis and retrieval share it)
-    joined_vec: Optional[list] = None  # a follow-up read with its history: embedded once, for retrieval and signals
+    query_vec: list | None = None  # the embedding of the question itself (analysis and retrieval share it)
+    joined_vec: list | None = None  # a follow-up read with its history: embedded once, for retrieval and signals
     hits: list[Hit] = field(default_factory=list)
-    composition: Optional[Composition] = None
+    composition: Composition | None = None
     timings: dict = field(default_factory=dict)
     started: float = 0.0
-    engine: Optional[Engine] = None
+    engine: Engine | None = None
 
 
 def validate_question(question, settings: Settings) -> str:
@@ -85,15 +91,20 @@ def validate_question(question, settings: Settings) -> str:
     try:
         question.encode("utf-8")
     except UnicodeEncodeError as exc:  # a lone surrogate: invalid UTF-8 bytes on the command line, or a bad API call
-        raise QuestionError(f"the question is not valid text (invalid UTF-8 or a lone surrogate at "
-                            f"character {exc.start})") from None
+        raise QuestionError(
+            f"the question is not valid text (invalid UTF-8 or a lone surrogate at character {exc.start})"
+        ) from None
     import re
 
     # Terminal escape sequences (colours, cursor moves, titles; 7-bit ESC and 8-bit CSI forms) go first,
     # whole: `\x1b[31m` is not a question, and a pasted `\x1b[0m` must not change what is retrieved.
     # clean_display then turns any other control character into a space.
-    q = re.sub(r"\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
-               r"|\x1b[PX^_][^\x1b\x9c]*(?:\x1b\\|\x9c)?|\x1b[ -/]*[0-~]?", "", question)
+    q = re.sub(
+        r"\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+        r"|\x1b[PX^_][^\x1b\x9c]*(?:\x1b\\|\x9c)?|\x1b[ -/]*[0-~]?",
+        "",
+        question,
+    )
     q = clean_display(q)
     if not any(ch.isalnum() for ch in q):
         raise QuestionError("the question is empty: type a question in Persian or English")
@@ -122,9 +133,12 @@ def answerability_signals(store: Store, query_vec, leave_out_self: bool = False)
     # document answers. Ten and the temperature 0.02 were chosen on the dev split (README).
     top = np.argsort(-s)[:10]
     w = np.exp((s[top] - s[top].max()) / 0.02)
-    return {"key_top": key_top, "answered_share": float((w * labels[top]).sum() / w.sum()),
-            "near_miss": (anti.top_similarity(query_vec) - key_top) if len(anti) else 0.0,
-            "offtopic": (forms.top_similarity(query_vec) - key_top) if len(forms) else 0.0}
+    return {
+        "key_top": key_top,
+        "answered_share": float((w * labels[top]).sum() / w.sum()),
+        "near_miss": (anti.top_similarity(query_vec) - key_top) if len(anti) else 0.0,
+        "offtopic": (forms.top_similarity(query_vec) - key_top) if len(forms) else 0.0,
+    }
 
 
 def history_query(question: str, history: list) -> str:
@@ -143,7 +157,7 @@ def history_query(question: str, history: list) -> str:
 
 
 class Assistant:
-    def __init__(self, settings: Optional[Settings] = None, store: Optional[Store] = None):
+    def __init__(self, settings: Settings | None = None, store: Store | None = None):
         self.settings = settings or Settings()
         self._engine = Engine.over(store or open_index(self.settings), self.settings)
         self._checked = time.monotonic()
@@ -234,8 +248,11 @@ class Assistant:
         t = time.perf_counter()
         k = max(self.settings.k, 8)
         # A question that names a part of the paper ("according to the abstract") is answered from it.
-        filters = Filters(table=turn.analysis.table, section=turn.analysis.section) \
-            if (turn.analysis.table or turn.analysis.section) else None
+        filters = (
+            Filters(table=turn.analysis.table, section=turn.analysis.section)
+            if (turn.analysis.table or turn.analysis.section)
+            else None
+        )
         own = turn.engine.retriever.search(turn.question, k=k, filters=filters, query_vec=turn.query_vec)
         turn.hits = own
         if turn.query != turn.question:
@@ -243,9 +260,11 @@ class Assistant:
             # follow-up alone, so neither the old topic nor the new detail drowns the other.
             # The follow-up was judged to lean on its history: the joined reading counts double.
             turn.joined_vec = turn.engine.store.embeddings.embed_query(turn.query)
-            turn.hits = fuse([turn.engine.retriever.search(turn.query, k=k, filters=filters,
-                                                           query_vec=turn.joined_vec), own],
-                             self.settings.rrf_k, [2.0, 1.0])[:k]
+            turn.hits = fuse(
+                [turn.engine.retriever.search(turn.query, k=k, filters=filters, query_vec=turn.joined_vec), own],
+                self.settings.rrf_k,
+                [2.0, 1.0],
+            )[:k]
         turn.timings["retrieve_ms"] = (time.perf_counter() - t) * 1000
         return turn
 
@@ -257,8 +276,9 @@ class Assistant:
             joined = answerability_signals(turn.engine.store, turn.joined_vec)
             if joined["answered_share"] > signals["answered_share"]:
                 signals = joined
-        turn.composition = turn.engine.composer.compose(turn.question, turn.query, turn.analysis, turn.hits,
-                                                        turn.lang, signals)
+        turn.composition = turn.engine.composer.compose(
+            turn.question, turn.query, turn.analysis, turn.hits, turn.lang, signals
+        )
         if self.generator is not None:
             # The model writes from the same retrieved passages; its answer goes through the same
             # verification, and the extractive composition is the fallback (see llm.py).
@@ -270,8 +290,9 @@ class Assistant:
         comp = turn.composition
         lang = turn.lang
         store = turn.engine.store
-        retrieved = {h.passage.id for h in turn.hits} | {p.id for p in store.passages
-                                                          if p.kind == "heading" and p.table is not None}
+        retrieved = {h.passage.id for h in turn.hits} | {
+            p.id for p in store.passages if p.kind == "heading" and p.table is not None
+        }
         # Rows of a table the retriever surfaced count as retrieved: a list answer reads the whole table.
         tables = {h.passage.table for h in turn.hits if h.passage.table} | set(comp.tables)
         retrieved |= set(comp.read)
@@ -284,20 +305,39 @@ class Assistant:
             comp.statements = statements
             text, cited = render(comp, lang)
         citations = [
-            Citation(n=st.n, id=st.passage.id, kind=st.passage.kind, section=st.passage.section,
-                     table=st.passage.table, row=st.passage.row, page=st.passage.page,
-                     text=st.passage.text, text_en=st.passage.text_en, heading=st.passage.heading,
-                     heading_en=st.passage.heading_en, quote=st.text)
+            Citation(
+                n=st.n,
+                id=st.passage.id,
+                kind=st.passage.kind,
+                section=st.passage.section,
+                table=st.passage.table,
+                row=st.passage.row,
+                page=st.passage.page,
+                text=st.passage.text,
+                text_en=st.passage.text_en,
+                heading=st.passage.heading,
+                heading_en=st.passage.heading_en,
+                quote=st.text,
+            )
             for st in cited
         ]
         latency = (time.perf_counter() - turn.started) * 1000
-        return Answer(question=turn.question, answer=text, language=lang, abstained=abstained,
-                      citations=citations, latency_ms=latency, timings=turn.timings, evidence=comp.evidence,
-                      retrieved=[h.passage.id for h in turn.hits], backend=self.settings.backend,
-                      note=comp.note)
+        return Answer(
+            question=turn.question,
+            answer=text,
+            language=lang,
+            abstained=abstained,
+            citations=citations,
+            latency_ms=latency,
+            timings=turn.timings,
+            evidence=comp.evidence,
+            retrieved=[h.passage.id for h in turn.hits],
+            backend=self.settings.backend,
+            note=comp.note,
+        )
 
     # ------------------------------------------------------------------ API
-    def ask(self, question: str, history: Optional[list] = None, lang: Optional[str] = None) -> Answer:
+    def ask(self, question: str, history: list | None = None, lang: str | None = None) -> Answer:
         def new_turn() -> Turn:
             return Turn(question=question, history=list(history or []), lang=lang)
 
@@ -319,12 +359,15 @@ class Assistant:
         if not tables:
             return {}
         role = profile.tables[tables[0]]
-        rows = sorted((p for p in self.store.passages if p.table == role.table and p.kind == "table_row"),
-                      key=lambda p: p.row or 0)
+        rows = sorted(
+            (p for p in self.store.passages if p.table == role.table and p.kind == "table_row"),
+            key=lambda p: p.row or 0,
+        )
         groups: dict[str, list] = {}
         for p in rows:
             kind = (p.cells.get(role.group_column or "") or {}).get(lang) or ""
             item = (p.cells.get("item") or {}).get(lang) or p.text_in(lang)
-            groups.setdefault(kind, []).append({"id": p.id, "row": p.row, "item": item,
-                                                "text": p.text, "text_en": p.text_en})
+            groups.setdefault(kind, []).append(
+                {"id": p.id, "row": p.row, "item": item, "text": p.text, "text_en": p.text_en}
+            )
         return groups

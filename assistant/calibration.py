@@ -8,6 +8,7 @@ the threshold is the one that made the fewest abstention mistakes on the dev spl
 `python -m assistant.calibrate` on dev questions only and stored in corpus/calibration.json; the held-out
 set never sees the fitting.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,15 +17,46 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CALIBRATION_FILE = "calibration.json"
-FEATURES = ("cover", "own_cover", "dense", "key", "unknown", "unknown_name", "type_missing", "entity_missing",
-            "focus_missing", "count_missing", "unexplained", "type_support", "near_miss", "offtopic",
-            "answered_share")
+FEATURES = (
+    "cover",
+    "own_cover",
+    "dense",
+    "key",
+    "unknown",
+    "unknown_name",
+    "type_missing",
+    "entity_missing",
+    "focus_missing",
+    "count_missing",
+    "unexplained",
+    "type_support",
+    "near_miss",
+    "offtopic",
+    "answered_share",
+)
 
 # Before any fitting (a new document): a prior that reads the features in the obvious direction.
-_PRIOR = {"coef": {"cover": 3.0, "own_cover": 2.0, "dense": 4.0, "key": 6.0, "unknown": -4.0, "unknown_name": -3.0,
-                   "type_missing": -3.0, "entity_missing": -2.0, "focus_missing": -2.0, "count_missing": -2.0, "unexplained": -3.0, "type_support": 2.0,
-                   "near_miss": -20.0, "offtopic": -20.0, "answered_share": 4.0},
-          "intercept": -10.0, "threshold": 0.5}
+_PRIOR = {
+    "coef": {
+        "cover": 3.0,
+        "own_cover": 2.0,
+        "dense": 4.0,
+        "key": 6.0,
+        "unknown": -4.0,
+        "unknown_name": -3.0,
+        "type_missing": -3.0,
+        "entity_missing": -2.0,
+        "focus_missing": -2.0,
+        "count_missing": -2.0,
+        "unexplained": -3.0,
+        "type_support": 2.0,
+        "near_miss": -20.0,
+        "offtopic": -20.0,
+        "answered_share": 4.0,
+    },
+    "intercept": -10.0,
+    "threshold": 0.5,
+}
 
 
 @dataclass
@@ -37,7 +69,7 @@ class Calibration:
     scale: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, corpus_dir: Path) -> "Calibration":
+    def load(cls, corpus_dir: Path) -> Calibration:
         path = Path(corpus_dir) / CALIBRATION_FILE
         data = _PRIOR
         if path.is_file():
@@ -45,15 +77,20 @@ class Calibration:
                 data = json.loads(path.read_text(encoding="utf-8"))
             except ValueError:
                 data = _PRIOR
-        return cls({k: float(v) for k, v in data["coef"].items()}, float(data["intercept"]),
-                   float(data["threshold"]), {k: v for k, v in data.items() if k not in ("coef", "intercept", "threshold")},
-                   {k: float(v) for k, v in data.get("mean", {}).items()},
-                   {k: float(v) for k, v in data.get("scale", {}).items()})
+        return cls(
+            {k: float(v) for k, v in data["coef"].items()},
+            float(data["intercept"]),
+            float(data["threshold"]),
+            {k: v for k, v in data.items() if k not in ("coef", "intercept", "threshold")},
+            {k: float(v) for k, v in data.get("mean", {}).items()},
+            {k: float(v) for k, v in data.get("scale", {}).items()},
+        )
 
     def probability(self, features: dict[str, float]) -> float:
         z = self.intercept + sum(
             w * (float(features.get(name, 0.0)) - self.mean.get(name, 0.0)) / (self.scale.get(name, 1.0) or 1.0)
-            for name, w in self.coef.items())
+            for name, w in self.coef.items()
+        )
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
     def answers(self, features: dict[str, float]) -> tuple[bool, float]:

@@ -4,6 +4,7 @@ evals/questions.jsonl. Already-present questions are skipped, so running it twic
 
 usage: python -m assistant.candidates [--feedback index/feedback.jsonl] [--out evals/candidates.jsonl]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,15 +34,22 @@ def candidates_from_feedback(feedback: Path, existing: set[str]) -> list[dict]:
         if not key or key in existing:
             continue
         existing.add(key)
-        out.append({
-            "id": "fb-" + hashlib.sha1(key.encode()).hexdigest()[:8],
-            "question": q,
-            "lang": rec.get("language") or detect_language(q),
-            "answerable": None,  # to be decided by the reviewer
-            "gold": [], "facts": [],
-            "review": {"answer_given": rec.get("answer"), "correction": rec.get("correction"),
-                       "cited": rec.get("citations"), "abstained": rec.get("abstained")},
-        })
+        out.append(
+            {
+                "id": "fb-" + hashlib.sha1(key.encode()).hexdigest()[:8],
+                "question": q,
+                "lang": rec.get("language") or detect_language(q),
+                "answerable": None,  # to be decided by the reviewer
+                "gold": [],
+                "facts": [],
+                "review": {
+                    "answer_given": rec.get("answer"),
+                    "correction": rec.get("correction"),
+                    "cited": rec.get("citations"),
+                    "abstained": rec.get("abstained"),
+                },
+            }
+        )
     return out
 
 
@@ -53,7 +61,11 @@ def main(argv=None) -> int:
     existing = set()
     for path in (ROOT / "evals" / "questions.jsonl", args.out):
         if path.exists():
-            existing |= {normalize(json.loads(l)["question"]) for l in path.read_text(encoding="utf-8").splitlines() if l.strip()}
+            existing |= {
+                normalize(json.loads(line)["question"])
+                for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip()
+            }
     new = candidates_from_feedback(args.feedback, existing)
     with args.out.open("a", encoding="utf-8") as fh:
         for item in new:

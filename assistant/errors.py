@@ -1,5 +1,6 @@
 """The assistant's own failures: each carries the exit code the CLI returns and a one-line message that
 names what was found and, where the user has something to do, the one command or change that fixes it."""
+
 from __future__ import annotations
 
 EXIT_INTERNAL, EXIT_BAD_INPUT = 1, 2

@@ -5,10 +5,11 @@ vocabulary word by edit distance would cost tens of milliseconds a question; a d
 filed under itself and its one-letter deletions) finds every word within one insertion, deletion,
 substitution or swap of neighbours by a few dictionary lookups.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable, Optional
 
 # Persian plural, possessive, colloquial and adjectival endings; English inflections. Language-general:
 # a word that only differs by one of these from a vocabulary word is that word.
@@ -16,7 +17,7 @@ SUFFIXES = ("های", "ها", "ای", "ات", "ان", "یی", "ی", "ش", "ست"
 
 
 def _deletions(word: str) -> set[str]:
-    return {word[:i] + word[i + 1:] for i in range(len(word))}
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
 class FuzzyVocab:
@@ -31,12 +32,12 @@ class FuzzyVocab:
             if len(w) >= min_len - 1:
                 for d in _deletions(w) | {w}:
                     self._del.setdefault(d, set()).add(w)
-        self._cache: dict[str, Optional[str]] = {}
+        self._cache: dict[str, str | None] = {}
 
     def __contains__(self, word: str) -> bool:
         return self.match(word) is not None
 
-    def match(self, word: str) -> Optional[str]:
+    def match(self, word: str) -> str | None:
         """The vocabulary word this word is (itself, without an ending, or one edit away), or None."""
         if word in self._cache:
             return self._cache[word]
@@ -45,15 +46,18 @@ class FuzzyVocab:
             self._cache[word] = found
         return found
 
-    def _match(self, word: str) -> Optional[str]:
+    def _match(self, word: str) -> str | None:
         if word in self.words:
             return word
         if word.isdigit():
             return None  # a number is stated or it is not: never "close to" another number
         for suf in SUFFIXES:
             # A one-letter ending only on a stem of four letters or more: «فردا» is not «فرد» + «ا».
-            if word.endswith(suf) and len(word) - len(suf) >= (4 if len(suf) == 1 else 3) \
-                    and word[: -len(suf)] in self.words:
+            if (
+                word.endswith(suf)
+                and len(word) - len(suf) >= (4 if len(suf) == 1 else 3)
+                and word[: -len(suf)] in self.words
+            ):
                 return word[: -len(suf)]
         if len(word) < self.min_len:
             return None
@@ -85,7 +89,7 @@ def edit1(a: str, b: str) -> bool:
     i = 0
     while i < la and a[i] == b[i]:
         i += 1
-    return a[i:] == b[i + 1:] if la < lb else a[i + 1:] == b[i + 1:]
+    return a[i:] == b[i + 1 :] if la < lb else a[i + 1 :] == b[i + 1 :]
 
 
 def _common_prefix(a: str, b: str) -> int:

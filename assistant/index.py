@@ -16,6 +16,7 @@ A new build is written beside the active one and only then made current, so a fa
 removed, and only inside this index folder: nothing else in it (feedback, the registry, the cache) and
 nothing outside it is deleted, whatever CURRENT holds.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -28,9 +29,9 @@ import re
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
 
 from .errors import IndexDamaged, IndexError_, is_fatal  # noqa: F401 - IndexError_: the older name, re-exported
 from .ingest import IngestError, corpus_digest, load_edition, load_path
@@ -75,13 +76,19 @@ def _write_error(settings: Settings, exc: OSError, doing: str, then: str = REBUI
     """A write into the index folder failed: read-only and disk full are said as such, with the fix."""
     folder, why = settings.index_dir, exc.strerror or type(exc).__name__
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return IndexDamaged(f"the index folder {folder} is read-only ({why}) while {doing}; the index is unchanged",
-                            f"make it writable (or pass --index a writable folder), then {then}")
+        return IndexDamaged(
+            f"the index folder {folder} is read-only ({why}) while {doing}; the index is unchanged",
+            f"make it writable (or pass --index a writable folder), then {then}",
+        )
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return IndexDamaged(f"the disk holding {folder} is full ({why}) while {doing}; the index is unchanged",
-                            f"free some space, then {then}")
-    return IndexDamaged(f"cannot write to the index folder {folder} ({why}) while {doing}; the index is unchanged",
-                        f"check the folder, then {then}")
+        return IndexDamaged(
+            f"the disk holding {folder} is full ({why}) while {doing}; the index is unchanged",
+            f"free some space, then {then}",
+        )
+    return IndexDamaged(
+        f"cannot write to the index folder {folder} ({why}) while {doing}; the index is unchanged",
+        f"check the folder, then {then}",
+    )
 
 
 @dataclass
@@ -172,7 +179,7 @@ class Store:
         self._embeddings = None
         self._bm25 = None
         self._bm25_docs: list[tuple[str, str]] = []
-        self._tokens: Optional[dict] = None
+        self._tokens: dict | None = None
         self._keys = None
         self._antikeys = None
         self._typer = False  # not loaded yet (None: this version has no classifier)
@@ -248,17 +255,20 @@ class Store:
             client = chroma_client(self.settings, self.dir)
             try:
                 self._collection = client.get_collection(
-                    self.manifest.collection, embedding_function=ChromaEmbeddingFunction(self.embeddings))
+                    self.manifest.collection, embedding_function=ChromaEmbeddingFunction(self.embeddings)
+                )
             except BaseException as exc:  # noqa: BLE001 - Chroma's Rust panics derive from BaseException only
                 if is_fatal(exc):
                     raise
                 if not self.settings.chroma_url:
                     self._read_only_check()
-                raise IndexDamaged(f"the vector collection {self.manifest.collection!r} cannot be opened "
-                                   f"({type(exc).__name__})", f"rebuild it: {REBUILD}") from None
+                raise IndexDamaged(
+                    f"the vector collection {self.manifest.collection!r} cannot be opened ({type(exc).__name__})",
+                    f"rebuild it: {REBUILD}",
+                ) from None
         return self._collection
 
-    def _nearest(self, query_vec: list[float], k: int, where: Optional[dict]) -> list[tuple[str, float]]:
+    def _nearest(self, query_vec: list[float], k: int, where: dict | None) -> list[tuple[str, float]]:
         # Local index: Chroma's engine without its client's import cost (vectorstore.LocalReader);
         # server mode, or a reader that cannot open or answer: the client.
         if self._reader is None:
@@ -269,7 +279,7 @@ class Store:
 
                     self._reader = LocalReader(self.dir / "chroma", self.manifest.collection)
                 except BaseException as exc:  # noqa: BLE001 - bindings changed or database unusable (a Rust
-                    if is_fatal(exc):          # panic included): the client decides
+                    if is_fatal(exc):  # panic included): the client decides
                         raise
         if self._reader:
             try:
@@ -281,7 +291,7 @@ class Store:
         res = self.collection.query(query_embeddings=[query_vec], n_results=k, where=where, include=["distances"])
         return list(zip(res["ids"][0], res["distances"][0]))
 
-    def dense(self, query_vec: list[float], k: int, where: Optional[dict] = None) -> list[tuple[str, str, float]]:
+    def dense(self, query_vec: list[float], k: int, where: dict | None = None) -> list[tuple[str, str, float]]:
         """(passage id, language, cosine similarity), best first."""
         try:
             nearest = self._nearest(query_vec, k, where)
@@ -291,12 +301,16 @@ class Store:
             if is_fatal(exc):
                 raise
             if self.settings.chroma_url:
-                raise IndexDamaged(f"the Chroma server at {self.settings.chroma_url} failed while answering "
-                                   f"({type(exc).__name__})", "check that it is running, or drop --chroma-url") from None
+                raise IndexDamaged(
+                    f"the Chroma server at {self.settings.chroma_url} failed while answering ({type(exc).__name__})",
+                    "check that it is running, or drop --chroma-url",
+                ) from None
             self._read_only_check()
-            raise VersionDamaged(f"index version {self.dir.name} in {self.dir.parent} failed while answering "
-                                 f"({type(exc).__name__}): it was deleted or damaged while in use",
-                                 f"the next start repairs it, or {REBUILD}") from None
+            raise VersionDamaged(
+                f"index version {self.dir.name} in {self.dir.parent} failed while answering "
+                f"({type(exc).__name__}): it was deleted or damaged while in use",
+                f"the next start repairs it, or {REBUILD}",
+            ) from None
         out = []
         for record_id, dist in nearest:
             pid, _, lang = record_id.rpartition("#")  # records are "<passage id>#<language>"
@@ -323,7 +337,7 @@ class Store:
             self._build_bm25()
         return self._bm25.scores(query_tokens)
 
-    def lexical(self, query_tokens: list[str], k: int, allow: Optional[Callable[[Passage], bool]] = None):
+    def lexical(self, query_tokens: list[str], k: int, allow: Callable[[Passage], bool] | None = None):
         import numpy as np
 
         if not query_tokens:
@@ -358,14 +372,19 @@ class Store:
             finally:
                 con.close()
         except sqlite3.Error as exc:
-            raise VersionDamaged(f"index version {self.dir.name} is damaged (its vector database cannot be "
-                                 f"read: {' '.join(str(exc).split())[:80]})") from None
+            raise VersionDamaged(
+                f"index version {self.dir.name} is damaged (its vector database cannot be "
+                f"read: {' '.join(str(exc).split())[:80]})"
+            ) from None
         if check != "ok":
-            raise VersionDamaged(f"index version {self.dir.name} is damaged (its vector database cannot be "
-                                 f"read: it fails sqlite's integrity check)")
+            raise VersionDamaged(
+                f"index version {self.dir.name} is damaged (its vector database cannot be "
+                f"read: it fails sqlite's integrity check)"
+            )
         if stored != want:
-            raise VersionDamaged(f"index version {self.dir.name} is damaged (its vector database holds "
-                                 f"{stored} of {want} vectors)")
+            raise VersionDamaged(
+                f"index version {self.dir.name} is damaged (its vector database holds {stored} of {want} vectors)"
+            )
 
     def _read_only_check(self) -> None:
         """Chroma opens its database for writing even to read it: in a folder that cannot be written it
@@ -373,9 +392,12 @@ class Store:
         chroma = self.dir / "chroma"
         if all(os.access(p, os.W_OK) for p in (chroma, chroma / "chroma.sqlite3") if p.exists()):
             return
-        raise IndexDamaged(f"the index folder {self.settings.index_dir} is read-only, and Chroma needs to write "
-                           "to its database even to read it", f"make it writable (chmod -R u+w "
-                           f"{self.settings.index_dir}), or copy it to a writable folder and pass that with --index")
+        raise IndexDamaged(
+            f"the index folder {self.settings.index_dir} is read-only, and Chroma needs to write "
+            "to its database even to read it",
+            f"make it writable (chmod -R u+w "
+            f"{self.settings.index_dir}), or copy it to a writable folder and pass that with --index",
+        )
 
     def warm_up(self) -> None:
         """Load the model, open the collection and build the lexical index now, not on the first question."""
@@ -385,7 +407,7 @@ class Store:
 
 
 # ---------------------------------------------------------------- the layout: CURRENT and version folders
-def _version_dir(settings: Settings, name: str) -> Optional[Path]:
+def _version_dir(settings: Settings, name: str) -> Path | None:
     """The folder of version `name` of this index, or None when `name` is not a version name (then it is
     neither opened nor removed: CURRENT holding ".", "", "/home" or "../x" names nothing)."""
     return settings.index_dir / name if VERSION_NAME.fullmatch(name) else None
@@ -393,13 +415,16 @@ def _version_dir(settings: Settings, name: str) -> Optional[Path]:
 
 def _versions(settings: Settings) -> list[Path]:
     try:
-        return sorted(d for d in settings.index_dir.iterdir()
-                      if VERSION_NAME.fullmatch(d.name) and d.is_dir() and not d.is_symlink())
+        return sorted(
+            d
+            for d in settings.index_dir.iterdir()
+            if VERSION_NAME.fullmatch(d.name) and d.is_dir() and not d.is_symlink()
+        )
     except OSError:
         return []
 
 
-def _read_current(settings: Settings) -> tuple[Optional[Path], str]:
+def _read_current(settings: Settings) -> tuple[Path | None, str]:
     """(the active version's folder, what is wrong). (None, "") means there is no index yet."""
     pointer = settings.index_dir / "CURRENT"
     try:
@@ -420,7 +445,7 @@ def _read_current(settings: Settings) -> tuple[Optional[Path], str]:
     return d, ""
 
 
-def _current_dir(settings: Settings) -> Optional[Path]:
+def _current_dir(settings: Settings) -> Path | None:
     return _read_current(settings)[0]
 
 
@@ -447,13 +472,18 @@ def _load_version(settings: Settings, d: Path) -> Store:
     except (OSError, ValueError, TypeError) as exc:
         raise VersionDamaged(f"index version {d.name} is damaged (manifest.json: {_why(exc)})") from None
     try:
-        passages = [Passage.from_dict(json.loads(line))
-                    for line in (d / "passages.jsonl").read_text(encoding="utf-8").splitlines() if line]
+        passages = [
+            Passage.from_dict(json.loads(line))
+            for line in (d / "passages.jsonl").read_text(encoding="utf-8").splitlines()
+            if line
+        ]
     except (OSError, ValueError, TypeError) as exc:
         raise VersionDamaged(f"index version {d.name} is damaged (passages.jsonl: {_why(exc)})") from None
     if len(passages) != manifest.n_passages:
-        raise VersionDamaged(f"index version {d.name} is damaged (passages.jsonl holds {len(passages)} of "
-                             f"{manifest.n_passages} passages)")
+        raise VersionDamaged(
+            f"index version {d.name} is damaged (passages.jsonl holds {len(passages)} of "
+            f"{manifest.n_passages} passages)"
+        )
     if not settings.chroma_url and manifest.fingerprint == settings.index_fingerprint(manifest.corpus_digest):
         # Built locally with these settings: its Chroma database must be there and be a database
         # (a cheap header check, no Chroma import); Store.probe() then reads it.
@@ -483,7 +513,7 @@ def _why(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def _inspect(settings: Settings, want: str) -> tuple[Optional[Store], str]:
+def _inspect(settings: Settings, want: str) -> tuple[Store | None, str]:
     """The active version opened and, when it is the one wanted, read once; or what is wrong with it."""
     d, problem = _read_current(settings)
     if d is None:
@@ -501,8 +531,10 @@ def _want(settings: Settings) -> str:
     try:
         return settings.index_fingerprint(corpus_digest(settings.corpus_dir))
     except OSError as exc:
-        raise IndexDamaged(f"the corpus at {settings.corpus_dir} cannot be read ({_why(exc)})",
-                           "pass --corpus the folder that holds edition.fa.json, edition.en.json and tables.json")
+        raise IndexDamaged(
+            f"the corpus at {settings.corpus_dir} cannot be read ({_why(exc)})",
+            "pass --corpus the folder that holds edition.fa.json, edition.en.json and tables.json",
+        ) from exc
 
 
 def status(settings: Settings) -> dict:
@@ -519,8 +551,14 @@ def status(settings: Settings) -> dict:
             out["error"] = problem
         return out
     state = "current" if store.manifest.fingerprint == want else "stale"
-    return {"state": state, "dir": str(store.dir), "fingerprint": store.manifest.fingerprint,
-            "wanted": want, "passages": store.manifest.n_passages, "sources": sources}
+    return {
+        "state": state,
+        "dir": str(store.dir),
+        "fingerprint": store.manifest.fingerprint,
+        "wanted": want,
+        "passages": store.manifest.n_passages,
+        "sources": sources,
+    }
 
 
 # ---------------------------------------------------------------- the registry of ingested files
@@ -537,14 +575,18 @@ def _sha256(path: Path) -> str:
 
 
 def _kept_path(settings: Settings, source: str) -> Path:
-    return settings.index_dir / KEPT / (hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:32] + ".jsonl")
+    return (
+        settings.index_dir
+        / KEPT
+        / (hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:32] + ".jsonl")
+    )
 
 
 def _kept_text(entry: dict, passages: list[Passage]) -> str:
     return "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in [entry] + [p.to_dict() for p in passages])
 
 
-def _read_kept(settings: Settings, source: str) -> Optional[tuple[dict, list[Passage]]]:
+def _read_kept(settings: Settings, source: str) -> tuple[dict, list[Passage]] | None:
     try:
         lines = _kept_path(settings, source).read_text(encoding="utf-8").splitlines()
         entry = json.loads(lines[0])
@@ -562,8 +604,14 @@ def _valid_entries(data) -> list[dict]:
     for e in data["sources"]:
         if not (isinstance(e, dict) and isinstance(e.get("path"), str) and isinstance(e.get("sha256"), str)):
             raise ValueError("not a registry entry")
-        out.append({"path": e["path"], "sha256": e["sha256"], "added": str(e.get("added", "")),
-                    "passages": int(e.get("passages", 0) or 0)})
+        out.append(
+            {
+                "path": e["path"],
+                "sha256": e["sha256"],
+                "added": str(e.get("added", "")),
+                "passages": int(e.get("passages", 0) or 0),
+            }
+        )
     return out
 
 
@@ -571,7 +619,7 @@ def _registry_text(entries: list[dict]) -> str:
     return json.dumps({"sources": entries}, ensure_ascii=False, indent=1)
 
 
-def _read_registry(settings: Settings, report: Optional[Report] = None, write: bool = False) -> list[dict]:
+def _read_registry(settings: Settings, report: Report | None = None, write: bool = False) -> list[dict]:
     """The ingested files, from index/sources.json. Absent: gathered from the versions' manifests (an index
     built before the registry existed) with copies of their passages; damaged: gathered from the kept copies.
     With `write` (callers that hold the lock) what was gathered is saved; reports go to `report`."""
@@ -581,14 +629,18 @@ def _read_registry(settings: Settings, report: Optional[Report] = None, write: b
     except FileNotFoundError:
         problem = ""
     except (OSError, ValueError, TypeError) as exc:
-        problem = f"index/sources.json is damaged ({_why(exc) if not isinstance(exc, ValueError) else 'not a registry'})"
+        problem = (
+            f"index/sources.json is damaged ({_why(exc) if not isinstance(exc, ValueError) else 'not a registry'})"
+        )
     entries, kept = _gather_sources(settings)
     if problem and report:
         aside = ""
         if write:
             aside = _move_aside(path)
-        report(f"{problem}: rebuilt from what the index holds ({_plural(len(entries), 'ingested file')})"
-               + (f"; the damaged file was kept as {aside}" if aside else ""))
+        report(
+            f"{problem}: rebuilt from what the index holds ({_plural(len(entries), 'ingested file')})"
+            + (f"; the damaged file was kept as {aside}" if aside else "")
+        )
     if write and (entries or problem):
         files = [(path, _registry_text(entries))]
         files += [(_kept_path(settings, e["path"]), _kept_text(e, ps)) for e, ps in kept if ps]
@@ -647,7 +699,7 @@ def _move_aside(path: Path) -> str:
     return aside.name
 
 
-def _source_passages(settings: Settings, entry: dict, report: Report) -> tuple[list[Passage], Optional[str]]:
+def _source_passages(settings: Settings, entry: dict, report: Report) -> tuple[list[Passage], str | None]:
     """An ingested file's passages for a rebuild: read again from the file (it may have been edited), else
     from the copy kept in the index. Returns them and the kept copy's new text when the file changed."""
     path = Path(entry["path"])
@@ -664,8 +716,10 @@ def _source_passages(settings: Settings, entry: dict, report: Report) -> tuple[l
     if got:
         report(f"ingested file {path} cannot be read ({why}): its passages come from the copy kept in the index")
         return got[1], None
-    report(f"warning: ingested file {path} cannot be read ({why}) and the index keeps no copy of it: "
-           "left out of this version; ingest it again with `assistant ingest FILE`")
+    report(
+        f"warning: ingested file {path} cannot be read ({why}) and the index keeps no copy of it: "
+        "left out of this version; ingest it again with `assistant ingest FILE`"
+    )
     return [], None
 
 
@@ -675,7 +729,7 @@ class EmbeddingCache:
     change that does not touch the model, or a restored backup re-embeds nothing it has seen. A damaged
     cache is moved aside (kept, never deleted) and a fresh one started: it only costs time."""
 
-    def __init__(self, settings: Settings, report: Optional[Report] = None):
+    def __init__(self, settings: Settings, report: Report | None = None):
         self.model = f"{settings.embedding_backend}:{settings.embedding_model}:{settings.embedding_passage_prefix}"
         self.query_prefix = settings.embedding_query_prefix
         self.path = settings.index_dir / "embedding-cache.sqlite"
@@ -720,8 +774,11 @@ class EmbeddingCache:
         aside = _move_aside(self.path)
         for extra in ("-journal", "-wal", "-shm"):
             Path(f"{self.path}{extra}").unlink(missing_ok=True)
-        self.report(f"index/embedding-cache.sqlite is damaged ({exc}): "
-                    + (f"kept as {aside}, " if aside else "") + "starting a fresh cache (texts are embedded again)")
+        self.report(
+            f"index/embedding-cache.sqlite is damaged ({exc}): "
+            + (f"kept as {aside}, " if aside else "")
+            + "starting a fresh cache (texts are embedded again)"
+        )
         self._open()
 
     def _key(self, text: str, as_query: bool = False) -> str:
@@ -752,14 +809,16 @@ class EmbeddingCache:
         if missing:
             todo = [texts[i] for i in missing]
             vecs = embed_queries(embeddings, todo) if as_query else embeddings.embed_documents(todo)
-            self._guard(self._store, [(keys[i], np.asarray(v, dtype=np.float32).tobytes())
-                                      for i, v in zip(missing, vecs)])
+            self._guard(
+                self._store, [(keys[i], np.asarray(v, dtype=np.float32).tobytes()) for i, v in zip(missing, vecs)]
+            )
             found.update({keys[i]: v for i, v in zip(missing, vecs)})
         return [found[k] for k in keys]
 
 
-def _embed_and_add(collection, embeddings, passages: list[Passage], progress: Optional[Progress],
-                   cache: Optional["EmbeddingCache"] = None) -> None:
+def _embed_and_add(
+    collection, embeddings, passages: list[Passage], progress: Progress | None, cache: EmbeddingCache | None = None
+) -> None:
     docs = [(p, lang, p.text_in(lang)) for p in passages for lang in ("fa", "en") if lang == "fa" or p.text_en]
     batch = 32
     done = 0
@@ -769,16 +828,26 @@ def _embed_and_add(collection, embeddings, passages: list[Passage], progress: Op
         part = docs[i : i + batch]
         # Section headings travel with paragraphs ("which section discusses X"); table rows
         # already name their table, and repeating long table titles would double the embedding time.
-        texts = [text if p.kind == "table_row" else f"{(p.heading_en if lang == 'en' else p.heading)}: {text}"
-                 for p, lang, text in part]
+        texts = [
+            text if p.kind == "table_row" else f"{(p.heading_en if lang == 'en' else p.heading)}: {text}"
+            for p, lang, text in part
+        ]
         vecs = cache.embed(embeddings, texts) if cache else embeddings.embed_documents(texts)
         collection.add(
             ids=[f"{p.id}#{lang}" for p, lang, _ in part],
             embeddings=vecs,
             documents=[text for _, _, text in part],
-            metadatas=[{"pid": p.id, "lang": lang, "kind": p.kind, "section": p.section,
-                        "table": p.table if p.table is not None else -1,
-                        "row": p.row if p.row is not None else -1} for p, lang, _ in part],
+            metadatas=[
+                {
+                    "pid": p.id,
+                    "lang": lang,
+                    "kind": p.kind,
+                    "section": p.section,
+                    "table": p.table if p.table is not None else -1,
+                    "row": p.row if p.row is not None else -1,
+                }
+                for p, lang, _ in part
+            ],
         )
         done += len(part)
         if progress:
@@ -790,8 +859,14 @@ def embed_queries(embeddings, texts: list[str]) -> list[list[float]]:
     return batch(texts) if batch else [embeddings.embed_query(t) for t in texts]
 
 
-def _build_keys(settings: Settings, d: Path, embeddings, passages: list[Passage], cache: "EmbeddingCache",
-                progress: Optional[Progress] = None) -> None:
+def _build_keys(
+    settings: Settings,
+    d: Path,
+    embeddings,
+    passages: list[Passage],
+    cache: EmbeddingCache,
+    progress: Progress | None = None,
+) -> None:
     """The question keys of the passages present (embedded as questions), the near misses and the question
     forms, and the answer-type classifier trained on the keys; written beside the Chroma folder of the version.
     Progress is reported as its own phase (questions)."""
@@ -799,16 +874,19 @@ def _build_keys(settings: Settings, d: Path, embeddings, passages: list[Passage]
     from .qtype import QuestionTyper, load_forms
 
     ids = {p.id for p in passages}
-    total = (sum(k.passage in ids for k in load_keys(settings.corpus_dir))
-             + sum(k.passage in ids for k in load_keys(settings.corpus_dir, ANTIKEYS_FILE)) + len(load_forms()))
+    total = (
+        sum(k.passage in ids for k in load_keys(settings.corpus_dir))
+        + sum(k.passage in ids for k in load_keys(settings.corpus_dir, ANTIKEYS_FILE))
+        + len(load_forms())
+    )
     done = 0
 
     def embed(texts):
         nonlocal done
         out = []
         for i in range(0, len(texts), 64):
-            out.extend(cache.embed(embeddings, texts[i:i + 64], as_query=True))
-            done += len(texts[i:i + 64])
+            out.extend(cache.embed(embeddings, texts[i : i + 64], as_query=True))
+            done += len(texts[i : i + 64])
             if progress and total:
                 progress(min(done, total), total)
         return out
@@ -817,8 +895,9 @@ def _build_keys(settings: Settings, d: Path, embeddings, passages: list[Passage]
     keys.save(d)
     build_keys(settings.corpus_dir, ids, embed, ANTIKEYS_FILE).save(d, "antikeys")
     forms = load_forms()
-    from_questions([QuestionKey("", f["q"], f.get("lang", ""), f.get("register", ""), f["type"]) for f in forms],
-                   embed).save(d, "forms")
+    from_questions(
+        [QuestionKey("", f["q"], f.get("lang", ""), f.get("register", ""), f["type"]) for f in forms], embed
+    ).save(d, "forms")
     if len(keys) and len({k.type for k in keys.keys}) >= 2:
         # The document's keys, plus document-independent question forms (assistant/data): a document
         # seldom asks for every answer type, and the forms teach the shape of the ones it lacks.
@@ -833,16 +912,21 @@ def _build_keys(settings: Settings, d: Path, embeddings, passages: list[Passage]
             vecs = np.vstack([vecs, extra])
         QuestionTyper.train(texts, vecs, labels).save(d)
 
+
 # ---------------------------------------------------------------- building, opening, ingesting
-def build(settings: Settings, extra_sources: Optional[list[str]] = None, progress: Optional[Progress] = None,
-          report: Optional[Report] = None) -> Store:
+def build(
+    settings: Settings,
+    extra_sources: list[str] | None = None,
+    progress: Progress | None = None,
+    report: Report | None = None,
+) -> Store:
     """Build a fresh version from the edition and every registered ingested file (+ `extra_sources`, which
     are registered) and make it current."""
     with _Locked(settings, "building the index"):
         return _build_locked(settings, progress, report or _notify, extra_sources or [])
 
 
-def _build_locked(settings: Settings, progress: Optional[Progress], report: Report, extra: list[str] = ()) -> Store:
+def _build_locked(settings: Settings, progress: Progress | None, report: Report, extra: list[str] = ()) -> Store:
     from .embeddings import make_embeddings
     from .vectorstore import ChromaEmbeddingFunction, chroma_client
 
@@ -868,21 +952,34 @@ def _build_locked(settings: Settings, progress: Optional[Progress], report: Repo
     stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-{next(_BUILDS)}"
     d = _version_dir(settings, f"v-{want}-{stamp}")
     assert d is not None
-    collection_name = f"{settings.collection_prefix}-{want}-{stamp}" if settings.chroma_url else settings.collection_prefix
+    collection_name = (
+        f"{settings.collection_prefix}-{want}-{stamp}" if settings.chroma_url else settings.collection_prefix
+    )
     try:
         d.mkdir(parents=True)
         client = chroma_client(settings, d)  # first: an unreachable server fails before the model loads
         embeddings = make_embeddings(settings)
         collection = client.create_collection(
-            collection_name, embedding_function=ChromaEmbeddingFunction(embeddings),
-            configuration={"hnsw": {"space": "cosine"}})
+            collection_name,
+            embedding_function=ChromaEmbeddingFunction(embeddings),
+            configuration={"hnsw": {"space": "cosine"}},
+        )
         cache = EmbeddingCache(settings, report)
         _embed_and_add(collection, embeddings, passages, progress, cache)
         _build_keys(settings, d, embeddings, passages, cache, progress)
-        manifest = Manifest(want, digest, settings.embedding_backend, settings.embedding_model, time.time(),
-                            len(passages), collection_name, built_from)
-        _atomic_write(d / "passages.jsonl",
-                      "".join(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in passages))
+        manifest = Manifest(
+            want,
+            digest,
+            settings.embedding_backend,
+            settings.embedding_model,
+            time.time(),
+            len(passages),
+            collection_name,
+            built_from,
+        )
+        _atomic_write(
+            d / "passages.jsonl", "".join(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in passages)
+        )
         _atomic_write(d / LEXICAL, _lexical_json(passages))
         _atomic_write(d / "manifest.json", manifest.dump())
         if kept_updates or extra:
@@ -896,8 +993,10 @@ def _build_locked(settings: Settings, progress: Optional[Progress], report: Repo
             raise _write_error(settings, exc, "building the index") from None
         if isinstance(exc, Exception) or is_fatal(exc):
             raise
-        raise IndexDamaged(f"Chroma's engine failed while building the index ({type(exc).__name__})",
-                           f"check the folder {settings.index_dir}, then {REBUILD}") from None
+        raise IndexDamaged(
+            f"Chroma's engine failed while building the index ({type(exc).__name__})",
+            f"check the folder {settings.index_dir}, then {REBUILD}",
+        ) from None
     replaced = []
     for old in _versions(settings):
         try:
@@ -928,8 +1027,9 @@ def _drop_replaced_collections(settings: Settings, d: Path, names: list[str]) ->
             raise
 
 
-def open_index(settings: Settings, rebuild_if_needed: bool = True, progress: Optional[Progress] = None,
-               report: Optional[Report] = None) -> Store:
+def open_index(
+    settings: Settings, rebuild_if_needed: bool = True, progress: Progress | None = None, report: Report | None = None
+) -> Store:
     """The current index; rebuilt first when missing, damaged or stale (settings or corpus changed), from
     the corpus and every ingested file. A repair is reported in one line (to standard error by default)."""
     report = report or _notify
@@ -940,9 +1040,15 @@ def open_index(settings: Settings, rebuild_if_needed: bool = True, progress: Opt
             _migrate(settings, report)
         return store
     if not rebuild_if_needed:
-        raise IndexDamaged(problem or ("the index was built with other settings or another corpus" if store
-                                       else f"there is no index in {settings.index_dir} yet"),
-                           f"build it: {REBUILD}")
+        raise IndexDamaged(
+            problem
+            or (
+                "the index was built with other settings or another corpus"
+                if store
+                else f"there is no index in {settings.index_dir} yet"
+            ),
+            f"build it: {REBUILD}",
+        )
     doing = f"repairing it ({problem})" if problem else "building the index"
     with _Locked(settings, doing):
         # Another process may have built it while we waited for the lock.
@@ -966,8 +1072,9 @@ def _migrate(settings: Settings, report: Report) -> None:
         pass
 
 
-def add_documents(settings: Settings, paths: list[Path], progress: Optional[Progress] = None,
-                  report: Optional[Report] = None) -> dict:
+def add_documents(
+    settings: Settings, paths: list[Path], progress: Progress | None = None, report: Report | None = None
+) -> dict:
     """Ingest user files into the current index and the registry; ids are content hashes, so repeats add
     nothing. A copy of each file's passages is kept, so a later rebuild has them even without the file."""
     report = report or _notify
@@ -978,9 +1085,10 @@ def add_documents(settings: Settings, paths: list[Path], progress: Optional[Prog
     with _Locked(settings, "ingesting", then):
         store = _load_version(settings, store.dir)
         registry = _read_registry(settings, report, write=True)
-        for path, passages in parsed:
-            new_passages.extend(p for p in passages if p.id not in store.by_id
-                                and p.id not in {q.id for q in new_passages})
+        for _path, passages in parsed:
+            new_passages.extend(
+                p for p in passages if p.id not in store.by_id and p.id not in {q.id for q in new_passages}
+            )
         kept = []
         for path, passages in parsed:
             src = str(path.resolve())
@@ -993,16 +1101,22 @@ def add_documents(settings: Settings, paths: list[Path], progress: Optional[Prog
         store.manifest.sources = sources
         try:
             if new_passages:
-                _embed_and_add(store.collection, store.embeddings, new_passages, progress,
-                               EmbeddingCache(settings, report))
+                _embed_and_add(
+                    store.collection, store.embeddings, new_passages, progress, EmbeddingCache(settings, report)
+                )
             (settings.index_dir / KEPT).mkdir(parents=True, exist_ok=True)
-            _atomic_write_many(kept + [
-                (settings.index_dir / SOURCES, _registry_text(registry)),
-                (store.dir / "passages.jsonl",
-                 "".join(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in all_passages)),
-                (store.dir / LEXICAL, _lexical_json(all_passages)),
-                (store.dir / "manifest.json", store.manifest.dump()),
-            ])
+            _atomic_write_many(
+                kept
+                + [
+                    (settings.index_dir / SOURCES, _registry_text(registry)),
+                    (
+                        store.dir / "passages.jsonl",
+                        "".join(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in all_passages),
+                    ),
+                    (store.dir / LEXICAL, _lexical_json(all_passages)),
+                    (store.dir / "manifest.json", store.manifest.dump()),
+                ]
+            )
         except BaseException as exc:  # noqa: BLE001 - Rust panics included
             # Disk full, a failing store, Ctrl-C: take back the vectors added (best effort); passages.jsonl
             # and the manifest are swapped in together only at the end, so the index stays as it was.
@@ -1020,6 +1134,7 @@ def add_documents(settings: Settings, paths: list[Path], progress: Optional[Prog
                 raise _write_error(settings, exc, "ingesting", then) from None
             if isinstance(exc, Exception) or is_fatal(exc):
                 raise
-            raise IndexDamaged(f"Chroma's engine failed while ingesting ({type(exc).__name__}); the index "
-                               "is unchanged", REBUILD) from None
+            raise IndexDamaged(
+                f"Chroma's engine failed while ingesting ({type(exc).__name__}); the index is unchanged", REBUILD
+            ) from None
     return {"added": len(new_passages), "files": len(paths), "total": len(all_passages)}

@@ -5,14 +5,15 @@
 - any PDF through pypdf (page-aware), and plain .txt/.md files, with content-hash ids so
   that ingesting the same file twice adds nothing.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
 import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from .normalize import clean_display, normalize, persian_digits
 from .types import Passage
@@ -72,9 +73,14 @@ def _edition_paragraphs(fa: dict, en: dict) -> Iterator[Passage]:
             text = f"{text} {block['note']}"
             text_en = f"{text_en} {twin.get('note', '')}".strip()
         yield Passage(
-            id=block["id"], kind=block["kind"] if block["kind"] != "heading" else "heading",
-            section=block["section"], heading=heading, heading_en=heading_en,
-            text=text, text_en=text_en, source="corpus/edition.fa.json",
+            id=block["id"],
+            kind=block["kind"] if block["kind"] != "heading" else "heading",
+            section=block["section"],
+            heading=heading,
+            heading_en=heading_en,
+            text=text,
+            text_en=text_en,
+            source="corpus/edition.fa.json",
         )
 
 
@@ -87,8 +93,7 @@ def _cell(row: dict, key: str, lang: str) -> str:
 def join_bullets(text: str, lang: str) -> str:
     sep = "؛" if lang == "fa" else ";"
     lines = [line.strip() for line in text.split("\n") if line.strip()]
-    return " ".join(line if line[-1] in "؛;،,:" or i == len(lines) - 1 else line + sep
-                    for i, line in enumerate(lines))
+    return " ".join(line if line[-1] in "؛;،,:" or i == len(lines) - 1 else line + sep for i, line in enumerate(lines))
 
 
 def _table_row_text(table: dict, row: dict, lang: str) -> str:
@@ -116,13 +121,30 @@ def _table_passages(table: dict) -> Iterator[Passage]:
     title, title_en = table["title_fa"], table["title_en"]
     summary_fa = " ".join(x for x in [title, table.get("source_fa") or ""] if x)
     summary_en = " ".join(x for x in [title_en, table.get("source_en") or ""] if x)
-    yield Passage(id=f"t{n}", kind="heading", section=f"t{n}", heading=title, heading_en=title_en,
-                  text=summary_fa, text_en=summary_en, table=n, source="corpus/tables.json")
+    yield Passage(
+        id=f"t{n}",
+        kind="heading",
+        section=f"t{n}",
+        heading=title,
+        heading_en=title_en,
+        text=summary_fa,
+        text_en=summary_en,
+        table=n,
+        source="corpus/tables.json",
+    )
     for row in table["rows"]:
         yield Passage(
-            id=row["id"], kind="table_row", section=f"t{n}", heading=title, heading_en=title_en,
-            text=_table_row_text(table, row, "fa"), text_en=_table_row_text(table, row, "en"),
-            table=n, row=row["row"], source="corpus/tables.json", cells=row["cells"],
+            id=row["id"],
+            kind="table_row",
+            section=f"t{n}",
+            heading=title,
+            heading_en=title_en,
+            text=_table_row_text(table, row, "fa"),
+            text_en=_table_row_text(table, row, "en"),
+            table=n,
+            row=row["row"],
+            source="corpus/tables.json",
+            cells=row["cells"],
         )
 
 
@@ -241,9 +263,17 @@ def load_text(path: Path) -> list[Passage]:
 
 
 def _doc_passage(path: Path, chunk: str, page: int | None) -> Passage:
-    return Passage(id=_content_id(path.stem, chunk), kind="paragraph", section=f"doc:{path.name}",
-                   heading=path.name, heading_en=path.name, text=chunk, text_en="",
-                   page=page, source=str(path))
+    return Passage(
+        id=_content_id(path.stem, chunk),
+        kind="paragraph",
+        section=f"doc:{path.name}",
+        heading=path.name,
+        heading_en=path.name,
+        text=chunk,
+        text_en="",
+        page=page,
+        source=str(path),
+    )
 
 
 def _dedupe(passages: Iterable[Passage]) -> list[Passage]:

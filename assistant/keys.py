@@ -9,12 +9,12 @@ which trains the question-type classifier (qtype.py).
 Built with each index version (keys.npz beside the Chroma folder), so a fresh process loads the vectors
 instead of embedding a thousand questions.
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -28,8 +28,19 @@ KEYS_JSON = "keys.json"
 # (the year an agreement was signed, a mayor's name). A question closer to one of these than to any key is
 # probably not answered; calibration.py reads the margin.
 ANTIKEYS_FILE = "antikeys.jsonl"
-TYPES = ("year", "number", "person", "entity", "list", "definition", "reason", "recommendation",
-         "comparison", "yesno", "other")
+TYPES = (
+    "year",
+    "number",
+    "person",
+    "entity",
+    "list",
+    "definition",
+    "reason",
+    "recommendation",
+    "comparison",
+    "yesno",
+    "other",
+)
 
 
 @dataclass(frozen=True)
@@ -64,7 +75,7 @@ class KeyIndex:
     def __init__(self, keys: list[QuestionKey], vectors: np.ndarray):
         self.keys = keys
         self.vectors = vectors.astype(np.float32) if len(keys) else np.zeros((0, 1), np.float32)
-        self._bm25: Optional[BM25] = None
+        self._bm25: BM25 | None = None
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -87,7 +98,7 @@ class KeyIndex:
             return np.zeros(0)
         return self.vectors @ np.asarray(query_vec, dtype=np.float32)
 
-    def dense(self, query_vec, k: int, sims: Optional[np.ndarray] = None) -> list[tuple[int, float]]:
+    def dense(self, query_vec, k: int, sims: np.ndarray | None = None) -> list[tuple[int, float]]:
         sims = self.similarities(query_vec) if sims is None else sims
         if not len(sims):
             return []
@@ -105,11 +116,12 @@ class KeyIndex:
     def save(self, folder: Path, stem: str = "keys") -> None:
         folder = Path(folder)
         np.savez(folder / f"{stem}.npz", vectors=self.vectors)
-        (folder / f"{stem}.json").write_text(json.dumps([asdict(k) for k in self.keys], ensure_ascii=False),
-                                             encoding="utf-8")
+        (folder / f"{stem}.json").write_text(
+            json.dumps([asdict(k) for k in self.keys], ensure_ascii=False), encoding="utf-8"
+        )
 
     @classmethod
-    def load(cls, folder: Path, stem: str = "keys") -> "KeyIndex":
+    def load(cls, folder: Path, stem: str = "keys") -> KeyIndex:
         folder = Path(folder)
         try:
             keys = [QuestionKey(**d) for d in json.loads((folder / f"{stem}.json").read_text(encoding="utf-8"))]

@@ -4,6 +4,7 @@ rank_bm25 fits the statistics (idf with its epsilon floor, k1, b, average length
 per document is then computed once, so a question costs a slice add per token instead of rank_bm25's Python
 loop over every document (0.02 vs 0.7 ms on the paper). Scores are rank_bm25's own, bit for bit.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,7 +44,7 @@ class BM25:
         for t in query_tokens:
             span = self._postings.get(t)
             if span is not None:
-                out[self._docs[span[0]:span[1]]] += self._weights[span[0]:span[1]]
+                out[self._docs[span[0] : span[1]]] += self._weights[span[0] : span[1]]
         return out
 
     def top(self, query_tokens: list[str], k: int) -> list[tuple[int, float]]:

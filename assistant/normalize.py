@@ -7,11 +7,12 @@ Two levels:
   no diacritics, half-spaces as spaces, lower case. Used for BM25 tokens,
   quote verification and answer scoring, never shown to a user.
 """
+
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 import unicodedata
+from functools import lru_cache
 
 TATWEEL = "\u0640"
 ZWNJ = "\u200c"
@@ -24,12 +25,20 @@ _CHAR_MAP = {
 }
 _DISPLAY_TABLE = str.maketrans(_CHAR_MAP)
 # Persian (U+06F0..) and Arabic-Indic (U+0660..) digits -> ASCII for matching.
-_DIGITS = str.maketrans(
-    {chr(0x06F0 + i): str(i) for i in range(10)} | {chr(0x0660 + i): str(i) for i in range(10)}
-)
+_DIGITS = str.maketrans({chr(0x06F0 + i): str(i) for i in range(10)} | {chr(0x0660 + i): str(i) for i in range(10)})
 # Matching only: spelling variants Persian writers mix freely (آیین/آئین, مسائل/مسایل, زمینۀ/زمینه).
-_MATCH_LETTERS = str.maketrans({"\u0622": "\u0627", "\u0623": "\u0627", "\u0625": "\u0627", "\u0671": "\u0627",
-                                "\u0624": "\u0648", "\u0626": "\u06cc", "\u06c0": "\u0647", "\u0629": "\u0647"})
+_MATCH_LETTERS = str.maketrans(
+    {
+        "\u0622": "\u0627",
+        "\u0623": "\u0627",
+        "\u0625": "\u0627",
+        "\u0671": "\u0627",
+        "\u0624": "\u0648",
+        "\u0626": "\u06cc",
+        "\u06c0": "\u0647",
+        "\u0629": "\u0647",
+    }
+)
 _TO_PERSIAN_DIGITS = str.maketrans({str(i): chr(0x06F0 + i) for i in range(10)})
 # Superscript footnote markers used by the edition (¹²³...) -> ordinary digits.
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")

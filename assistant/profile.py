@@ -9,12 +9,12 @@ knows a table number or a name itself: another document with its own profile run
 Matching forgives what users do: typos (one edit), Persian endings (...‌ها, ...‌هاش), letter and
 half-space variants (through normalize), and transliterations listed as aliases.
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from .fuzzy import SUFFIXES, edit1
 from .normalize import normalize, tokens
@@ -29,7 +29,7 @@ class Entity:
     fa: str
     en: str
     aliases: tuple[str, ...] = ()
-    country: Optional[str] = None  # a city's country (entity id)
+    country: str | None = None  # a city's country (entity id)
     regions: tuple[str, ...] = ()  # a country's regions (entity ids)
     within: tuple[str, ...] = ()  # a region's larger regions
 
@@ -47,6 +47,7 @@ class Mention:
 @dataclass(frozen=True)
 class Group:
     """A value of a grouping or status column, with the words people use for it."""
+
     id: str
     match_en: str  # a substring of the column's English cell that identifies the group
     aliases: tuple[str, ...]
@@ -59,11 +60,11 @@ class TableRole:
     role: str
     holds: str
     names: tuple[str, ...] = ()  # words that name what the rows are ("sister city", "challenge")
-    name_column: Optional[str] = None
-    place_column: Optional[str] = None
-    status_column: Optional[str] = None
-    group_column: Optional[str] = None
-    measure_column: Optional[str] = None  # a column whose numbers can be compared ("more than 100 members")
+    name_column: str | None = None
+    place_column: str | None = None
+    status_column: str | None = None
+    group_column: str | None = None
+    measure_column: str | None = None  # a column whose numbers can be compared ("more than 100 members")
     attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # column -> words that ask for it
     groups: tuple[Group, ...] = ()
     statuses: tuple[Group, ...] = ()
@@ -77,7 +78,7 @@ def _same(q: str, a: str) -> bool:
     """Does question token q stand for alias token a (exact, with an ending, or one typo away)?"""
     if q == a:
         return True
-    if len(a) >= 3 and q.startswith(a) and q[len(a):] in SUFFIXES:
+    if len(a) >= 3 and q.startswith(a) and q[len(a) :] in SUFFIXES:
         return True
     return len(a) >= 5 and q[:1] == a[:1] and edit1(q, a)
 
@@ -109,24 +110,40 @@ class Profile:
         self.search_example: dict = dict(doc.get("search_example", {}))
         self.entities: list[Entity] = []
         for e in data.get("entities", []):
-            self.entities.append(Entity(
-                id=e["id"], type=e["type"], fa=e.get("fa", ""), en=e.get("en", ""),
-                aliases=tuple(e.get("aliases", [])), country=e.get("country"),
-                regions=tuple(e.get("regions", [])), within=tuple(e.get("within", []))))
+            self.entities.append(
+                Entity(
+                    id=e["id"],
+                    type=e["type"],
+                    fa=e.get("fa", ""),
+                    en=e.get("en", ""),
+                    aliases=tuple(e.get("aliases", [])),
+                    country=e.get("country"),
+                    regions=tuple(e.get("regions", [])),
+                    within=tuple(e.get("within", [])),
+                )
+            )
         self.by_id = {e.id: e for e in self.entities}
         self.tables: dict[int, TableRole] = {}
         for t in data.get("tables", []):
             self.tables[int(t["table"])] = TableRole(
-                table=int(t["table"]), id=t.get("id", f"t{t['table']}"), role=t.get("role", ""),
-                holds=t.get("holds", ""), names=tuple(t.get("names", [])),
-                name_column=t.get("name_column"), place_column=t.get("place_column"),
-                status_column=t.get("status_column"), group_column=t.get("group_column"),
+                table=int(t["table"]),
+                id=t.get("id", f"t{t['table']}"),
+                role=t.get("role", ""),
+                holds=t.get("holds", ""),
+                names=tuple(t.get("names", [])),
+                name_column=t.get("name_column"),
+                place_column=t.get("place_column"),
+                status_column=t.get("status_column"),
+                group_column=t.get("group_column"),
                 measure_column=t.get("measure_column"),
                 attributes={k: tuple(v) for k, v in (t.get("attributes") or {}).items()},
-                groups=tuple(Group(g["id"], g.get("match_en", ""), tuple(g.get("aliases", [])))
-                             for g in t.get("groups", [])),
-                statuses=tuple(Group(g["id"], g.get("match_en", ""), tuple(g.get("aliases", [])))
-                               for g in t.get("statuses", [])))
+                groups=tuple(
+                    Group(g["id"], g.get("match_en", ""), tuple(g.get("aliases", []))) for g in t.get("groups", [])
+                ),
+                statuses=tuple(
+                    Group(g["id"], g.get("match_en", ""), tuple(g.get("aliases", []))) for g in t.get("statuses", [])
+                ),
+            )
         # Alias token sequences, longest first, so "New York" wins over "York".
         self._aliases: list[tuple[tuple[str, ...], Entity, bool]] = []
         for e in self.entities:
@@ -142,7 +159,7 @@ class Profile:
             self._first.setdefault(toks[0][:1], []).append(i)
 
     @classmethod
-    def load(cls, corpus_dir: Path) -> "Profile":
+    def load(cls, corpus_dir: Path) -> Profile:
         path = Path(corpus_dir) / PROFILE_FILE
         if not path.is_file():
             return cls({})  # a document without a profile: no entities, no table roles
@@ -160,12 +177,13 @@ class Profile:
                 toks, ent, exact_case = self._aliases[ai]
                 n = len(toks)
                 span = set(range(i, i + n))
-                if i + n > len(qtoks) or (span & taken and not any(
-                        m.start == i and m.end == i + n for m in out)):
+                if i + n > len(qtoks) or (span & taken and not any(m.start == i and m.end == i + n for m in out)):
                     continue
                 if all(_same(qtoks[i + j], toks[j]) for j in range(n)):
-                    if exact_case and not any(w.strip("'’.").upper() == w.strip("'’.") and
-                                              normalize(w.strip("'’.")) == toks[0] for w in raw_words):
+                    if exact_case and not any(
+                        w.strip("'’.").upper() == w.strip("'’.") and normalize(w.strip("'’.")) == toks[0]
+                        for w in raw_words
+                    ):
                         continue
                     if not any(m.entity.id == ent.id for m in out):
                         out.append(Mention(ent, i, i + n))
@@ -176,7 +194,7 @@ class Profile:
         """Regions a country (or a city, through its country) lies in, with their larger regions."""
         country = self.by_id.get(entity.country) if entity.country else entity
         out: set[str] = set()
-        for r in (country.regions if country else ()):
+        for r in country.regions if country else ():
             out.add(r)
             reg = self.by_id.get(r)
             out |= set(reg.within) if reg else set()
@@ -197,14 +215,13 @@ class Profile:
         role = self.tables.get(table)
         return _named(role.statuses, text) if role else []
 
-    def attribute_named(self, table: int, text: str) -> Optional[str]:
+    def attribute_named(self, table: int, text: str) -> str | None:
         """The one attribute column a question asks for ("the goals of", "how many members"), if exactly one."""
         role = self.tables.get(table)
         if role is None:
             return None
         qtoks = tokens(text)
-        named = [col for col, words in role.attributes.items()
-                 if any(find_phrase(qtoks, _toks(w)) >= 0 for w in words)]
+        named = [col for col, words in role.attributes.items() if any(find_phrase(qtoks, _toks(w)) >= 0 for w in words)]
         return named[0] if len(named) == 1 else None
 
     def tables_named(self, text: str) -> list[int]:

@@ -9,11 +9,12 @@ It is trained at index build on the labelled question keys (scikit-learn) and ap
 numpy only (no scikit-learn import in a fresh `ask`). `cross_validate` measures it on keys held back by
 passage (a passage's keys are never both trained on and tested).
 """
+
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 import numpy as np
 
@@ -43,7 +44,7 @@ def char_features(text: str) -> dict[int, float]:
         w = f" {word} "
         for n in NGRAMS:
             for i in range(len(w) - n + 1):
-                h = zlib.crc32(w[i:i + n].encode("utf-8")) % HASH_DIM
+                h = zlib.crc32(w[i : i + n].encode("utf-8")) % HASH_DIM
                 counts[h] = counts.get(h, 0.0) + 1.0
     norm = sum(v * v for v in counts.values()) ** 0.5 or 1.0
     return {h: v / norm for h, v in counts.items()}
@@ -70,7 +71,7 @@ class QuestionTyper:
         self.dim = dim  # embedding dimension
 
     @classmethod
-    def train(cls, texts: Sequence[str], vectors: np.ndarray, labels: Sequence[str], c: float = C) -> "QuestionTyper":
+    def train(cls, texts: Sequence[str], vectors: np.ndarray, labels: Sequence[str], c: float = C) -> QuestionTyper:
         from sklearn.linear_model import LogisticRegression
 
         model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
@@ -93,11 +94,16 @@ class QuestionTyper:
 
     # ------------------------------------------------------------------ storage
     def save(self, folder: Path) -> None:
-        np.savez(Path(folder) / QTYPE_NPZ, classes=np.asarray(self.classes), coef=self.coef,
-                 intercept=self.intercept, dim=np.asarray([self.dim]))
+        np.savez(
+            Path(folder) / QTYPE_NPZ,
+            classes=np.asarray(self.classes),
+            coef=self.coef,
+            intercept=self.intercept,
+            dim=np.asarray([self.dim]),
+        )
 
     @classmethod
-    def load(cls, folder: Path) -> Optional["QuestionTyper"]:
+    def load(cls, folder: Path) -> QuestionTyper | None:
         try:
             with np.load(Path(folder) / QTYPE_NPZ) as d:
                 return cls([str(c) for c in d["classes"]], d["coef"], d["intercept"], int(d["dim"][0]))
@@ -105,8 +111,14 @@ class QuestionTyper:
             return None
 
 
-def cross_validate(texts: Sequence[str], vectors: np.ndarray, labels: Sequence[str], groups: Sequence[str],
-                   folds: int = 5, extra: Optional[tuple] = None) -> dict:
+def cross_validate(
+    texts: Sequence[str],
+    vectors: np.ndarray,
+    labels: Sequence[str],
+    groups: Sequence[str],
+    folds: int = 5,
+    extra: tuple | None = None,
+) -> dict:
     """Accuracy on keys held back by passage group (GroupKFold), overall and per type. extra: (texts,
     vectors, labels) always trained on (the document-independent question forms)."""
     from sklearn.model_selection import GroupKFold
@@ -118,7 +130,11 @@ def cross_validate(texts: Sequence[str], vectors: np.ndarray, labels: Sequence[s
     for train, test in GroupKFold(n_splits=folds).split(texts, labels, list(groups)):
         tr_texts, tr_vecs, tr_labels = [texts[i] for i in train], vectors[train], [labels[i] for i in train]
         if extra is not None:
-            tr_texts, tr_vecs, tr_labels = tr_texts + list(extra[0]), np.vstack([tr_vecs, extra[1]]), tr_labels + list(extra[2])
+            tr_texts, tr_vecs, tr_labels = (
+                tr_texts + list(extra[0]),
+                np.vstack([tr_vecs, extra[1]]),
+                tr_labels + list(extra[2]),
+            )
         typer = QuestionTyper.train(tr_texts, tr_vecs, tr_labels)
         for i in test:
             ok = typer.predict(texts[i], vectors[i])[0] == labels[i]
@@ -126,5 +142,8 @@ def cross_validate(texts: Sequence[str], vectors: np.ndarray, labels: Sequence[s
             per.setdefault(labels[i], [0, 0])
             per[labels[i]][0] += ok
             per[labels[i]][1] += 1
-    return {"accuracy": right / max(1, len(texts)), "n": len(texts),
-            "per_type": {t: round(a / n, 3) for t, (a, n) in sorted(per.items())}}
+    return {
+        "accuracy": right / max(1, len(texts)),
+        "n": len(texts),
+        "per_type": {t: round(a / n, 3) for t, (a, n) in sorted(per.items())},
+    }

@@ -7,11 +7,11 @@ word?" is asked of its own vocabulary (passages, keys and profile), forgiving ty
 written here is language-general: stop words, interrogatives ("how many", «چند»), comparators ("more than",
 «بیش از»), pronouns that mark a follow-up.
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Optional
 
 from .fuzzy import FuzzyVocab
 from .normalize import normalize, tokens
@@ -34,7 +34,8 @@ def detect_language(text: str) -> str:
     return "fa" if fa >= 0.25 * (fa + latin) or fa >= 6 else "en"
 
 
-STOP_EN = set("""a an the of in on at to for from by with about into over under and or but not no is are was were be been
+STOP_EN = set(
+    """a an the of in on at to for from by with about into over under and or but not no is are was were be been
 being do does did done have has had having what which who whom whose when where why how whether it its it's they them
 their theirs this that these those there here he she his her we our you your i me my as than then so such can could may
 might must shall should will would also any all some each every both either neither other others more most many much
@@ -42,9 +43,11 @@ few one ones per via vs according paper article study authors author say says sa
 mentioned list lists listed name names named give gives given tell describe describes show shows shown does please
 kind kinds type types way ways thing things between among within without against during before after up down out off
 again just only very too own same s t don't doesn't isn't aren't what's which's do roughly approximately about
-around exactly currently today now still yet abstract introduction conclusion section paragraph""".split())
+around exactly currently today now still yet abstract introduction conclusion section paragraph""".split()
+)
 
-STOP_FA = set(tokens("""و در به از که این آن با برای را تا یا هم نیز اما ولی اگر چه چی چیست چیه کدام کدامند کدامیک است هست
+STOP_FA = set(
+    tokens("""و در به از که این آن با برای را تا یا هم نیز اما ولی اگر چه چی چیست چیه کدام کدامند کدامیک است هست
 هستند بود بودند شد شده شود شوند می نمی کرد کرده کند کنند دارد دارند داشت داشته ای ها های ی یک بر روی پس پیش
 چند چقدر چگونه چطور چرا کجا کی آیا را ترتیب همه هر دیگر خود خویش ما شما او ایشان آنها آن‌ها اینها این‌ها
 مقاله مقالهٔ نویسنده نویسندگان پژوهش طبق بر اساس براساس گفته آمده ذکر اشاره بگویید بنویسید نام ببرید فهرست
@@ -52,7 +55,8 @@ STOP_FA = set(tokens("""و در به از که این آن با برای را ت
 کدوم کدوما کدوم‌ها کدوم‌هاش چیه چیا چطوری چجوری میشه می‌شه هستن بودن کی چی اومده اومد داره دارن کردن کرده
 میگن می‌گن می‌گه میگه چقدره تو توی رو اینو اونو اونا اون این‌ها بهش ازش دیگه خب حالا آخه یعنی کنن بکنند بکنن
 بشه شدن شده‌اند شده‌ان هستش بوده‌اند گفته‌اند دقیقا دقیقاً لطفا لطفاً بگو بگید توضیح بده الان اکنون هنوز
-چکیده مقدمه برا واسه واسه‌ی چیا چیان کدوما کدومان کدومه کدومن چیاست چین هستش داریم میشن شدن کن بگین"""))
+چکیده مقدمه برا واسه واسه‌ی چیا چیان کدوما کدومان کدومه کدومن چیاست چین هستش داریم میشن شدن کن بگین""")
+)
 
 # Interrogatives and comparators: language-general forms, not topics.
 _COUNTED_EN = re.compile(r"\bhow many (\w+(?: \w+)?)")
@@ -68,14 +72,43 @@ _FOCUS_EN = re.compile(r"\b(?:which|what)\s+(?:was |is |were |are )?(?:the )?(?:
 _FOCUS_FA = re.compile(r"(?:چه مقدار|چه میزان|چه|کدام|کدوم)\s+([^\s؟?]+)")
 _FOCUS_FA_END = re.compile(r"^\s*([^\s؟?]+)[^؟?]*\s(?:چیست|چیه|چه بود|کدام است)\s*[؟?]?\s*$")
 # Nouns that frame a question rather than name what it wants ("what kind of", «چه نوع»).
-_FRAMING = {"kind", "kinds", "type", "types", "way", "ways", "thing", "things", "sort", "role", "part", "extent",
-            "نوع", "نوعی", "چیز", "چیزی", "چیزهایی", "شکل", "کار", "کارهایی", "راه", "راهی", "نقش", "مواردی", "جوری"}
+_FRAMING = {
+    "kind",
+    "kinds",
+    "type",
+    "types",
+    "way",
+    "ways",
+    "thing",
+    "things",
+    "sort",
+    "role",
+    "part",
+    "extent",
+    "نوع",
+    "نوعی",
+    "چیز",
+    "چیزی",
+    "چیزهایی",
+    "شکل",
+    "کار",
+    "کارهایی",
+    "راه",
+    "راهی",
+    "نقش",
+    "مواردی",
+    "جوری",
+}
 # The interrogatives that fix the answer type whatever the topic (the classifier, trained on a document's keys,
 # can lean on the topic: "which year ... sister cities" looks like the many "which ... sister cities" keys).
 _ASKS = {
-    "year": re.compile(r"\b(?:what|which) year\b|\bin what year\b|\bwhen (?:was|were|did|is|does)\b|\bsince when\b|"
-                       r"\bwhat date\b|چه سال|کدام سال|کدوم سال|چه تاریخی|از چه زمانی|از کی|چه زمانی"),
-    "number": re.compile(r"\bhow (?:many|much)\b|\bwhat (?:percentage|share|number|proportion)\b|چند|چقدر|چه تعداد|چه مقدار|چه میزان"),
+    "year": re.compile(
+        r"\b(?:what|which) year\b|\bin what year\b|\bwhen (?:was|were|did|is|does)\b|\bsince when\b|"
+        r"\bwhat date\b|چه سال|کدام سال|کدوم سال|چه تاریخی|از چه زمانی|از کی|چه زمانی"
+    ),
+    "number": re.compile(
+        r"\bhow (?:many|much)\b|\bwhat (?:percentage|share|number|proportion)\b|چند|چقدر|چه تعداد|چه مقدار|چه میزان"
+    ),
     "person": re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|چه کسی|چه کسانی|کدام شخص"),
 }
 _SECTIONS = [  # the parts every paper of this edition format has (ids of the edition scheme)
@@ -83,13 +116,20 @@ _SECTIONS = [  # the parts every paper of this edition format has (ids of the ed
     ("intro", re.compile(r"\bintroduction\b|مقدمه")),
     ("conclusion", re.compile(r"\bconclusions?\b|نتیجه گیری|جمع بندی|بخش نتیجه")),
 ]
-_COMPARE = re.compile(r"\b(or|compare|compared|comparison|difference|differ|versus|vs|both)\b|"
-                      r"( یا |مقایسه|تفاوت|فرق|هر دو)")
-_FOLLOWUP_EN = re.compile(r"^(and|also|what about|how about|and what|which of (?:them|those|these))\b|"
-                          r"\b(it|its|they|them|their|those|these|this one|that one|of them|the same)\b", re.I)
-_FOLLOWUP_FA = re.compile(r"^(و |همچنین|در مورد |درباره |آن |این |خب |اون |این )|"
-                          r"(آنها|آن‌ها|اینها|این‌ها|اونا|کدام یک از|کدامیک از|کدومشون|همین|ایشان|آن را|این را|"
-                          r"اونو|اینو|این سازمان|آن سازمان|این نهاد|این شهر|آن شهر|این مورد|اهداف آن|اعضای آن|چرا)")
+_COMPARE = re.compile(
+    r"\b(or|compare|compared|comparison|difference|differ|versus|vs|both)\b|"
+    r"( یا |مقایسه|تفاوت|فرق|هر دو)"
+)
+_FOLLOWUP_EN = re.compile(
+    r"^(and|also|what about|how about|and what|which of (?:them|those|these))\b|"
+    r"\b(it|its|they|them|their|those|these|this one|that one|of them|the same)\b",
+    re.I,
+)
+_FOLLOWUP_FA = re.compile(
+    r"^(و |همچنین|در مورد |درباره |آن |این |خب |اون |این )|"
+    r"(آنها|آن‌ها|اینها|این‌ها|اونا|کدام یک از|کدامیک از|کدومشون|همین|ایشان|آن را|این را|"
+    r"اونو|اینو|این سازمان|آن سازمان|این نهاد|این شهر|آن شهر|این مورد|اهداف آن|اعضای آن|چرا)"
+)
 
 
 @dataclass
@@ -101,11 +141,11 @@ class Analysis:
     mentions: list[Mention] = field(default_factory=list)  # entities named, the document's subject excluded
     unknown: list[str] = field(default_factory=list)  # content words the document never uses
     unknown_names: list[str] = field(default_factory=list)  # of those, the ones written as names
-    table: Optional[int] = None  # a table named by number ("Table N", «جدول N»)
-    section: Optional[str] = None  # a part named ("according to the abstract")
-    counted: Optional[str] = None  # the noun of "how many X" / «چند X»
-    focus: Optional[str] = None  # the noun of "which X" / «چه X» (what kind of thing is wanted)
-    comparator: Optional[tuple[str, float]] = None  # ("gt", 100) for "more than 100"
+    table: int | None = None  # a table named by number ("Table N", «جدول N»)
+    section: str | None = None  # a part named ("according to the abstract")
+    counted: str | None = None  # the noun of "how many X" / «چند X»
+    focus: str | None = None  # the noun of "which X" / «چه X» (what kind of thing is wanted)
+    comparator: tuple[str, float] | None = None  # ("gt", 100) for "more than 100"
     asks_row: bool = False  # "which row is X in?": a row number is the answer
     raw: str = ""
 
@@ -170,7 +210,7 @@ class Analyzer:
         """Does the document use this word (inflected, colloquial or misspelt by one letter)?"""
         return word in self.vocab or stem(word) in self.vocab
 
-    def analyse(self, question: str, query_vec=None, lang: Optional[str] = None) -> Analysis:
+    def analyse(self, question: str, query_vec=None, lang: str | None = None) -> Analysis:
         lang = lang or detect_language(question)
         norm = normalize(question)
         terms = content_terms(question)
@@ -202,8 +242,14 @@ class Analyzer:
         m = _COUNTED_EN.search(norm) or _COUNTED_FA.search(norm)
         a.counted = m.group(1) if m else None
         m = _FOCUS_EN.search(norm) or _FOCUS_FA.search(norm) or _FOCUS_FA_END.search(norm)
-        if m and m.group(1) not in STOP_EN and m.group(1) not in STOP_FA and m.group(1) not in _FRAMING \
-                and len(m.group(1)) > 2 and not m.group(1).isdigit():
+        if (
+            m
+            and m.group(1) not in STOP_EN
+            and m.group(1) not in STOP_FA
+            and m.group(1) not in _FRAMING
+            and len(m.group(1)) > 2
+            and not m.group(1).isdigit()
+        ):
             a.focus = m.group(1)
         m = _COMPARATOR.search(norm)
         if m:

@@ -8,10 +8,10 @@ Each passage is indexed twice (Persian original and English rendering); a passag
 list is its best rank in either language, so a question in either language meets both. A passage reached
 through its keys ranks by its best key: four lists in all (passage dense, passage BM25, key dense, key BM25).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -34,12 +34,12 @@ class Hit:
 
 @dataclass
 class Filters:
-    table: Optional[int] = None
-    section: Optional[str] = None
-    kind: Optional[str] = None
-    lang: Optional[str] = None  # restrict matching to one language's text
+    table: int | None = None
+    section: str | None = None
+    kind: str | None = None
+    lang: str | None = None  # restrict matching to one language's text
 
-    def where(self) -> Optional[dict]:
+    def where(self) -> dict | None:
         clauses = []
         if self.table is not None:
             clauses.append({"table": self.table})
@@ -54,9 +54,11 @@ class Filters:
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def allows(self, p: Passage) -> bool:
-        return ((self.table is None or p.table == self.table)
-                and (not self.section or p.section == self.section)
-                and (not self.kind or p.kind == self.kind))
+        return (
+            (self.table is None or p.table == self.table)
+            and (not self.section or p.section == self.section)
+            and (not self.kind or p.kind == self.kind)
+        )
 
 
 class HybridRetriever:
@@ -64,15 +66,19 @@ class HybridRetriever:
         self.store = store
         self.settings = store.settings
 
-    def search(self, query: str, k: Optional[int] = None, filters: Optional[Filters] = None,
-               query_vec: Optional[list[float]] = None) -> list[Hit]:
+    def search(
+        self, query: str, k: int | None = None, filters: Filters | None = None, query_vec: list[float] | None = None
+    ) -> list[Hit]:
         k = k or self.settings.k
         filters = filters or Filters()
         if query_vec is None:
             query_vec = self.store.embeddings.embed_query(query)
         dense = self.store.dense(query_vec, self.settings.k_dense, filters.where())
-        lexical = self.store.lexical(tokens(query), self.settings.k_lexical,
-                                     allow=filters.allows if (filters.table or filters.section or filters.kind) else None)
+        lexical = self.store.lexical(
+            tokens(query),
+            self.settings.k_lexical,
+            allow=filters.allows if (filters.table or filters.section or filters.kind) else None,
+        )
         if filters.lang:
             lexical = [x for x in lexical if x[1] == filters.lang]
         fused: dict[str, Hit] = {}
@@ -80,13 +86,22 @@ class HybridRetriever:
         key_dense: list = []
         keys = self.store.keys
         if len(keys):
-            allowed = (lambda pid: pid in self.store.by_id and filters.allows(self.store.by_id[pid])) \
-                if (filters.table or filters.section or filters.kind) else (lambda pid: pid in self.store.by_id)
+            allowed = (
+                (lambda pid: pid in self.store.by_id and filters.allows(self.store.by_id[pid]))
+                if (filters.table or filters.section or filters.kind)
+                else (lambda pid: pid in self.store.by_id)
+            )
             k_keys = self.settings.k_dense
-            key_dense = [(keys.keys[i].passage, "key", sim) for i, sim in keys.dense(query_vec, 4 * k_keys)
-                         if allowed(keys.keys[i].passage)]
-            key_lex = [(keys.keys[i].passage, "key", sc) for i, sc in keys.lexical(tokens(query), 4 * k_keys)
-                       if allowed(keys.keys[i].passage)]
+            key_dense = [
+                (keys.keys[i].passage, "key", sim)
+                for i, sim in keys.dense(query_vec, 4 * k_keys)
+                if allowed(keys.keys[i].passage)
+            ]
+            key_lex = [
+                (keys.keys[i].passage, "key", sc)
+                for i, sc in keys.lexical(tokens(query), 4 * k_keys)
+                if allowed(keys.keys[i].passage)
+            ]
             lists += [(key_dense, "key"), (key_lex, None)]
         weights = {"dense": 1.0, "lexical": 1.0, "key": self.settings.key_weight, None: 1.0}
         with_keys = keys.passages if len(keys) else set()
@@ -120,7 +135,7 @@ class HybridRetriever:
         return sorted(fused.values(), key=lambda h: -h.score)[:k]
 
 
-def fuse(rankings: list[list[Hit]], rrf_k: int = 60, weights: Optional[list[float]] = None) -> list[Hit]:
+def fuse(rankings: list[list[Hit]], rrf_k: int = 60, weights: list[float] | None = None) -> list[Hit]:
     """Reciprocal rank fusion of several hit lists (e.g. a follow-up alone and with its history)."""
     fused: dict[str, Hit] = {}
     for i, hits in enumerate(rankings):
@@ -141,9 +156,21 @@ class PaperRetriever(BaseRetriever):
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         return [
-            Document(page_content=h.passage.text, id=h.passage.id,
-                     metadata={"id": h.passage.id, "score": h.score, "dense": h.dense, "lexical": h.lexical,
-                               "kind": h.passage.kind, "section": h.passage.section, "table": h.passage.table,
-                               "row": h.passage.row, "text_en": h.passage.text_en, "passage": h.passage})
+            Document(
+                page_content=h.passage.text,
+                id=h.passage.id,
+                metadata={
+                    "id": h.passage.id,
+                    "score": h.score,
+                    "dense": h.dense,
+                    "lexical": h.lexical,
+                    "kind": h.passage.kind,
+                    "section": h.passage.section,
+                    "table": h.passage.table,
+                    "row": h.passage.row,
+                    "text_en": h.passage.text_en,
+                    "passage": h.passage,
+                },
+            )
             for h in self.hybrid.search(query, self.k)
         ]

@@ -1,10 +1,11 @@
 """One Settings object for every stage: defaults < environment (ASSISTANT_*) < CLI flags."""
+
 from __future__ import annotations
 
 import hashlib
 import json
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,7 +43,7 @@ class Settings(BaseSettings):
     embedding_threads: int = Field(0, ge=0, le=64)
 
     # Vector store: a local persistent Chroma folder, or a Chroma server.
-    chroma_url: Optional[str] = None
+    chroma_url: str | None = None
     # Every request to a Chroma server is given this long: a server that accepts and never answers must
     # not hang a question.
     chroma_timeout_s: float = Field(10.0, gt=0, le=600)
@@ -69,10 +70,10 @@ class Settings(BaseSettings):
     reload_check_s: float = Field(1.0, ge=0)
 
     # Optional chat-model backends (contacted only when selected).
-    llm_base_url: Optional[str] = None
-    llm_model: Optional[str] = None
-    llm_api_key: Optional[SecretStr] = None
-    llm_gguf_path: Optional[Path] = None
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_gguf_path: Path | None = None
     llm_timeout_s: float = Field(30.0, gt=0, le=3600)
 
     def index_fingerprint(self, corpus_digest: str) -> str:
@@ -94,7 +95,7 @@ class Settings(BaseSettings):
         blob = json.dumps(shaping, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
-    def with_overrides(self, **overrides) -> "Settings":
+    def with_overrides(self, **overrides) -> Settings:
         """A copy with the non-None overrides applied (how CLI flags are layered in)."""
         data = self.model_dump()
         data.update({k: v for k, v in overrides.items() if v is not None})
@@ -102,12 +103,20 @@ class Settings(BaseSettings):
 
 
 # The command-line flag that sets each field (the others come from ASSISTANT_<FIELD> only).
-FLAGS = {"corpus_dir": "--corpus", "index_dir": "--index", "chroma_url": "--chroma-url",
-         "embedding_backend": "--embedding-backend", "embedding_model": "--embedding-model", "backend": "--backend",
-         "llm_base_url": "--base-url", "llm_model": "--model", "k": "--k"}
+FLAGS = {
+    "corpus_dir": "--corpus",
+    "index_dir": "--index",
+    "chroma_url": "--chroma-url",
+    "embedding_backend": "--embedding-backend",
+    "embedding_model": "--embedding-model",
+    "backend": "--backend",
+    "llm_base_url": "--base-url",
+    "llm_model": "--model",
+    "k": "--k",
+}
 
 
-def load_settings(flags: Optional[dict] = None) -> Settings:
+def load_settings(flags: dict | None = None) -> Settings:
     """Settings from the environment and the given flag values, checked at the boundary: a value that cannot
     be used raises errors.SettingsError with one line naming the flag or variable, the value and the rule."""
     from .errors import SettingsError
@@ -150,9 +159,9 @@ def load_settings(flags: Optional[dict] = None) -> Settings:
         if url.scheme not in ("http", "https") or not url.hostname:
             raise SettingsError(f"{where('chroma_url')} {settings.chroma_url!r}: expected http://HOST:PORT")
         try:
-            url.port
+            _ = url.port  # parsing the port is the check
         except ValueError:
-            raise SettingsError(f"{where('chroma_url')} {settings.chroma_url!r}: the port is not a number "
-                                "from 0 to 65535") from None
+            raise SettingsError(
+                f"{where('chroma_url')} {settings.chroma_url!r}: the port is not a number from 0 to 65535"
+            ) from None
     return settings
-

@@ -1,5 +1,6 @@
 """Language-general text helpers shared by answering, verification and the UI: sentences, stems,
 numbers, years, and the "Table N, row M" head of a row passage. Nothing here knows a document."""
+
 from __future__ import annotations
 
 import re
@@ -11,17 +12,53 @@ from .query import stem
 # Sentence ends, but not "1." in an enumeration ("two forms, namely: 1. ... 2. ...").
 _SENT_SPLIT = re.compile(r"(?<=[^0-9۰-۹][.!?؟])\s+(?=\S)")
 YEAR = re.compile(r"(?<![0-9۰-۹])([12][0-9]{3}|[۱۲][۰-۹]{3})(?![0-9۰-۹])|\b(1[0-9]|20)[0-9]0s\b|دهه [0-9۰-۹]+")
-NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-                "nine": 9, "ten": 10, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100,
-                "thousand": 1000, "million": 1000000, "یک": 1, "دو": 2, "سه": 3, "چهار": 4, "پنج": 5, "شش": 6,
-                "هفت": 7, "هشت": 8, "نه": 9, "ده": 10, "بیست": 20, "سی": 30, "چهل": 40, "پنجاه": 50,
-                "صد": 100, "هزار": 1000, "میلیون": 1000000}
+NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "hundred": 100,
+    "thousand": 1000,
+    "million": 1000000,
+    "یک": 1,
+    "دو": 2,
+    "سه": 3,
+    "چهار": 4,
+    "پنج": 5,
+    "شش": 6,
+    "هفت": 7,
+    "هشت": 8,
+    "نه": 9,
+    "ده": 10,
+    "بیست": 20,
+    "سی": 30,
+    "چهل": 40,
+    "پنجاه": 50,
+    "صد": 100,
+    "هزار": 1000,
+    "میلیون": 1000000,
+}
 _MULTIPLIERS = {100, 1000, 1000000}
-_HAS_NUMBER = re.compile(r"[0-9۰-۹]|\b(" + "|".join(k for k in NUMBER_WORDS if k.isascii()) + r")\b|"
-                         r"(?<!\w)(" + "|".join(k for k in NUMBER_WORDS if not k.isascii()) + r")(?!\w)", re.I)
+_HAS_NUMBER = re.compile(
+    r"[0-9۰-۹]|\b(" + "|".join(k for k in NUMBER_WORDS if k.isascii()) + r")\b|"
+    r"(?<!\w)(" + "|".join(k for k in NUMBER_WORDS if not k.isascii()) + r")(?!\w)",
+    re.I,
+)
 # How a sentence says what something is, in either language (a definition question prefers such a sentence).
-DEFINES = re.compile(r"\b(?:is an?|means|is meant by|refers? to|signifies|is defined as|in other words)\b|"
-                     r"یعنی|عبارت است از|به معنای|منظور از|تعریف|اطلاق می|به شمار می")
+DEFINES = re.compile(
+    r"\b(?:is an?|means|is meant by|refers? to|signifies|is defined as|in other words)\b|"
+    r"یعنی|عبارت است از|به معنای|منظور از|تعریف|اطلاق می|به شمار می"
+)
 # The head every row passage starts with (ingest.py writes it): "Table N, row M: " / «جدول N، ردیف M: »
 ROW_HEAD = re.compile(r"^(?:Table \d+, row \d+|جدول [۰-۹]+، ردیف [۰-۹]+)(?: \([^)]*\))?:\s*")
 

@@ -1,8 +1,9 @@
 """Typed records that flow through every stage: Passage in, Answer out."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Literal, Optional
+from typing import Literal
 
 Kind = Literal["paragraph", "table_row", "heading", "figure"]
 Lang = Literal["fa", "en"]
@@ -17,9 +18,9 @@ class Passage:
     heading_en: str
     text: str  # Persian (original), display form
     text_en: str  # English rendering (a translation)
-    table: Optional[int] = None
-    row: Optional[int] = None
-    page: Optional[int] = None
+    table: int | None = None
+    row: int | None = None
+    page: int | None = None
     source: str = "corpus/edition.fa.json"
     # Structured cells of a table row (key -> {"fa","en"}); empty for paragraphs.
     cells: dict = field(default_factory=dict, compare=False, hash=False)
@@ -31,7 +32,7 @@ class Passage:
         return asdict(self)
 
     @staticmethod
-    def from_dict(d: dict) -> "Passage":
+    def from_dict(d: dict) -> Passage:
         return Passage(**d)
 
 
@@ -41,9 +42,9 @@ class Citation:
     id: str
     kind: str
     section: str
-    table: Optional[int]
-    row: Optional[int]
-    page: Optional[int]
+    table: int | None
+    row: int | None
+    page: int | None
     text: str
     text_en: str
     heading: str = ""
@@ -53,10 +54,18 @@ class Citation:
     def contract(self) -> dict:
         """The citation object of the ask-JSON contract (plus a few extra keys)."""
         return {
-            "n": self.n, "id": self.id, "kind": self.kind, "section": self.section,
-            "table": self.table, "row": self.row, "page": self.page,
-            "text": self.text, "text_en": self.text_en,
-            "heading": self.heading, "heading_en": self.heading_en, "quote": self.quote,
+            "n": self.n,
+            "id": self.id,
+            "kind": self.kind,
+            "section": self.section,
+            "table": self.table,
+            "row": self.row,
+            "page": self.page,
+            "text": self.text,
+            "text_en": self.text_en,
+            "heading": self.heading,
+            "heading_en": self.heading_en,
+            "quote": self.quote,
         }
 
 

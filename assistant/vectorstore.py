@@ -9,12 +9,13 @@ module (imported in ~25 ms). ``LocalReader`` opens the same database through tha
 (tests/test_index.py compares them). Writes always go through the public client. Should a chromadb
 release change the bindings, opening the reader fails and the store falls back to the client.
 """
+
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from .errors import IndexDamaged, is_fatal
 
@@ -45,8 +46,12 @@ def chroma_client(settings: Settings, version_dir: Path):
             from .chroma_http import limit_requests
 
             limit_requests(settings.chroma_timeout_s)
-            client = chromadb.HttpClient(host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
-                                         ssl=url.scheme == "https", settings=chroma_settings)
+            client = chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
             client.heartbeat()
         except IndexDamaged:
             raise
@@ -54,8 +59,10 @@ def chroma_client(settings: Settings, version_dir: Path):
             if is_fatal(exc):
                 raise
             why = f"no answer within {settings.chroma_timeout_s:g} s" if _timed_out(exc) else type(exc).__name__
-            raise IndexDamaged(f"Chroma server at {settings.chroma_url} is not reachable ({why})",
-                               "start it with `chroma run --path DIR --port N` or drop --chroma-url") from None
+            raise IndexDamaged(
+                f"Chroma server at {settings.chroma_url} is not reachable ({why})",
+                "start it with `chroma run --path DIR --port N` or drop --chroma-url",
+            ) from None
         return client
     return chromadb.PersistentClient(path=str(version_dir / "chroma"), settings=chroma_settings)
 
@@ -81,24 +88,27 @@ class LocalReader:
         db = chroma_dir / "chroma.sqlite3"
         if not db.is_file():  # the engine would create an empty database: never for a reader
             raise FileNotFoundError(db)
-        config = rb.SqliteDBConfig(hash_type=rb.MigrationHash.MD5, migration_mode=rb.MigrationMode.Validate,
-                                   url=str(db))
+        config = rb.SqliteDBConfig(
+            hash_type=rb.MigrationHash.MD5, migration_mode=rb.MigrationMode.Validate, url=str(db)
+        )
         # Same HNSW cache sizing as chromadb's client: 5 files per index, within the fd limit.
         cache = max(1, resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 5)
-        self._engine = rb.Bindings(allow_reset=False, sqlite_db_config=config, persist_path=str(chroma_dir),
-                                   hnsw_cache_size=cache)
+        self._engine = rb.Bindings(
+            allow_reset=False, sqlite_db_config=config, persist_path=str(chroma_dir), hnsw_cache_size=cache
+        )
         found = self._engine.get_collection(collection, TENANT, DATABASE)
         self._id = str(found.id)
         self._dimension = getattr(found, "dimension", None)
 
-    def dimensions(self) -> Optional[int]:
+    def dimensions(self) -> int | None:
         """Length of the stored vectors (None: not told by this engine version, or an empty collection)."""
         return self._dimension if isinstance(self._dimension, int) and self._dimension > 0 else None
 
-    def query(self, vector: list[float], k: int, where: Optional[dict] = None) -> list[tuple[str, float]]:
+    def query(self, vector: list[float], k: int, where: dict | None = None) -> list[tuple[str, float]]:
         """(record id, cosine distance), nearest first."""
-        res = self._engine.query(self._id, None, [vector], k, json.dumps(where) if where else None, None,
-                                 ["distances"], TENANT, DATABASE)
+        res = self._engine.query(
+            self._id, None, [vector], k, json.dumps(where) if where else None, None, ["distances"], TENANT, DATABASE
+        )
         return list(zip(res.ids[0], res.distances[0]))
 
 
@@ -149,7 +159,7 @@ class ChromaEmbeddingFunction:
         return {"name": self._name}
 
     @staticmethod
-    def build_from_config(config: dict) -> "ChromaEmbeddingFunction":
+    def build_from_config(config: dict) -> ChromaEmbeddingFunction:
         # Only used when Chroma re-opens a collection; lazy, so nothing loads unless it embeds.
         from .embeddings import E5Embeddings
 

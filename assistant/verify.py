@@ -1,11 +1,11 @@
 """Citations checked before anything is shown: every statement must be an exact span of a passage the chain
 read, and a model-written sentence must be supported by the passage it cites. Also the answer's text with
 its [n] markers."""
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Optional
 
 from .normalize import normalize, tokens
 from .query import content_terms, stem
@@ -37,13 +37,35 @@ class Composition:
 
 GENERATED_MIN_SUPPORT = 0.5  # share of a generated sentence's content words that its cited passage must have
 _QUOTED = re.compile(r"«([^»]+)»|\"([^\"]+)\"|“([^”]+)”")
-_NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
-                 "eight": "8", "nine": "9", "ten": "10", "twenty": "20", "thirty": "30", "یک": "1", "دو": "2",
-                 "سه": "3", "چهار": "4", "پنج": "5", "شش": "6", "هفت": "7", "هشت": "8", "نه": "9", "ده": "10",
-                 "بیست": "20", "سی": "30"}
+_NUMBER_WORDS = {
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+    "twenty": "20",
+    "thirty": "30",
+    "یک": "1",
+    "دو": "2",
+    "سه": "3",
+    "چهار": "4",
+    "پنج": "5",
+    "شش": "6",
+    "هفت": "7",
+    "هشت": "8",
+    "نه": "9",
+    "ده": "10",
+    "بیست": "20",
+    "سی": "30",
+}
 
 
-def generated_check(text: str, p: Passage, lang: str) -> Optional[str]:
+def generated_check(text: str, p: Passage, lang: str) -> str | None:
     """Why a model-written sentence is not supported by the passage it cites (None when it is): it must be
     in the answer language, every quoted span must be in the passage, every number it states must be
     there, and most of its content words (GENERATED_MIN_SUPPORT) must be in the passage (either language)."""

@@ -15,6 +15,7 @@ What the guard (an ASGI middleware handed to Gradio's FastAPI app) adds to every
 - request bodies bounded (a question, a correction, an event: far below 1 MB);
 - one short log line per failure: a malformed request cannot fill the log with tracebacks.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,12 +24,13 @@ import sys
 import time
 import traceback
 from collections import OrderedDict
-from typing import Optional
 
-CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
-       "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; media-src 'self' data: blob:; "
-       "worker-src 'self' blob:; frame-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
-       "frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; media-src 'self' data: blob:; "
+    "worker-src 'self' blob:; frame-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
 SECURITY_HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -55,8 +57,15 @@ class LoginThrottle:
     burst of simultaneous guesses is counted as it comes, not after the answers), and forgiven by a
     successful login. At most `max_clients` addresses are remembered (the oldest forgotten first)."""
 
-    def __init__(self, free: int = 3, base_s: float = 1.0, max_s: float = 300.0, max_clients: int = 10_000,
-                 forget_s: float = 3600.0, clock=time.monotonic):
+    def __init__(
+        self,
+        free: int = 3,
+        base_s: float = 1.0,
+        max_s: float = 300.0,
+        max_clients: int = 10_000,
+        forget_s: float = 3600.0,
+        clock=time.monotonic,
+    ):
         self.free, self.base_s, self.max_s = free, base_s, max_s
         self.max_clients, self.forget_s, self.clock = max_clients, forget_s, clock
         self._clients: OrderedDict[str, list[float]] = OrderedDict()  # address -> [attempts, locked until, last]
@@ -110,8 +119,14 @@ class RateLimit:
 class Guard:
     """ASGI middleware: see the module doc."""
 
-    def __init__(self, app, throttle: Optional[LoginThrottle] = None, max_body: int = MAX_BODY,
-                 uploads: Optional[RateLimit] = None, root_path: str = ""):
+    def __init__(
+        self,
+        app,
+        throttle: LoginThrottle | None = None,
+        max_body: int = MAX_BODY,
+        uploads: RateLimit | None = None,
+        root_path: str = "",
+    ):
         self.app = app
         self.throttle = throttle or LoginThrottle()
         self.uploads = uploads or RateLimit(UPLOADS_PER_MINUTE, 60.0)
@@ -123,7 +138,7 @@ class Guard:
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
         if self.root and path.startswith(self.root):
-            path = path[len(self.root):] or "/"
+            path = path[len(self.root) :] or "/"
         method = scope.get("method", "GET")
         started = {"status": 0}
 
@@ -131,8 +146,11 @@ class Guard:
             if message["type"] == "http.response.start":
                 started["status"] = message["status"]
                 present = {k.lower() for k, _ in message.get("headers", [])}
-                message = {**message, "headers": list(message.get("headers", []))
-                           + [(k, v) for k, v in SECURITY_HEADERS if k not in present]}
+                message = {
+                    **message,
+                    "headers": list(message.get("headers", []))
+                    + [(k, v) for k, v in SECURITY_HEADERS if k not in present],
+                }
             await send(message)
 
         client = (scope.get("client") or ("?", 0))[0]
@@ -141,9 +159,12 @@ class Guard:
             limit = MAX_UPLOAD_BODY
             wait = self.uploads.begin(client)
             if wait > 0:
-                return await _respond(send_with_headers, 429,
-                                      {"detail": f"too many uploads: try again in {wait:.0f} s"},
-                                      [(b"retry-after", str(max(1, round(wait + 0.49))).encode())])
+                return await _respond(
+                    send_with_headers,
+                    429,
+                    {"detail": f"too many uploads: try again in {wait:.0f} s"},
+                    [(b"retry-after", str(max(1, round(wait + 0.49))).encode())],
+                )
         length = _content_length(scope)
         if length is not None and length > limit:
             return await _respond(send_with_headers, 413, {"detail": f"request body over {limit} bytes"})
@@ -152,9 +173,12 @@ class Guard:
         if login:
             wait = self.throttle.begin(client)
             if wait > 0:
-                return await _respond(send_with_headers, 429,
-                                      {"detail": f"too many login attempts: try again in {wait:.0f} s"},
-                                      [(b"retry-after", str(max(1, round(wait + 0.49))).encode())])
+                return await _respond(
+                    send_with_headers,
+                    429,
+                    {"detail": f"too many login attempts: try again in {wait:.0f} s"},
+                    [(b"retry-after", str(max(1, round(wait + 0.49))).encode())],
+                )
 
         seen = {"bytes": 0}
 
@@ -185,7 +209,7 @@ class _BodyTooLarge(Exception):
     pass
 
 
-def _content_length(scope) -> Optional[int]:
+def _content_length(scope) -> int | None:
     for k, v in scope.get("headers", []):
         if k.lower() == b"content-length":
             try:
@@ -195,11 +219,16 @@ def _content_length(scope) -> Optional[int]:
     return None
 
 
-async def _respond(send, status: int, body: dict, headers: Optional[list] = None) -> None:
+async def _respond(send, status: int, body: dict, headers: list | None = None) -> None:
     data = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
-                + (headers or [])})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+            + (headers or []),
+        }
+    )
     await send({"type": "http.response.body", "body": data})
 
 
@@ -245,8 +274,16 @@ def bound_logs() -> None:
     prints a failing event's traceback. Touches only those loggers and Gradio's modules, plus a root
     handler when the process has none (the server's own process; under pytest it has one)."""
     one = OneLine()
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi", "gradio", "fastapi", "httpx",
-                 "assistant.web"):
+    for name in (
+        "uvicorn",
+        "uvicorn.error",
+        "uvicorn.access",
+        "uvicorn.asgi",
+        "gradio",
+        "fastapi",
+        "httpx",
+        "assistant.web",
+    ):
         logger = logging.getLogger(name)
         if not any(isinstance(f, OneLine) for f in logger.filters):
             logger.addFilter(one)
@@ -268,8 +305,9 @@ def bound_logs() -> None:
 
 
 # ---------------------------------------------------------------------- launch
-def launch(blocks, settings, host: str = "127.0.0.1", port: int = 7860, auth=None, *, block: bool = True,
-           **launch_kwargs):
+def launch(
+    blocks, settings, host: str = "127.0.0.1", port: int = 7860, auth=None, *, block: bool = True, **launch_kwargs
+):
     """Serve `blocks` (the chat window) behind the guard. `block=False` returns once the server listens
     (tests); `launch_kwargs` go to Gradio's launch (css, head)."""
     from starlette.middleware import Middleware
@@ -282,6 +320,16 @@ def launch(blocks, settings, host: str = "127.0.0.1", port: int = 7860, auth=Non
     blocks.delete_cache = getattr(blocks, "delete_cache", None) or (600, 3600)
     allowed = launch_kwargs.pop("allowed_paths", [])  # only what the window names (the paper's PDF)
     return blocks.launch(
-        server_name=host, server_port=port, auth=auth, show_error=False, footer_links=[], ssr_mode=False,
-        allowed_paths=allowed, quiet=True, max_file_size=MAX_UPLOAD_BYTES, app_kwargs={"middleware": [guard]},
-        prevent_thread_lock=not block, **launch_kwargs)
+        server_name=host,
+        server_port=port,
+        auth=auth,
+        show_error=False,
+        footer_links=[],
+        ssr_mode=False,
+        allowed_paths=allowed,
+        quiet=True,
+        max_file_size=MAX_UPLOAD_BYTES,
+        app_kwargs={"middleware": [guard]},
+        prevent_thread_lock=not block,
+        **launch_kwargs,
+    )

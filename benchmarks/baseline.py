@@ -8,6 +8,7 @@ the question. It never abstains, ignores conversation history and cites nothing.
     python benchmarks/baseline.py build --dir DIR
     python benchmarks/baseline.py ask --dir DIR "question"      (prints JSON)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,8 +61,9 @@ class Baseline:
         vectors = self.embeddings.embed_documents(chunks)  # "passage: " prefix added by E5Embeddings
         client = _client(self.dir)
         # embedding_function=None: vectors always come from us, Chroma never loads (downloads) its own model.
-        collection = client.create_collection(COLLECTION, embedding_function=None,
-                                              configuration={"hnsw": {"space": "cosine"}})
+        collection = client.create_collection(
+            COLLECTION, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
         collection.add(ids=[f"c{i}" for i in range(len(chunks))], embeddings=vectors, documents=chunks)
         self._collection = collection
         return len(chunks)

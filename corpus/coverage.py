@@ -7,6 +7,7 @@ kind) are counted once, as the extraction prints them once.
 
 usage: python corpus/coverage.py   -> prints the two figures and the largest differences
 """
+
 from __future__ import annotations
 
 import collections

@@ -4,6 +4,7 @@ usage: python corpus/make_pdf.py [--out corpus/paper.fa.pdf]
 Needs Debian's `chromium` and a Persian font (fonts-noto-core: Noto Naskh Arabic; fonts-farsiweb: Nazli).
 The PDF is the realistic fixture of the pypdf ingestion path; it is committed, so tests do not need Chromium.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,10 @@ def build_html(corpus: Path) -> str:
     fa = json.loads((corpus / "edition.fa.json").read_text(encoding="utf-8"))
     tables = json.loads((corpus / "tables.json").read_text(encoding="utf-8"))["tables"]
     esc = html.escape
-    out = [f"<!doctype html><html lang='fa' dir='rtl'><head><meta charset='utf-8'><title>{esc(fa['title'])}</title>"
-           f"<style>{CSS}</style></head><body>"]
+    out = [
+        f"<!doctype html><html lang='fa' dir='rtl'><head><meta charset='utf-8'><title>{esc(fa['title'])}</title>"
+        f"<style>{CSS}</style></head><body>"
+    ]
     # Tables follow the section that first mentions them, as in the paper.
     after_section = {"s4": [1], "s6.2": [2, 3], "s6.3": [4], "conclusion": [5, 6]}
     by_num = {t["number"]: t for t in tables}
@@ -47,8 +50,7 @@ def build_html(corpus: Path) -> str:
             tag = "h1" if b["section"] == "title" else "h2"
             out.append(f"<{tag}>{esc(b['text'])}</{tag}>")
         elif b["kind"] == "figure":
-            out.append(f"<figure><figcaption>{esc(b['text'])}</figcaption>"
-                       f"<p>{esc(b.get('note', ''))}</p></figure>")
+            out.append(f"<figure><figcaption>{esc(b['text'])}</figcaption><p>{esc(b.get('note', ''))}</p></figure>")
         else:
             out.append(f"<p>{esc(b['text'])}</p>")
         last_of_section = i + 1 == len(blocks) or blocks[i + 1]["section"] != b["section"]
@@ -83,10 +85,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         page = Path(tmp) / "paper.html"
         page.write_text(build_html(HERE), encoding="utf-8")
-        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                        "--disable-component-update", "--disable-sync", "--no-first-run", "--no-pdf-header-footer",
-                        f"--user-data-dir={tmp}/profile", f"--print-to-pdf={args.out}", page.as_uri()],
-                       check=True, capture_output=True, timeout=180)
+        subprocess.run(
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--no-pdf-header-footer",
+                f"--user-data-dir={tmp}/profile",
+                f"--print-to-pdf={args.out}",
+                page.as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
     print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KB)")
 
 

@@ -9,6 +9,7 @@ Bounded: at most 50 clients x 50 questions, a per-request timeout and an overall
 after which no new request is sent; a server it started is stopped at the end, whatever happens.
 Prints the requests made, the errors, and the p50/p95/max latency (seconds) of one question.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,8 +73,13 @@ def start_server(port: int, args) -> subprocess.Popen:
     if args.corpus:
         cmd += ["--corpus", str(args.corpus)]
     cmd += ["serve", "--host", "127.0.0.1", "--port", str(port)]
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False",
-           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "ANONYMIZED_TELEMETRY": "False",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
     env.pop("ASSISTANT_UI_USER", None)  # the load test talks to an open window
     env.pop("ASSISTANT_UI_PASSWORD", None)
     log = open(args.server_log, "wb") if args.server_log else subprocess.DEVNULL  # noqa: SIM115
@@ -112,8 +118,17 @@ def last_text(chat) -> str:
     return str(content)
 
 
-def run_client(i: int, url: str, api_name: str, n: int, deadline: float, timeout: float,
-               latencies: list, errors: list, lock: threading.Lock) -> None:
+def run_client(
+    i: int,
+    url: str,
+    api_name: str,
+    n: int,
+    deadline: float,
+    timeout: float,
+    latencies: list,
+    errors: list,
+    lock: threading.Lock,
+) -> None:
     from gradio_client import Client
 
     try:
@@ -199,9 +214,14 @@ def main(argv=None) -> int:
         lock = threading.Lock()
         started = time.monotonic()
         deadline = started + args.max_seconds
-        threads = [threading.Thread(target=run_client, daemon=True,
-                                    args=(i, url, api_name, args.questions, deadline, args.timeout,
-                                          latencies, errors, lock)) for i in range(args.clients)]
+        threads = [
+            threading.Thread(
+                target=run_client,
+                daemon=True,
+                args=(i, url, api_name, args.questions, deadline, args.timeout, latencies, errors, lock),
+            )
+            for i in range(args.clients)
+        ]
         for th in threads:
             th.start()
         for th in threads:
@@ -213,22 +233,31 @@ def main(argv=None) -> int:
         if stuck:
             errs.append(f"{stuck} client(s) still waiting at the end")
         figures = {
-            "url": url, "endpoint": api_name, "clients": args.clients, "questions_per_client": args.questions,
-            "requests": len(lat), "errors": len(errs), "wall_s": round(wall, 2),
+            "url": url,
+            "endpoint": api_name,
+            "clients": args.clients,
+            "questions_per_client": args.questions,
+            "requests": len(lat),
+            "errors": len(errs),
+            "wall_s": round(wall, 2),
             "throughput_per_s": round(len(lat) / wall, 2) if wall else None,
-            "p50_s": round(percentile(lat, 50), 3), "p95_s": round(percentile(lat, 95), 3),
+            "p50_s": round(percentile(lat, 50), 3),
+            "p95_s": round(percentile(lat, 95), 3),
             "max_s": round(max(lat), 3) if lat else None,
             "mean_s": round(statistics.fmean(lat), 3) if lat else None,
         }
-        print(f"requests {figures['requests']}  errors {figures['errors']}  "
-              f"p50 {figures['p50_s']:.3f} s  p95 {figures['p95_s']:.3f} s  max {figures['max_s']} s  "
-              f"({figures['throughput_per_s']} answers/s over {figures['wall_s']} s; "
-              f"{args.clients} clients x {args.questions} questions via {api_name})")
+        print(
+            f"requests {figures['requests']}  errors {figures['errors']}  "
+            f"p50 {figures['p50_s']:.3f} s  p95 {figures['p95_s']:.3f} s  max {figures['max_s']} s  "
+            f"({figures['throughput_per_s']} answers/s over {figures['wall_s']} s; "
+            f"{args.clients} clients x {args.questions} questions via {api_name})"
+        )
         for e in errs[:10]:
             print("  error:", e)
         if args.json:
-            args.json.write_text(json.dumps({**figures, "error_samples": errs[:20]}, ensure_ascii=False, indent=1),
-                                 encoding="utf-8")
+            args.json.write_text(
+                json.dumps({**figures, "error_samples": errs[:20]}, ensure_ascii=False, indent=1), encoding="utf-8"
+            )
         return 0 if not errs else 1
     finally:
         if proc is not None:

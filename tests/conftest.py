@@ -1,5 +1,6 @@
 """Shared fixtures: one real index (bundled e5 model, real Chroma) built once per test session
 in a temporary folder, and an Assistant over it. Nothing here is faked."""
+
 from __future__ import annotations
 
 import os

@@ -1,16 +1,16 @@
 """The answer chain end to end on the real index: languages, lists, numbers, follow-ups,
 abstention, verified citations, and the CLI contracts (JSON shape, exit codes)."""
+
 import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
+from conftest import CORPUS, ROOT
 
 from assistant.answer import NOT_IN_PAPER, QuestionError, validate_question
 from assistant.compose import Statement, verify
-from conftest import CORPUS, ROOT
 
 
 def cited(ans):
@@ -64,26 +64,35 @@ def test_all_policy_recommendations_listed(assistant):
 
 def test_followup_uses_the_conversation(assistant):
     first = "Which cities are Tehran's sister cities?"
-    ans = assistant.ask("And which of them are in Europe?",
-                        history=[{"role": "user", "content": first}, {"role": "assistant", "content": "..."}])
+    ans = assistant.ask(
+        "And which of them are in Europe?",
+        history=[{"role": "user", "content": first}, {"role": "assistant", "content": "..."}],
+    )
     for city in ("Moscow", "Minsk", "London", "Paris", "Milan"):
         assert city in ans.answer
     assert "Havana" not in ans.answer
-    fa = assistant.ask("اهداف این سازمان چیست؟",
-                       history=[{"role": "user", "content": "UCLG چیست؟"}, {"role": "assistant", "content": "..."}])
+    fa = assistant.ask(
+        "اهداف این سازمان چیست؟",
+        history=[{"role": "user", "content": "UCLG چیست؟"}, {"role": "assistant", "content": "..."}],
+    )
     assert "صدایی واحد" in fa.answer and "t1.r4" in cited(fa)
 
 
-@pytest.mark.parametrize("question", [
-    "What is the population of Tokyo?",
-    "هوای تهران فردا بارانی است؟",
-    "In which year was the Hanoi agreement signed?",
-    # A known near-miss failure of the calibrated decision (issue 13 stays open; see README "Evaluation"):
-    # the asked "budget" is a word the paper never uses, but the decision weighs it too lightly.
-    pytest.param("What budget does the paper propose for implementing its recommendations?",
-                 marks=pytest.mark.xfail(reason="near miss answered: the calibrated decision (issue 13)", strict=False)),
-    "How many members did UCLG have in 2020?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the population of Tokyo?",
+        "هوای تهران فردا بارانی است؟",
+        "In which year was the Hanoi agreement signed?",
+        # A known near-miss failure of the calibrated decision (issue 13 stays open; see README "Evaluation"):
+        # the asked "budget" is a word the paper never uses, but the decision weighs it too lightly.
+        pytest.param(
+            "What budget does the paper propose for implementing its recommendations?",
+            marks=pytest.mark.xfail(reason="near miss answered: the calibrated decision (issue 13)", strict=False),
+        ),
+        "How many members did UCLG have in 2020?",
+    ],
+)
 def test_abstains_plainly_when_the_paper_does_not_say(assistant, question):
     ans = assistant.ask(question)
     assert ans.abstained and not ans.citations
@@ -92,8 +101,11 @@ def test_abstains_plainly_when_the_paper_does_not_say(assistant, question):
 
 
 def test_every_citation_is_verified_against_its_passage(assistant):
-    for q in ["What is Tehran's rank in the GUCI index?", "کدام خواهرشهرهای تهران در اروپا هستند؟",
-              "What challenges does Tehran face in city diplomacy?"]:
+    for q in [
+        "What is Tehran's rank in the GUCI index?",
+        "کدام خواهرشهرهای تهران در اروپا هستند؟",
+        "What challenges does Tehran face in city diplomacy?",
+    ]:
         ans = assistant.ask(q)
         assert ans.citations
         for c in ans.citations:
@@ -123,8 +135,9 @@ def test_bad_questions_are_refused_with_a_reason(bad, settings):
 # ---------------------------------------------------------------------- the CLI contracts
 def run_cli(settings, *args, stdin=None):
     env = {**os.environ, "ASSISTANT_INDEX_DIR": str(settings.index_dir), "ASSISTANT_CORPUS_DIR": str(CORPUS)}
-    return subprocess.run([sys.executable, "-m", "assistant", *args], env=env, cwd=ROOT, input=stdin,
-                          capture_output=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", *args], env=env, cwd=ROOT, input=stdin, capture_output=True, timeout=300
+    )
 
 
 def test_ask_json_contract(settings, store):
@@ -139,15 +152,18 @@ def test_ask_json_contract(settings, store):
     assert "هانوی" in c["text"] and "Hanoi" in c["text_en"]
 
 
-@pytest.mark.parametrize("args, stdin", [
-    (["ask", ""], None),
-    (["ask", "   "], None),
-    (["ask", "-"], b"\xff\xfe\xfa not utf-8"),
-    (["ask", "x" * 100_000], None),
-    (["ingest", "/nonexistent/file.pdf"], None),
-    (["eval", "--questions", "/nonexistent.jsonl", "--out", "/tmp/x.jsonl"], None),
-    (["ask", "--lang", "de", "hello"], None),
-])
+@pytest.mark.parametrize(
+    "args, stdin",
+    [
+        (["ask", ""], None),
+        (["ask", "   "], None),
+        (["ask", "-"], b"\xff\xfe\xfa not utf-8"),
+        (["ask", "x" * 100_000], None),
+        (["ingest", "/nonexistent/file.pdf"], None),
+        (["eval", "--questions", "/nonexistent.jsonl", "--out", "/tmp/x.jsonl"], None),
+        (["ask", "--lang", "de", "hello"], None),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(settings, store, args, stdin):
     out = run_cli(settings, *args, stdin=stdin)
     assert out.returncode == 2, (out.returncode, out.stderr)
@@ -167,10 +183,12 @@ def test_abstention_exits_0(settings, store):
 
 
 def test_help_is_instant_and_imports_nothing_heavy():
-    code = ("import sys, runpy; sys.argv=['assistant','--help']\n"
-            "try:\n runpy.run_module('assistant', run_name='__main__')\nexcept SystemExit: pass\n"
-            "heavy=[m for m in ('gradio','torch','chromadb','sentence_transformers','langchain_core') if m in sys.modules]\n"
-            "print('HEAVY', heavy)")
+    code = (
+        "import sys, runpy; sys.argv=['assistant','--help']\n"
+        "try:\n runpy.run_module('assistant', run_name='__main__')\nexcept SystemExit: pass\n"
+        "heavy=[m for m in ('gradio','torch','chromadb','sentence_transformers','langchain_core') if m in sys.modules]\n"
+        "print('HEAVY', heavy)"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert "HEAVY []" in out.stdout, out.stdout + out.stderr
 
@@ -185,11 +203,26 @@ def test_recommendations_command(settings, store):
 
 def test_eval_command_writes_one_line_per_question(settings, store, tmp_path):
     qs = tmp_path / "q.jsonl"
-    qs.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in [
-        {"id": "a", "question": "Which city in Vietnam is a sister city of Tehran?", "gold": ["t2.r16"], "facts": [["Hanoi"]]},
-        {"id": "b", "question": "و در اروپا؟", "history": [{"role": "user", "content": "خواهرشهرهای تهران کدامند؟"}]},
-        {"id": "c", "question": "What is the capital of Australia?", "answerable": False},
-    ]), encoding="utf-8")
+    qs.write_text(
+        "\n".join(
+            json.dumps(x, ensure_ascii=False)
+            for x in [
+                {
+                    "id": "a",
+                    "question": "Which city in Vietnam is a sister city of Tehran?",
+                    "gold": ["t2.r16"],
+                    "facts": [["Hanoi"]],
+                },
+                {
+                    "id": "b",
+                    "question": "و در اروپا؟",
+                    "history": [{"role": "user", "content": "خواهرشهرهای تهران کدامند؟"}],
+                },
+                {"id": "c", "question": "What is the capital of Australia?", "answerable": False},
+            ]
+        ),
+        encoding="utf-8",
+    )
     out_file = tmp_path / "out.jsonl"
     out = run_cli(settings, "eval", "--questions", str(qs), "--out", str(out_file), "--report", str(tmp_path / "rep"))
     assert out.returncode == 0, out.stderr
@@ -203,12 +236,19 @@ def test_feedback_becomes_candidate_items(tmp_path):
     from assistant.candidates import candidates_from_feedback
 
     fb = tmp_path / "feedback.jsonl"
-    fb.write_text("\n".join([
-        json.dumps({"question": "Who chairs UCLG?", "answer": "…", "rating": "down", "correction": "Not in the paper"}),
-        json.dumps({"question": "Which sister cities are in Africa?", "answer": "…", "rating": "up"}),
-        json.dumps({"question": "who chairs  UCLG?", "answer": "…", "rating": "down"}),  # same question again
-        "{torn line",
-    ]), encoding="utf-8")
+    fb.write_text(
+        "\n".join(
+            [
+                json.dumps(
+                    {"question": "Who chairs UCLG?", "answer": "…", "rating": "down", "correction": "Not in the paper"}
+                ),
+                json.dumps({"question": "Which sister cities are in Africa?", "answer": "…", "rating": "up"}),
+                json.dumps({"question": "who chairs  UCLG?", "answer": "…", "rating": "down"}),  # same question again
+                "{torn line",
+            ]
+        ),
+        encoding="utf-8",
+    )
     items = candidates_from_feedback(fb, set())
     assert [i["question"] for i in items] == ["Who chairs UCLG?"]
     assert items[0]["review"]["correction"] == "Not in the paper" and items[0]["lang"] == "en"

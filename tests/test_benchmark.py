@@ -1,8 +1,8 @@
 """The benchmark script's machinery (not its timings: benchmarks are run by hand, see benchmarks/README.md)."""
+
 import importlib.util
 
 import pytest
-
 from conftest import ROOT
 
 _spec = importlib.util.spec_from_file_location("benchmarks_run", ROOT / "benchmarks" / "run.py")

@@ -1,9 +1,8 @@
 """The edition in corpus/: faithful to the extraction, complete, aligned, structured."""
+
 import json
 import re
 import sys
-
-import pytest
 
 from conftest import CORPUS
 
@@ -17,7 +16,9 @@ def load(name):
 
 def test_word_coverage_both_directions():
     forward, backward, missing, extra = coverage.coverage()
-    print(f"\nextraction words found in the edition: {forward:.4f}; edition words found in the extraction: {backward:.4f}")
+    print(
+        f"\nextraction words found in the edition: {forward:.4f}; edition words found in the extraction: {backward:.4f}"
+    )
     assert forward >= 0.97, missing.most_common(30)
     assert backward >= 0.97, extra.most_common(30)
 
@@ -115,6 +116,9 @@ def test_pdf_is_a_real_rendering_of_the_edition():
     reader = PdfReader(str(CORPUS / "paper.fa.pdf"))
     assert len(reader.pages) >= 10
     assert "HeadlessChrome" in reader.metadata.get("/Creator", "") and "Skia" in reader.metadata.get("/Producer", "")
-    fonts = {str(f.get_object().get("/BaseFont")) for page in reader.pages[:3]
-             for f in (page["/Resources"].get("/Font") or {}).values()}
+    fonts = {
+        str(f.get_object().get("/BaseFont"))
+        for page in reader.pages[:3]
+        for f in (page["/Resources"].get("/Font") or {}).values()
+    }
     assert any("Naskh" in f or "Nazli" in f for f in fonts), fonts  # a real Persian font is embedded

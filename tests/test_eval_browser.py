@@ -2,6 +2,7 @@
 in headless Debian Chromium: upload the team's 20-question CSV, watch the progress, read the report in the
 page, download HTML, CSV and XLSX, and check that nothing of the upload or the run is left on the server.
 Screenshots go to tests/artifacts/ (git-ignored)."""
+
 from __future__ import annotations
 
 import csv
@@ -15,13 +16,19 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, stop_process
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 TEAM = ROOT / "tests" / "data" / "team_questions.csv"
 PERSON = ROOT / "tests" / "data" / "team_questions.person.csv"
 SERVER_WAIT_S = 90
@@ -70,10 +77,18 @@ def test_evaluate_tab_end_to_end(settings, store, tmp_path):
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
     log = tmp_path / "server.log"
-    env = {**os.environ, "ASSISTANT_FEEDBACK_FILE": str(tmp_path / "feedback.jsonl"), "GRADIO_TEMP_DIR": str(gradio_tmp),
-           "TMPDIR": str(run_tmp), "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
-           "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False", "PYTHONUNBUFFERED": "1",
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "ASSISTANT_FEEDBACK_FILE": str(tmp_path / "feedback.jsonl"),
+        "GRADIO_TEMP_DIR": str(gradio_tmp),
+        "TMPDIR": str(run_tmp),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "ANONYMIZED_TELEMETRY": "False",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": str(ROOT),
+    }
     env.pop("ASSISTANT_UI_USER", None)
     env.pop("ASSISTANT_UI_PASSWORD", None)
     bad = tmp_path / "upload" / "windows.csv"  # Persian saved in the Windows code page, not UTF-8
@@ -82,7 +97,11 @@ def test_evaluate_tab_end_to_end(settings, store, tmp_path):
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "assistant", "--index", str(settings.index_dir), "serve", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         _wait_until_up(url, proc, log)
         with sync_playwright() as pw:

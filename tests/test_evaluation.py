@@ -3,6 +3,7 @@ references, scores without a chat model, an optional judge, run comparison, shar
 
 Over the real session index and the bundled embedding model. The only fakes are the chat models behind
 FakeOpenAIServer (a real loopback HTTP server speaking the OpenAI chat protocol; no model can run here)."""
+
 from __future__ import annotations
 
 import csv
@@ -14,17 +15,22 @@ import re
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import pytest
+from conftest import CORPUS, ROOT
 
-from assistant.evaluation import EvalInputError, read_questions, run_evaluation
+from assistant.evaluation import EvalInputError, read_questions
 from assistant.evaluation.compare import compare_runs, exact_mcnemar, load_run, paired_bootstrap
 from assistant.evaluation.pipeline import CALIBRATION_FILE, load_calibration
 from assistant.evaluation.progress import progress_reporter
-from assistant.evaluation.scoring import (Vocabulary, answer_sentences, faithfulness, fit_threshold, key_facts,
-                                          fact_found)
-from conftest import CORPUS, ROOT
+from assistant.evaluation.scoring import (
+    Vocabulary,
+    answer_sentences,
+    fact_found,
+    faithfulness,
+    fit_threshold,
+    key_facts,
+)
 
 DATA = ROOT / "tests" / "data"
 TEAM = DATA / "team_questions.csv"
@@ -37,10 +43,16 @@ def person_verdicts() -> dict[str, bool]:
 
 
 def run_cli(settings, *args, env=None, timeout=600):
-    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(settings.index_dir), "ASSISTANT_CORPUS_DIR": str(CORPUS),
-           "PYTHONPATH": str(ROOT), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "assistant", *args], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
+    env = {
+        **os.environ,
+        "ASSISTANT_INDEX_DIR": str(settings.index_dir),
+        "ASSISTANT_CORPUS_DIR": str(CORPUS),
+        "PYTHONPATH": str(ROOT),
+        **(env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
 
 
 # ====================================================================== reading test sets
@@ -52,17 +64,21 @@ def test_the_team_set_is_what_the_issue_asks_for():
     assert all(i["reference"] for i in items) and any(i.get("history") for i in items)
     assert set(person_verdicts()) == {i["id"] for i in items}
     # Written for this test, not copied from evals/: no question of the team set is in our JSONL.
-    ours = {json.loads(line)["question"] for line in (ROOT / "evals" / "questions.jsonl").read_text("utf-8").splitlines()}
+    ours = {
+        json.loads(line)["question"] for line in (ROOT / "evals" / "questions.jsonl").read_text("utf-8").splitlines()
+    }
     assert not ours & {i["question"] for i in items}
 
 
 def test_csv_variants_and_xlsx_read_the_same(tmp_path):
     from openpyxl import Workbook
 
-    rows = [["ID", "Question", "Reference", "Lang", "answerable"],
-            ["q1", "Which sister city of Tehran is in Cuba?", "Havana", "en", ""],
-            ["q2", "پایتخت استرالیا کجاست؟", "مقاله پاسخ نمی‌دهد", "", ""],
-            ["", "Who wrote Hamlet?", "anything", "", "no"]]
+    rows = [
+        ["ID", "Question", "Reference", "Lang", "answerable"],
+        ["q1", "Which sister city of Tehran is in Cuba?", "Havana", "en", ""],
+        ["q2", "پایتخت استرالیا کجاست؟", "مقاله پاسخ نمی‌دهد", "", ""],
+        ["", "Who wrote Hamlet?", "anything", "", "no"],
+    ]
     comma = tmp_path / "a.csv"
     comma.write_bytes(("\ufeff" + "\n".join(",".join(r) for r in rows)).encode("utf-8"))  # Excel's CSV UTF-8
     semi = tmp_path / "b.csv"
@@ -78,9 +94,11 @@ def test_csv_variants_and_xlsx_read_the_same(tmp_path):
     for path in (comma, semi, utf16, xlsx):
         items = read_questions(path)
         got = [(i["id"], i["question"], i["reference"], i.get("lang"), i["answerable"]) for i in items]
-        assert got == [("q1", "Which sister city of Tehran is in Cuba?", "Havana", "en", True),
-                       ("q2", "پایتخت استرالیا کجاست؟", "مقاله پاسخ نمی‌دهد", None, False),
-                       ("row4", "Who wrote Hamlet?", "anything", None, False)], path.name
+        assert got == [
+            ("q1", "Which sister city of Tehran is in Cuba?", "Havana", "en", True),
+            ("q2", "پایتخت استرالیا کجاست؟", "مقاله پاسخ نمی‌دهد", None, False),
+            ("row4", "Who wrote Hamlet?", "anything", None, False),
+        ], path.name
         expected = expected or got
 
 
@@ -89,22 +107,25 @@ def test_our_jsonl_still_reads_with_gold_and_facts():
     assert len(items) >= 150 and all("facts" in i or not i["answerable"] for i in items)
 
 
-@pytest.mark.parametrize("name, content, message", [
-    ("empty.csv", b"", "the file is empty"),
-    ("blank.csv", b"\n\n  \n", "the file is empty"),
-    ("header-only.csv", b"question,reference\n", "no questions"),
-    ("noq.csv", b"query,reference\nx,y\n", 'no "question" column'),
-    ("noref.csv", b"question,notes\nx,y\n", 'no "reference" column'),
-    ("latin.csv", "question,reference\nWhat is the rank?,332\u00e8me\n".encode("latin-1"), "not UTF-8 text"),
-    ("cp1256.csv", "question,reference\nتهران؟,ب\n".encode("cp1256"), "not UTF-8 text"),
-    ("lang.csv", b"question,reference,lang\nx,y,de\n", "lang must be fa or en"),
-    ("ans.csv", b"question,reference,answerable\nx,y,maybe\n", "answerable must be yes or no"),
-    ("dup.csv", b"id,question,reference\na,x,y\na,z,w\n", "used twice"),
-    ("noanswer.csv", b"question,reference\nx,\n", "has no reference answer"),
-    ("bad.xlsx", b"not a zip file", "not a readable .xlsx workbook"),
-    ("set.txt", b"question,reference\n", "unknown kind of file"),
-    ("bad.jsonl", b'{"question": "x"}\nnot json\n', "not JSON"),
-])
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("empty.csv", b"", "the file is empty"),
+        ("blank.csv", b"\n\n  \n", "the file is empty"),
+        ("header-only.csv", b"question,reference\n", "no questions"),
+        ("noq.csv", b"query,reference\nx,y\n", 'no "question" column'),
+        ("noref.csv", b"question,notes\nx,y\n", 'no "reference" column'),
+        ("latin.csv", "question,reference\nWhat is the rank?,332\u00e8me\n".encode("latin-1"), "not UTF-8 text"),
+        ("cp1256.csv", "question,reference\nتهران؟,ب\n".encode("cp1256"), "not UTF-8 text"),
+        ("lang.csv", b"question,reference,lang\nx,y,de\n", "lang must be fa or en"),
+        ("ans.csv", b"question,reference,answerable\nx,y,maybe\n", "answerable must be yes or no"),
+        ("dup.csv", b"id,question,reference\na,x,y\na,z,w\n", "used twice"),
+        ("noanswer.csv", b"question,reference\nx,\n", "has no reference answer"),
+        ("bad.xlsx", b"not a zip file", "not a readable .xlsx workbook"),
+        ("set.txt", b"question,reference\n", "unknown kind of file"),
+        ("bad.jsonl", b'{"question": "x"}\nnot json\n', "not JSON"),
+    ],
+)
 def test_bad_test_sets_are_one_clear_line(tmp_path, name, content, message):
     path = tmp_path / name
     path.write_bytes(content)
@@ -121,11 +142,14 @@ def test_row_limit(tmp_path):
         read_questions(path, max_rows=29)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["eval", "--questions", "tests/data/nope.csv"], "no such file"),
-    (["eval"], "eval needs --questions FILE"),
-    (["eval", "--compare", "tests/data/nope-a", "tests/data/nope-b"], "no such run"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["eval", "--questions", "tests/data/nope.csv"], "no such file"),
+        (["eval"], "eval needs --questions FILE"),
+        (["eval", "--compare", "tests/data/nope-a", "tests/data/nope-b"], "no such run"),
+    ],
+)
 def test_cli_maps_bad_input_to_exit_2(settings, args, message):
     out = run_cli(settings, *args, timeout=120)
     assert out.returncode == 2, out.stderr
@@ -159,12 +183,19 @@ def test_key_facts_numbers_names_and_what_the_question_already_says(store):
 
 
 def test_faithfulness_reads_markers_after_the_full_stop():
-    cits = [{"n": 1, "id": "a", "text": "تهران عضو فعال این سازمان است.", "text_en": "Tehran is an active member."},
-            {"n": 2, "id": "b", "text": "", "text_en": "Iran has been a member since 1989."}]
-    res = {"abstained": False, "citations": cits,
-           "answer": "Tehran is an active member. [1] Iran has been a member since 1989. [2]"}
-    assert answer_sentences(res["answer"]) == [("Tehran is an active member.", [1]),
-                                               ("Iran has been a member since 1989.", [2])]
+    cits = [
+        {"n": 1, "id": "a", "text": "تهران عضو فعال این سازمان است.", "text_en": "Tehran is an active member."},
+        {"n": 2, "id": "b", "text": "", "text_en": "Iran has been a member since 1989."},
+    ]
+    res = {
+        "abstained": False,
+        "citations": cits,
+        "answer": "Tehran is an active member. [1] Iran has been a member since 1989. [2]",
+    }
+    assert answer_sentences(res["answer"]) == [
+        ("Tehran is an active member.", [1]),
+        ("Iran has been a member since 1989.", [2]),
+    ]
     assert faithfulness(res) == 1.0
     assert faithfulness({**res, "answer": "Tehran is an active member. [1] Iran joined in 1990. [2]"}) == 0.5
     assert faithfulness({**res, "answer": "Iran has been a member since 1989. [1]"}) == 0.0  # wrong passage cited
@@ -204,7 +235,9 @@ def test_similarity_cut_off_is_calibrated_on_our_labelled_set(assistant):
     stored = load_calibration()
     assert stored, f"{CALIBRATION_FILE} is missing: run `assistant eval --calibrate --questions evals/questions.jsonl`"
     cal = calibrate(assistant, read_questions(ROOT / "evals" / "questions.jsonl"))
-    print("\ncalibration:", json.dumps({k: cal[k] for k in ("threshold", "agreement", "agreement_test", "n", "n_test")}))
+    print(
+        "\ncalibration:", json.dumps({k: cal[k] for k in ("threshold", "agreement", "agreement_test", "n", "n_test")})
+    )
     # The stored cut-off is the one this code and model fit today, and it agrees with the fact-based
     # verdict on both splits well above chance (the pairs are half positive, half negative).
     assert abs(cal["threshold"] - stored["threshold"]) < 0.005 and abs(cal["agreement"] - stored["agreement"]) < 0.02
@@ -216,8 +249,9 @@ def test_similarity_cut_off_is_calibrated_on_our_labelled_set(assistant):
 @pytest.fixture(scope="module")
 def extractive_run(settings, store, tmp_path_factory):
     folder = tmp_path_factory.mktemp("extractive")
-    out = run_cli(settings, "eval", "--questions", str(TEAM), "--report", str(folder / "report"),
-                  env={"PYTHONUNBUFFERED": "1"})
+    out = run_cli(
+        settings, "eval", "--questions", str(TEAM), "--report", str(folder / "report"), env={"PYTHONUNBUFFERED": "1"}
+    )
     assert out.returncode == 0, out.stderr
     return folder / "report", out
 
@@ -283,9 +317,16 @@ class FakeOpenAIServer:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 outer.requests.append(body)
                 text = reply(body["messages"])
-                data = json.dumps({"id": "fake", "object": "chat.completion", "model": body.get("model", "fake"),
-                                   "choices": [{"index": 0, "finish_reason": "stop",
-                                                "message": {"role": "assistant", "content": text}}]}).encode()
+                data = json.dumps(
+                    {
+                        "id": "fake",
+                        "object": "chat.completion",
+                        "model": body.get("model", "fake"),
+                        "choices": [
+                            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}
+                        ],
+                    }
+                ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -330,8 +371,20 @@ def test_compare_lists_exactly_the_changed_items(settings, store, extractive_run
     items = read_questions(TEAM)
     server = FakeOpenAIServer(every_other_wrong(items))
     try:
-        out = run_cli(settings, "eval", "--questions", str(TEAM), "--report", str(tmp_path / "fake-llm"),
-                      "--backend", "openai", "--base-url", server.url, "--model", "fake-model")
+        out = run_cli(
+            settings,
+            "eval",
+            "--questions",
+            str(TEAM),
+            "--report",
+            str(tmp_path / "fake-llm"),
+            "--backend",
+            "openai",
+            "--base-url",
+            server.url,
+            "--model",
+            "fake-model",
+        )
     finally:
         server.close()
     assert out.returncode == 0, out.stderr
@@ -346,15 +399,18 @@ def test_compare_lists_exactly_the_changed_items(settings, store, extractive_run
     assert len(expected_worse) >= 6
 
     cmp_dir = tmp_path / "compare"
-    out = run_cli(settings, "eval", "--compare", str(report_a), str(tmp_path / "fake-llm"), "--report", str(cmp_dir),
-                  timeout=120)
+    out = run_cli(
+        settings, "eval", "--compare", str(report_a), str(tmp_path / "fake-llm"), "--report", str(cmp_dir), timeout=120
+    )
     assert out.returncode == 0, out.stderr
     listed = [line.split()[1].rstrip(":") for line in out.stdout.splitlines() if re.match(r"^(better|worse) ", line)]
     assert sorted(listed) == expected_worse
     res = json.loads((cmp_dir / "compare.json").read_text(encoding="utf-8"))
     assert sorted(res["worse"]) == expected_worse and res["better"] == [] and res["same"] == 20 - len(expected_worse)
     sig = res["significance"]
-    assert sig["worse"] == len(expected_worse) and sig["mcnemar_exact_p"] == round(exact_mcnemar(0, len(expected_worse)), 4)
+    assert sig["worse"] == len(expected_worse) and sig["mcnemar_exact_p"] == round(
+        exact_mcnemar(0, len(expected_worse)), 4
+    )
     assert res["figures"]["accuracy"]["a"] > res["figures"]["accuracy"]["b"]
     page = (cmp_dir / "compare.html").read_text(encoding="utf-8")
     assert sorted(re.findall(r'<tr data-id="([^"]+)">', page)) == expected_worse
@@ -366,6 +422,7 @@ def test_compare_lists_exactly_the_changed_items(settings, store, extractive_run
 def test_judge_adds_a_verdict_per_item_from_a_chat_model(settings, store, tmp_path):
     """--judge with the extractive answers and a FAKE judge model: it calls CORRECT when the answer holds
     the reference's first word (a rule, so the test knows what each verdict must be)."""
+
     def judge_reply(messages):
         text = messages[-1]["content"]
         ref = text.split("REFERENCE:")[1].split("\n")[0].strip()
@@ -375,12 +432,24 @@ def test_judge_adds_a_verdict_per_item_from_a_chat_model(settings, store, tmp_pa
 
     server = FakeOpenAIServer(judge_reply)
     qs = tmp_path / "q.csv"
-    qs.write_text("id,question,reference\nh,Which of Tehran's sister cities is in Cuba?,Havana\n"
-                  "m,Which of Tehran's sister cities is in Cuba?,Manila\n"
-                  "n,Who is the mayor of Paris?,not in the paper\n", encoding="utf-8")
+    qs.write_text(
+        "id,question,reference\nh,Which of Tehran's sister cities is in Cuba?,Havana\n"
+        "m,Which of Tehran's sister cities is in Cuba?,Manila\n"
+        "n,Who is the mayor of Paris?,not in the paper\n",
+        encoding="utf-8",
+    )
     try:
-        out = run_cli(settings, "eval", "--questions", str(qs), "--report", str(tmp_path / "rep"), "--judge",
-                      "--base-url", server.url)
+        out = run_cli(
+            settings,
+            "eval",
+            "--questions",
+            str(qs),
+            "--report",
+            str(tmp_path / "rep"),
+            "--judge",
+            "--base-url",
+            server.url,
+        )
     finally:
         server.close()
     assert out.returncode == 0, out.stderr
@@ -417,8 +486,11 @@ def test_tab_handler_limits_and_leaves_nothing(assistant, tmp_path, monkeypatch)
     assert "5 questions; the limit is 4" in status and not many.exists()
     small = tmp_path / "upload3" / "two.csv"
     small.parent.mkdir()
-    small.write_text("id,question,reference\nh,Which of Tehran's sister cities is in Cuba?,Havana\n"
-                     "n,پایتخت استرالیا کجاست؟,مقاله پاسخ نمی‌دهد\n", encoding="utf-8")
+    small.write_text(
+        "id,question,reference\nh,Which of Tehran's sister cities is in Cuba?,Havana\n"
+        "n,پایتخت استرالیا کجاست؟,مقاله پاسخ نمی‌دهد\n",
+        encoding="utf-8",
+    )
     steps = list(tab.evaluate_upload(lambda: assistant, str(small)))
     assert any("eval-progress" in s for s, _, _ in steps)
     status, links, report = steps[-1]

@@ -5,6 +5,7 @@ a silent Chroma server) one line names the fix. Also the boundary checks that go
 flags and ASSISTANT_* variables, escape sequences in questions, `ask -` reading a bounded amount.
 Everything runs for real (Chroma, the bundled model, the CLI in a subprocess); the one stand-in is named
 FakePanicException below."""
+
 from __future__ import annotations
 
 import errno
@@ -21,13 +22,15 @@ import time
 from pathlib import Path
 
 import pytest
-
-from assistant.errors import IndexDamaged, SettingsError
-from assistant.index import add_documents, build, open_index, status
 from conftest import CORPUS, ROOT
 
-DOC_TEXT = ("Zanzibar ferry note: the Tehran municipality's ferry working group agreed with Zanzibar on a summer "
-            "exchange of 40 river engineers, to begin after the monsoon season.\n")
+from assistant.errors import IndexDamaged, SettingsError
+from assistant.index import add_documents, build, status
+
+DOC_TEXT = (
+    "Zanzibar ferry note: the Tehran municipality's ferry working group agreed with Zanzibar on a summer "
+    "exchange of 40 river engineers, to begin after the monsoon season.\n"
+)
 DOC_Q = "How many river engineers will Zanzibar exchange with Tehran's ferry working group?"
 VIETNAM = "Which city in Vietnam is Tehran's sister city?"
 FEEDBACK = '{"question": "q", "answer": "a", "rating": "up"}\n'
@@ -35,12 +38,25 @@ FEEDBACK = '{"question": "q", "answer": "a", "rating": "up"}\n'
 
 def cli(settings, *args, stdin=None, env: dict | None = None, timeout: float = 300, user: int | None = None):
     env_ = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env_.update({"ASSISTANT_INDEX_DIR": str(settings.index_dir), "ASSISTANT_CORPUS_DIR": str(CORPUS),
-                 "ASSISTANT_FEEDBACK_FILE": str(settings.feedback_file), "PYTHONPATH": str(ROOT)})
+    env_.update(
+        {
+            "ASSISTANT_INDEX_DIR": str(settings.index_dir),
+            "ASSISTANT_CORPUS_DIR": str(CORPUS),
+            "ASSISTANT_FEEDBACK_FILE": str(settings.feedback_file),
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     env_.update(env or {})
     extra = {"user": user, "group": user} if user is not None else {}
-    return subprocess.run([sys.executable, "-m", "assistant", *args], env=env_, cwd=ROOT, input=stdin,
-                          capture_output=True, timeout=timeout, **extra)
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", *args],
+        env=env_,
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+        **extra,
+    )
 
 
 def report_lines(out) -> list[str]:
@@ -116,22 +132,41 @@ DAMAGE = [
     # (case, how, words the one report line must hold)
     ("current_empty", lambda s, t: (s.index_dir / "CURRENT").write_text(""), "CURRENT is corrupt"),
     ("current_dot", lambda s, t: (s.index_dir / "CURRENT").write_text("."), "CURRENT is corrupt"),
-    ("current_absolute_path", lambda s, t: (s.index_dir / "CURRENT").write_text(str(t / "sentinel")),
-     "CURRENT is corrupt"),
+    (
+        "current_absolute_path",
+        lambda s, t: (s.index_dir / "CURRENT").write_text(str(t / "sentinel")),
+        "CURRENT is corrupt",
+    ),
     ("current_parent_path", lambda s, t: (s.index_dir / "CURRENT").write_text("../sentinel"), "CURRENT is corrupt"),
-    ("current_invalid_utf8", lambda s, t: (s.index_dir / "CURRENT").write_bytes(b"v-\xff\xfe\xfd"),
-     "CURRENT is corrupt (not UTF-8"),
+    (
+        "current_invalid_utf8",
+        lambda s, t: (s.index_dir / "CURRENT").write_bytes(b"v-\xff\xfe\xfd"),
+        "CURRENT is corrupt (not UTF-8",
+    ),
     ("current_missing", lambda s, t: (s.index_dir / "CURRENT").unlink(), "CURRENT is missing"),
     ("version_folder_removed", lambda s, t: shutil.rmtree(_version(s)), "named in index/CURRENT is missing"),
-    ("manifest_garbage", lambda s, t: (_version(s) / "manifest.json").write_bytes(os.urandom(300)),
-     "is damaged (manifest.json"),
+    (
+        "manifest_garbage",
+        lambda s, t: (_version(s) / "manifest.json").write_bytes(os.urandom(300)),
+        "is damaged (manifest.json",
+    ),
     ("passages_missing", lambda s, t: (_version(s) / "passages.jsonl").unlink(), "is damaged (passages.jsonl: missing"),
     ("passages_cut", lambda s, t: _cut(_version(s) / "passages.jsonl"), "is damaged (passages.jsonl"),
-    ("sqlite_truncated", lambda s, t: _cut(_version(s) / "chroma" / "chroma.sqlite3"), "is damaged (its vector database"),
-    ("sqlite_random_bytes", lambda s, t: _random_after_header(_version(s) / "chroma" / "chroma.sqlite3"),
-     "is damaged (its vector database"),
-    ("sqlite_overwritten", lambda s, t: (_version(s) / "chroma" / "chroma.sqlite3").write_bytes(os.urandom(4096)),
-     "is damaged (chroma/chroma.sqlite3 is not a database"),
+    (
+        "sqlite_truncated",
+        lambda s, t: _cut(_version(s) / "chroma" / "chroma.sqlite3"),
+        "is damaged (its vector database",
+    ),
+    (
+        "sqlite_random_bytes",
+        lambda s, t: _random_after_header(_version(s) / "chroma" / "chroma.sqlite3"),
+        "is damaged (its vector database",
+    ),
+    (
+        "sqlite_overwritten",
+        lambda s, t: (_version(s) / "chroma" / "chroma.sqlite3").write_bytes(os.urandom(4096)),
+        "is damaged (chroma/chroma.sqlite3 is not a database",
+    ),
 ]
 
 
@@ -153,7 +188,9 @@ def test_damage_is_reported_in_one_line_and_repaired_losing_nothing(damaged, cas
     assert (s.index_dir / "feedback.jsonl").read_bytes() == feedback
     assert (s.index_dir / "embedding-cache.sqlite").is_file() and (s.index_dir / "sources.json").is_file()
     assert status(s)["state"] == "current"
-    found = cli(s, "search", "--section", "doc:zanzibar-note.txt", "--json", DOC_Q)  # repaired: the next command reports nothing
+    found = cli(
+        s, "search", "--section", "doc:zanzibar-note.txt", "--json", DOC_Q
+    )  # repaired: the next command reports nothing
     assert found.returncode == 0 and report_lines(found) == []
     assert doc_found(found), found.stdout  # the ingested document is still in the index, and found
 
@@ -232,8 +269,9 @@ def test_a_garbage_embedding_cache_is_moved_aside(damaged, tmp_path):
     cache = s.index_dir / "embedding-cache.sqlite"
     cache.write_bytes(os.urandom(8192))
     note = tmp_path / "second-note.txt"
-    note.write_text("Second note: the Tehran ferry group also met delegates from Mombasa about harbour pilots.\n",
-                    encoding="utf-8")
+    note.write_text(
+        "Second note: the Tehran ferry group also met delegates from Mombasa about harbour pilots.\n", encoding="utf-8"
+    )
     out = cli(s, "ingest", str(note))
     assert out.returncode == 0, out.stderr
     lines = report_lines(out)
@@ -252,6 +290,7 @@ def test_disk_full_while_rebuilding_keeps_the_index(damaged, monkeypatch):
 
     before = _version(s)
     with monkeypatch.context() as m:
+
         def no_space(*_a, **_k):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
@@ -306,10 +345,21 @@ def _without_override() -> list[str]:
 
 def cli_unprivileged(settings, *args):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env.update({"ASSISTANT_INDEX_DIR": str(settings.index_dir), "ASSISTANT_CORPUS_DIR": str(CORPUS),
-                "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"})
-    return subprocess.run([*_without_override(), sys.executable, "-m", "assistant", *args], env=env, cwd=ROOT,
-                          capture_output=True, timeout=300)
+    env.update(
+        {
+            "ASSISTANT_INDEX_DIR": str(settings.index_dir),
+            "ASSISTANT_CORPUS_DIR": str(CORPUS),
+            "PYTHONPATH": str(ROOT),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    return subprocess.run(
+        [*_without_override(), sys.executable, "-m", "assistant", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        timeout=300,
+    )
 
 
 @pytest.mark.parametrize("damage", [None, "current_dot"])
@@ -331,7 +381,9 @@ def test_a_read_only_index_folder_is_said_to_be_read_only(damaged, damage):
     finally:
         for p in [s.index_dir, *s.index_dir.rglob("*")]:
             p.chmod(0o755 if p.is_dir() else 0o644)
-    out = cli(s, "search", "--section", "doc:zanzibar-note.txt", "--json", DOC_Q)  # writable again: served (repaired first when damaged)
+    out = cli(
+        s, "search", "--section", "doc:zanzibar-note.txt", "--json", DOC_Q
+    )  # writable again: served (repaired first when damaged)
     assert out.returncode == 0 and doc_found(out)
 
 
@@ -445,9 +497,14 @@ def test_escape_sequences_are_removed_before_the_emptiness_check_and_retrieval(a
 
 def test_ask_dash_reads_at_most_the_limit_plus_one_byte(settings, store):
     """200 MB offered on standard input: refused after reading a few kilobytes (the pipe's buffer aside)."""
-    proc = subprocess.Popen([sys.executable, "-m", "assistant", "ask", "-"], cwd=ROOT, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, "ASSISTANT_INDEX_DIR": str(settings.index_dir), "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "ask", "-"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "ASSISTANT_INDEX_DIR": str(settings.index_dir), "PYTHONPATH": str(ROOT)},
+    )
     written = 0
     chunk = b"sister city " * 8192  # 96 KiB
     try:

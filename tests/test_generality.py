@@ -1,5 +1,6 @@
 """The code speaks of roles, never of this paper: no name from the paper's profile, no table number and no
 evaluation item appears in assistant/ (comments included). Paper knowledge lives in corpus/."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,13 @@ def test_no_entity_of_the_paper_in_code():
     # Names of four letters or more (shorter acronyms collide with ordinary words); the document's subject
     # (Tehran) may be named in module docstrings that say what the product is, nowhere else.
     subject = set(profile["document"]["subject"])
-    names = {n for e in profile["entities"] if e["id"] not in subject
-             for n in [e["fa"], e["en"], *e["aliases"]] if len(n) >= 4}
+    names = {
+        n
+        for e in profile["entities"]
+        if e["id"] not in subject
+        for n in [e["fa"], e["en"], *e["aliases"]]
+        if len(n) >= 4
+    }
     hits = []
     for path, text in _code().items():
         for name in names:
@@ -30,10 +36,17 @@ def test_no_entity_of_the_paper_in_code():
 
 
 def test_no_table_number_in_code():
-    pattern = re.compile(r"\btable\s*(?:==|!=|in|=)\s*[\d(\[{]|\.table\s*==\s*\d|\btable\s+\d\b|جدول\s*[0-9۰-۹]|"
-                         r"\bt[1-9](?:\.r\d+)?\b[\"']", re.I)
-    hits = [f"{p.relative_to(ROOT)}:{n}: {line.strip()}" for p, text in _code().items()
-            for n, line in enumerate(text.splitlines(), 1) if pattern.search(line)]
+    pattern = re.compile(
+        r"\btable\s*(?:==|!=|in|=)\s*[\d(\[{]|\.table\s*==\s*\d|\btable\s+\d\b|جدول\s*[0-9۰-۹]|"
+        r"\bt[1-9](?:\.r\d+)?\b[\"']",
+        re.I,
+    )
+    hits = [
+        f"{p.relative_to(ROOT)}:{n}: {line.strip()}"
+        for p, text in _code().items()
+        for n, line in enumerate(text.splitlines(), 1)
+        if pattern.search(line)
+    ]
     assert not hits, hits
 
 

@@ -9,6 +9,7 @@ package's `__init__` (that would make every re-exporting package a cycle of its 
 
 Cycles that exist today and are owned by other work are allow-listed below, each with why; the test
 fails on any other cycle, and on an allow-list entry that no longer exists (so the list only shrinks)."""
+
 from __future__ import annotations
 
 import ast

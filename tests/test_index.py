@@ -1,4 +1,5 @@
 """The index: real Chroma + the bundled e5 model; staleness, corruption, idempotent ingestion, locking."""
+
 import json
 import os
 import subprocess
@@ -6,10 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import CORPUS, ROOT
 
 from assistant.index import IndexError_, add_documents, open_index, status
 from assistant.retrieve import Filters, HybridRetriever
-from conftest import CORPUS, ROOT
 
 
 def test_index_is_current_and_holds_both_languages(settings, store):
@@ -26,13 +27,16 @@ def test_cross_lingual_dense_search(store):
     assert "t2.r16" in top
 
 
-@pytest.mark.parametrize("question, expected", [
-    ("Which city in Vietnam is Tehran's sister city?", "t2.r16"),
-    ("تهران با کدام شهر ویتنام خواهرخوانده است؟", "t2.r16"),
-    ("How many members does the IMF have?", "t1.r10"),
-    ("رتبه تهران در شاخص GUCI چند است؟", "conclusion.p7"),
-    ("What was Tehran's first sister city after the revolution?", "s6.2.p2"),
-])
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("Which city in Vietnam is Tehran's sister city?", "t2.r16"),
+        ("تهران با کدام شهر ویتنام خواهرخوانده است؟", "t2.r16"),
+        ("How many members does the IMF have?", "t1.r10"),
+        ("رتبه تهران در شاخص GUCI چند است؟", "conclusion.p7"),
+        ("What was Tehran's first sister city after the revolution?", "s6.2.p2"),
+    ],
+)
 def test_hybrid_search_finds_the_evidence(store, question, expected):
     hits = HybridRetriever(store).search(question, k=5)
     assert expected in [h.passage.id for h in hits]
@@ -60,8 +64,16 @@ def test_corrupt_index_is_detected_and_rebuilt(copied_index):
     assert len(store.passages) == 138 and status(copied_index)["state"] == "current"
 
 
-@pytest.mark.parametrize("question", ["خواهرخوانده بیشکک ۱۳۷۳", "IMF members World Bank", "Tehran Tehran city",
-                                      "چالش‌های نهادی دیپلماسی شهری", "zzz-not-a-word"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "خواهرخوانده بیشکک ۱۳۷۳",
+        "IMF members World Bank",
+        "Tehran Tehran city",
+        "چالش‌های نهادی دیپلماسی شهری",
+        "zzz-not-a-word",
+    ],
+)
 def test_bm25_postings_score_exactly_as_rank_bm25(store, question):
     from assistant.normalize import tokens
 
@@ -98,9 +110,11 @@ def test_store_queries_through_the_reader_and_falls_back_to_the_client(copied_in
 
 
 def test_a_fresh_ask_does_not_import_chromas_python_client(settings, store):
-    code = ("import sys; from assistant.cli import main\n"
-            "rc = main(['ask', 'Which city in Vietnam is Tehran sister city?', '--json'])\n"
-            "print('RC', rc, 'CLIENT', 'chromadb' in sys.modules, 'ENGINE', 'chromadb_rust_bindings' in sys.modules)")
+    code = (
+        "import sys; from assistant.cli import main\n"
+        "rc = main(['ask', 'Which city in Vietnam is Tehran sister city?', '--json'])\n"
+        "print('RC', rc, 'CLIENT', 'chromadb' in sys.modules, 'ENGINE', 'chromadb_rust_bindings' in sys.modules)"
+    )
     env = {**os.environ, "ASSISTANT_INDEX_DIR": str(settings.index_dir), "ASSISTANT_CORPUS_DIR": str(CORPUS)}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert "RC 0 CLIENT False ENGINE True" in out.stdout, out.stdout[-500:] + out.stderr[-2000:]
@@ -128,7 +142,9 @@ def test_ingesting_the_same_pdf_twice_adds_nothing(copied_index):
     fresh = open_index(copied_index)
     got = fresh.dense(vec, 40)
     assert fresh._reader and any(pid.startswith("doc:paper-fa:") for pid, _, _ in got)
-    assert [(pid, lang) for pid, lang, _ in got] == [tuple(i.rsplit("#", 1)) for i, _ in _client_nearest(fresh, vec, 40)]
+    assert [(pid, lang) for pid, lang, _ in got] == [
+        tuple(i.rsplit("#", 1)) for i, _ in _client_nearest(fresh, vec, 40)
+    ]
 
 
 def test_bad_file_leaves_the_index_unchanged(copied_index, tmp_path):
@@ -146,11 +162,21 @@ def test_two_concurrent_ingestions_cannot_corrupt_the_index(copied_index, tmp_pa
     docs = []
     for i in range(2):
         d = tmp_path / f"note{i}.txt"
-        d.write_text(f"یادداشت شماره {i}: همکاری شهری تهران با شهرهای دیگر در حوزه حمل و نقل و محیط زیست.\n", encoding="utf-8")
+        d.write_text(
+            f"یادداشت شماره {i}: همکاری شهری تهران با شهرهای دیگر در حوزه حمل و نقل و محیط زیست.\n", encoding="utf-8"
+        )
         docs.append(d)
     env = {**os.environ, "ASSISTANT_INDEX_DIR": str(copied_index.index_dir), "ASSISTANT_CORPUS_DIR": str(CORPUS)}
-    procs = [subprocess.Popen([sys.executable, "-m", "assistant", "ingest", str(d)], env=env, cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for d in docs]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "assistant", "ingest", str(d)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for d in docs
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     store = open_index(copied_index, rebuild_if_needed=False)
@@ -166,17 +192,30 @@ def test_a_running_assistant_sees_an_ingest_and_a_rebuild_by_other_processes(cop
     a = Assistant(copied_index.with_overrides(reload_check_s=0))
     first_dir = a.store.dir
     note = tmp_path / "venice.txt"
-    note.write_text("یادداشت: همکاری موزه‌ای تهران و ونیز در سال ۱۴۰۲ با تبادل نمایشگاه‌های فرش آغاز شد.\n",
-                    encoding="utf-8")
+    note.write_text(
+        "یادداشت: همکاری موزه‌ای تهران و ونیز در سال ۱۴۰۲ با تبادل نمایشگاه‌های فرش آغاز شد.\n", encoding="utf-8"
+    )
     env = {**os.environ, "ASSISTANT_INDEX_DIR": str(copied_index.index_dir), "ASSISTANT_CORPUS_DIR": str(CORPUS)}
-    out = subprocess.run([sys.executable, "-m", "assistant", "ingest", str(note)], env=env, cwd=ROOT,
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "assistant", "ingest", str(note)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     ans = a.ask("همکاری موزه‌ای تهران و ونیز")
     added = [pid for pid in a.store.by_id if pid.startswith("doc:")]
     assert len(a.store.passages) == 139 and added and added[0] in ans.retrieved
-    out = subprocess.run([sys.executable, "-m", "assistant", "index", "--rebuild"], env=env, cwd=ROOT,
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-m", "assistant", "index", "--rebuild"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr
     assert not first_dir.exists()  # the version the assistant had opened is gone
     ans = a.ask("Which city in Vietnam is Tehran's sister city?")
@@ -190,8 +229,12 @@ def test_sentence_transformers_backend_with_a_packaged_model(scratch_settings):
 
     path = installed_minilm_path()
     assert path and Path(path).exists()
-    s = scratch_settings.with_overrides(embedding_backend="sentence-transformers", embedding_model=path,
-                                        embedding_query_prefix="", embedding_passage_prefix="")
+    s = scratch_settings.with_overrides(
+        embedding_backend="sentence-transformers",
+        embedding_model=path,
+        embedding_query_prefix="",
+        embedding_passage_prefix="",
+    )
     emb = make_embeddings(s)
     q = emb.embed_query("How many members does the IMF have?")
     docs = emb.embed_documents(["The IMF has 184 member countries.", "Tehran signed an agreement with Hanoi."])
@@ -205,8 +248,14 @@ def test_sentence_transformers_backend_with_a_packaged_model(scratch_settings):
 
 def test_search_cli_json(settings, store):
     env = {**os.environ, "ASSISTANT_INDEX_DIR": str(settings.index_dir), "ASSISTANT_CORPUS_DIR": str(CORPUS)}
-    out = subprocess.run([sys.executable, "-m", "assistant", "search", "--json", "--k", "3", "Hanoi sister city"],
-                         env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "assistant", "search", "--json", "--k", "3", "Hanoi sister city"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
     assert len(rows) == 3 and rows[0]["id"] == "t2.r16"

@@ -1,12 +1,13 @@
 """Ingestion: the edition into Passages, a real PDF through pypdf, plain text, and bad files."""
+
 import collections
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import CORPUS
 
 from assistant.ingest import IngestError, load_edition, load_path, load_pdf, load_text
-from conftest import CORPUS
 
 sys.path.insert(0, str(CORPUS))
 import coverage  # noqa: E402
@@ -54,11 +55,16 @@ def test_pdf_ids_are_content_hashes(tmp_path):
 
 def test_plain_text_and_markdown(tmp_path):
     f = tmp_path / "note.md"
-    f.write_text("# یادداشت\n\nتهران با شهرهای زیادی همکاری دارد و این همکاری‌ها گسترش می‌یابد.\n\n"
-                 "A second paragraph, in English, long enough to keep.\n", encoding="utf-8")
+    f.write_text(
+        "# یادداشت\n\nتهران با شهرهای زیادی همکاری دارد و این همکاری‌ها گسترش می‌یابد.\n\n"
+        "A second paragraph, in English, long enough to keep.\n",
+        encoding="utf-8",
+    )
     passages = load_text(f)
-    assert [p.text for p in passages] == ["تهران با شهرهای زیادی همکاری دارد و این همکاری‌ها گسترش می‌یابد.",
-                                          "A second paragraph, in English, long enough to keep."]
+    assert [p.text for p in passages] == [
+        "تهران با شهرهای زیادی همکاری دارد و این همکاری‌ها گسترش می‌یابد.",
+        "A second paragraph, in English, long enough to keep.",
+    ]
 
 
 def _pdf_with_blank_page(path: Path, encrypt: bool = False) -> Path:
@@ -73,17 +79,24 @@ def _pdf_with_blank_page(path: Path, encrypt: bool = False) -> Path:
     return path
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda d: (d / "empty.pdf").write_bytes(b"") and d / "empty.pdf" or d / "empty.pdf", "empty"),
-    (lambda d: (d / "fake.pdf").write_text("hello, not a pdf") and d / "fake.pdf", "not a PDF"),
-    (lambda d: (d / "broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ngarbage") and d / "broken.pdf",
-     "could not be read"),
-    (lambda d: _pdf_with_blank_page(d / "scan.pdf"), "no text layer"),
-    (lambda d: _pdf_with_blank_page(d / "locked.pdf", encrypt=True), "encrypted"),
-    (lambda d: d / "missing.pdf", "no such file"),
-    (lambda d: (d / "data.docx").write_bytes(b"PK") and d / "data.docx", "unsupported file type"),
-    (lambda d: (d / "latin1.txt").write_bytes("caf\xe9".encode("latin-1")) and d / "latin1.txt", "not UTF-8"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda d: (d / "empty.pdf").write_bytes(b"") and d / "empty.pdf" or d / "empty.pdf", "empty"),
+        (lambda d: (d / "fake.pdf").write_text("hello, not a pdf") and d / "fake.pdf", "not a PDF"),
+        (
+            lambda d: (
+                (d / "broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ngarbage") and d / "broken.pdf"
+            ),
+            "could not be read",
+        ),
+        (lambda d: _pdf_with_blank_page(d / "scan.pdf"), "no text layer"),
+        (lambda d: _pdf_with_blank_page(d / "locked.pdf", encrypt=True), "encrypted"),
+        (lambda d: d / "missing.pdf", "no such file"),
+        (lambda d: (d / "data.docx").write_bytes(b"PK") and d / "data.docx", "unsupported file type"),
+        (lambda d: (d / "latin1.txt").write_bytes("caf\xe9".encode("latin-1")) and d / "latin1.txt", "not UTF-8"),
+    ],
+)
 def test_bad_files_give_one_clear_reason(tmp_path, make, message):
     path = make(tmp_path)
     with pytest.raises(IngestError) as exc:

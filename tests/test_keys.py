@@ -1,4 +1,5 @@
 """Question keys, near misses and the answer-type classifier trained on the keys (real index, real model)."""
+
 from __future__ import annotations
 
 import json
@@ -63,10 +64,16 @@ def test_answer_type_classifier_on_held_back_keys(store):
 
     k = store.keys
     forms = load_forms()
-    fv = np.asarray(EmbeddingCache(store.settings).embed(store.embeddings, [f["q"] for f in forms], as_query=True),
-                    dtype=np.float32)
-    result = cross_validate([x.q for x in k.keys], k.vectors, [x.type for x in k.keys], [x.passage for x in k.keys],
-                            extra=([f["q"] for f in forms], fv, [f["type"] for f in forms]))
+    fv = np.asarray(
+        EmbeddingCache(store.settings).embed(store.embeddings, [f["q"] for f in forms], as_query=True), dtype=np.float32
+    )
+    result = cross_validate(
+        [x.q for x in k.keys],
+        k.vectors,
+        [x.type for x in k.keys],
+        [x.passage for x in k.keys],
+        extra=([f["q"] for f in forms], fv, [f["type"] for f in forms]),
+    )
     majority = Counter(x.type for x in k.keys).most_common(1)[0][1] / len(k)
     assert result["accuracy"] >= 0.7 > majority + 0.3
     print(json.dumps(result))

@@ -1,5 +1,7 @@
 """Persian normalization: real defects from the paper's extraction, and properties on any text."""
-from hypothesis import given, settings, strategies as st
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assistant.normalize import clean_display, normalize, persian_digits, tokens
 

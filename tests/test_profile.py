@@ -1,4 +1,5 @@
 """The paper profile (corpus/profile.json) agrees with tables.json, and entity matching forgives what users do."""
+
 from __future__ import annotations
 
 import json
@@ -45,7 +46,9 @@ def test_every_group_and_status_matches_rows(profile):
             for g in groups:
                 rows = [r for r in t["rows"] if g.match_en.lower() in r["cells"][col]["en"].lower()]
                 assert rows, (t["number"], g.id)
-            covered = {r["id"] for g in groups for r in t["rows"] if g.match_en.lower() in r["cells"][col]["en"].lower()}
+            covered = {
+                r["id"] for g in groups for r in t["rows"] if g.match_en.lower() in r["cells"][col]["en"].lower()
+            }
             assert covered == {r["id"] for r in t["rows"]}, (t["number"], col)
 
 
@@ -57,16 +60,19 @@ def test_countries_have_regions_and_cities_countries(profile):
             assert e.country in profile.by_id, e.id
 
 
-@pytest.mark.parametrize("text,entity", [
-    ("Which of Tehran's sister cities are in Africa?", "region:africa"),
-    ("خواهرشهرهای آفریقایی تهران کدومان؟", "region:africa"),  # ending
-    ("Is Hanoi a twin town of Tehran?", "city:hanoi"),
-    ("is hanio a sister city", "city:hanoi"),  # typo (one letter swapped)
-    ("Which Turkish cities ...", "country:turkey"),  # demonym alias
-    ("اهداف UN-Habitat چیه؟", "org:un_habitat"),
-    ("goals of the OICC", "org:oicc"),
-    ("سن‌پترزبورگ", "city:saint_petersburg"),  # half-space variant
-])
+@pytest.mark.parametrize(
+    "text,entity",
+    [
+        ("Which of Tehran's sister cities are in Africa?", "region:africa"),
+        ("خواهرشهرهای آفریقایی تهران کدومان؟", "region:africa"),  # ending
+        ("Is Hanoi a twin town of Tehran?", "city:hanoi"),
+        ("is hanio a sister city", "city:hanoi"),  # typo (one letter swapped)
+        ("Which Turkish cities ...", "country:turkey"),  # demonym alias
+        ("اهداف UN-Habitat چیه؟", "org:un_habitat"),
+        ("goals of the OICC", "org:oicc"),
+        ("سن‌پترزبورگ", "city:saint_petersburg"),  # half-space variant
+    ],
+)
 def test_mentions(profile, text, entity):
     assert entity in {m.entity.id for m in profile.mentions(text)}
 

@@ -2,6 +2,7 @@
 water management in Isfahan, tests/fixtures/second_doc/) with its own profile and question keys goes through
 the same ingestion, index, analysis, composition and abstention, with the Tehran paper's calibration (its
 features are document-agnostic). Real index, real embedding model."""
+
 from __future__ import annotations
 
 import json

@@ -2,6 +2,7 @@
 the two-step question (shown at once, then answered), refusals, sources kept per message, citation links,
 escaping, the answer-language switch, feedback and its limits, exports that leave no file, bounded
 sessions, PDF pages, the recommendations tool and its brief, and streaming through a FAKE chat model."""
+
 from __future__ import annotations
 
 import base64
@@ -12,14 +13,24 @@ import tempfile
 import threading
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
-from assistant.types import Answer, Citation
+from assistant.types import Citation
 from assistant.ui import (
-    KINDS, MAX_MESSAGES, FeedbackLog, Handlers, Session, build_app, filter_items, highlight, items_from, log_html,
+    KINDS,
+    MAX_MESSAGES,
+    FeedbackLog,
+    Handlers,
+    build_app,
+    filter_items,
+    highlight,
+    items_from,
+    log_html,
     tables_html,
 )
-from assistant.ui.sources import _sentence_spans, card_html, linked_markers, short_where
+from assistant.ui.sources import _sentence_spans, linked_markers, short_where
 from assistant.ui.text import RLM, bi, h
 
 Q_FA = "کدام خواهرشهرهای تهران در آفریقا هستند؟"
@@ -84,8 +95,20 @@ def test_citation_markers_link_only_known_sources():
 
 def test_card_names_the_location_in_words_and_links_the_page(handlers, store):
     p = store.by_id["t2.r8"]
-    c = Citation(n=3, id=p.id, kind=p.kind, section=p.section, table=p.table, row=p.row, page=None,
-                 text=p.text, text_en=p.text_en, heading=p.heading, heading_en=p.heading_en, quote=p.text)
+    c = Citation(
+        n=3,
+        id=p.id,
+        kind=p.kind,
+        section=p.section,
+        table=p.table,
+        row=p.row,
+        page=None,
+        text=p.text,
+        text_en=p.text_en,
+        heading=p.heading,
+        heading_en=p.heading_en,
+        quote=p.text,
+    )
     out = handlers.card(c, "m2")
     assert "Table 2 (Tehran&#x27;s cooperation and sister-city relations…), row 8" in out
     assert "جدول ۲" in out and "ردیف ۸" in out and "<code>t2.r8</code>" in out
@@ -95,8 +118,10 @@ def test_card_names_the_location_in_words_and_links_the_page(handlers, store):
 
 
 def test_pdf_pages_are_found_for_the_passages(handlers, store):
-    pages = {p.id: handlers.page_of(Citation(0, p.id, p.kind, p.section, p.table, p.row, None, p.text, p.text_en))
-             for p in store.passages}
+    pages = {
+        p.id: handlers.page_of(Citation(0, p.id, p.kind, p.section, p.table, p.row, None, p.text, p.text_en))
+        for p in store.passages
+    }
     found = [v for v in pages.values() if v]
     assert len(found) == len(pages)  # every passage: its own page, or its table's
     assert pages["abstract.p1"] == 1 and pages["title.h"] == 1
@@ -112,7 +137,7 @@ def test_empty_question_is_a_message_and_a_note(handlers, question):
     assert box == ""
     new = session.messages[before:]
     assert [m.role for m in new] == ["user", "note"]
-    note = html_[html_.index(f'id="{new[1].id}"'):]
+    note = html_[html_.index(f'id="{new[1].id}"') :]
     assert "Please type a question about the paper" in note and "لطفاً پرسشی درباره مقاله بنویسید" in note
     assert "data-act" not in note  # no thumbs on a refusal
     assert len(session.answered()) == 1  # the earlier answer is untouched
@@ -161,13 +186,16 @@ def test_escaping_leaves_no_markup(text):
 
 
 # ---------------------------------------------------------------------- the answer-language switch
-@pytest.mark.parametrize("question", [
-    "صندوق جهانی توسعه شهرها چند شهر عضو دارد؟",
-    "کدام خواهرشهرهای تهران در آفریقا هستند؟",
-    "Which of Tehran's sister cities are in Europe?",
-    "What is the population of Mars?",
-    "سازمان متروپلیس چه اهدافی دارد؟",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "صندوق جهانی توسعه شهرها چند شهر عضو دارد؟",
+        "کدام خواهرشهرهای تهران در آفریقا هستند؟",
+        "Which of Tehran's sister cities are in Europe?",
+        "What is the population of Mars?",
+        "سازمان متروپلیس چه اهدافی دارد؟",
+    ],
+)
 def test_language_switch_never_changes_whether_it_is_answered(handlers, question):
     flags, langs = {}, {}
     for choice in ("auto", "فارسی", "English"):
@@ -184,7 +212,8 @@ def test_feedback_on_an_earlier_answer_and_its_thanks(handlers, tmp_path):
     _b, _h, session = ask(handlers, Q_EN, session)
     first = [m for m in session.messages if m.role == "assistant"][0]
     html_, session, status, card, dl = handlers.action(
-        json.dumps({"act": "fix", "msg": first.id, "text": "Tunis is not yet a sister city."}), session)
+        json.dumps({"act": "fix", "msg": first.id, "text": "Tunis is not yet a sister city."}), session
+    )
     assert "Thank you" in status and dl == "" and card is None
     assert f'data-msg="{first.id}"' in html_ and 'class="thanks"' in html_
     rec = [json.loads(line) for line in handlers.feedback.path.read_text(encoding="utf-8").splitlines()]
@@ -283,7 +312,7 @@ class FakeStreamingChatModel:
     def stream(self, messages, *, max_tokens, timeout):
         text = self.reply(messages)
         for i in range(0, len(text), 5):
-            yield text[i:i + 5]
+            yield text[i : i + 5]
 
 
 def test_streaming_shows_only_verified_sentences(settings, store, tmp_path):
@@ -312,8 +341,15 @@ def test_kinds_come_from_the_data(assistant):
     for items in (items_from(assistant.store.passages, profile), derived):
         counts = {k: sum(1 for it in items if it["kind"] == k) for k in KINDS}
         # corpus/README: Table 4: 9 shortcomings, 7 advantages, 7 necessities; 5: 9 + 6; 6: 7 + 7
-        assert counts == {"recommendation": 7, "result": 7, "opportunity": 9, "challenge": 6, "shortcoming": 9,
-                          "advantage": 7, "necessity": 7}
+        assert counts == {
+            "recommendation": 7,
+            "result": 7,
+            "opportunity": 9,
+            "challenge": 6,
+            "shortcoming": 9,
+            "advantage": 7,
+            "necessity": 7,
+        }
         assert [it["kind"] for it in items][:7] == ["recommendation"] * 7
     if profile:  # the profile decides: a table it does not give groups to is not listed
         table = next(it["table"] for it in derived if it["kind"] == "opportunity")
@@ -341,7 +377,7 @@ def test_recommendation_card_has_expected_results_related_items_and_paragraphs(h
     assert card["paragraphs"] and all(p.kind == "paragraph" for p in card["paragraphs"])
     out = recs.card_html(rec["id"])
     msg = f"rec-{rec['id'].replace('.', '-')}"
-    for p, n in recs.numbered(card):
+    for _p, n in recs.numbered(card):
         assert f'href="#{msg}-s{n}"' in out and f'id="{msg}-s{n}"' in out
     assert "Expected results" in out and "نتایج مورد انتظار" in out
     assert recs.card_html("t9.r99") == ""
@@ -367,16 +403,29 @@ def test_policy_brief_markdown_and_pdf(handlers):
 # ---------------------------------------------------------------------- the rest of the page
 def test_highlight_keeps_both_languages(store):
     p = store.by_id["t2.r3"]
-    c = Citation(1, p.id, p.kind, p.section, p.table, p.row, None, p.text, p.text_en,
-                 quote="Moscow (Russia) — Sister-city agreement")
+    c = Citation(
+        1,
+        p.id,
+        p.kind,
+        p.section,
+        p.table,
+        p.row,
+        None,
+        p.text,
+        p.text_en,
+        quote="Moscow (Russia) — Sister-city agreement",
+    )
     fa, en = highlight(c, p.cells)
-    assert fa.startswith("جدول ۲، ردیف ۳: <mark>مسکو") and en == "Table 2, row 3: <mark>Moscow (Russia) — Sister-city agreement</mark>"
+    assert (
+        fa.startswith("جدول ۲، ردیف ۳: <mark>مسکو")
+        and en == "Table 2, row 3: <mark>Moscow (Russia) — Sister-city agreement</mark>"
+    )
 
 
 def test_highlight_by_sentence_order(store):
     p = store.by_id["abstract.p1"]
-    fa_s, en_s = _sentence_spans(p.text), _sentence_spans(p.text_en)
-    quote = p.text_en[en_s[1][0]:en_s[1][1]]
+    _fa_s, en_s = _sentence_spans(p.text), _sentence_spans(p.text_en)
+    quote = p.text_en[en_s[1][0] : en_s[1][1]]
     fa, _en = highlight(Citation(1, p.id, p.kind, p.section, None, None, None, p.text, p.text_en, quote=quote))
     assert len(re.findall(r"<mark>", fa)) == 1
 
@@ -395,8 +444,21 @@ def test_build_app_wires_the_window(assistant, tmp_path):
     app = build_app(assistant, feedback_path=tmp_path / "f.jsonl")
     cfg = app.get_config_file()
     ids = {c.get("props", {}).get("elem_id") for c in cfg["components"]}
-    assert {"chat", "question", "ask", "stop", "answer-lang", "export", "rec-list", "rec-card", "rec-kinds",
-            "policy-search", "ui-action", "ui-action-btn", "tables"} <= ids
+    assert {
+        "chat",
+        "question",
+        "ask",
+        "stop",
+        "answer-lang",
+        "export",
+        "rec-list",
+        "rec-card",
+        "rec-kinds",
+        "policy-search",
+        "ui-action",
+        "ui-action-btn",
+        "tables",
+    } <= ids
     apis = {d.get("api_name") for d in cfg["dependencies"]}
     assert "respond" in apis
     assert log_html(None, {}, lambda c: None, None, {}).count("empty-chat") == 1

@@ -3,6 +3,7 @@ process over the session index): citation links and chips, sources kept per mess
 counter, dark-mode contrast computed from rendered colours, the phone layout, the recommendations tab
 and its brief, and a slow FAKE chat model for the question-first / streaming / Stop behaviour.
 Screenshots go to tests/artifacts/ (or to the folder named by UI_SCREENSHOTS, e.g. docs/)."""
+
 from __future__ import annotations
 
 import os
@@ -12,20 +13,28 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(os.environ.get("UI_SCREENSHOTS") or ROOT / "tests" / "artifacts")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 WAIT_MS = 40_000
 Q_FA = "کدام خواهرشهرهای تهران در آفریقا هستند؟"
 Q_EN = "Which of Tehran's sister cities are in Europe?"
 VIETNAM = "Which Table 2 city is in Vietnam?"
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium"),
+]
 
 # WCAG relative luminance / contrast of two CSS colours as the browser computed them (alpha composited on
 # the nearest opaque background up the tree).
@@ -147,8 +156,9 @@ def _ask(page, question: str) -> str:
     n = page.locator("#chat .msg.bot:not(.writing), #chat .msg.note").count()
     page.fill("#question textarea", question)
     page.click("#ask")
-    page.wait_for_function("(n) => document.querySelectorAll('#chat .msg.bot:not(.writing), #chat .msg.note').length > n",
-                           arg=n)
+    page.wait_for_function(
+        "(n) => document.querySelectorAll('#chat .msg.bot:not(.writing), #chat .msg.note').length > n", arg=n
+    )
     page.wait_for_selector("#ask", state="visible")  # the Stop button is gone again
     return page.evaluate("[...document.querySelectorAll('#chat .msg')].pop().id")
 
@@ -231,11 +241,15 @@ def test_refused_input_shows_as_its_own_message(browser, server):
 # ---------------------------------------------------------------------- dark mode and contrast
 def test_dark_mode_keeps_highlights_readable(browser, server):
     page = _page(browser, server, scheme="dark")
-    assert page.evaluate("document.body.classList.contains('dark') || document.documentElement.classList.contains('dark')")
+    assert page.evaluate(
+        "document.body.classList.contains('dark') || document.documentElement.classList.contains('dark')"
+    )
     mid = _ask(page, Q_EN)
     marks = page.locator(f"#{mid} .cite-card mark")
     assert marks.count() >= 4
-    ratios = [page.evaluate("(el) => window.taContrast(el)", marks.nth(i).element_handle()) for i in range(marks.count())]
+    ratios = [
+        page.evaluate("(el) => window.taContrast(el)", marks.nth(i).element_handle()) for i in range(marks.count())
+    ]
     print("dark highlight contrast:", min(ratios))
     assert min(ratios) >= 4.5
     low = page.evaluate("window.taLowContrast(document.body, 4.5)")
@@ -295,7 +309,11 @@ def test_recommendation_card_and_policy_brief(browser, server):
     total = page.locator("#rec-list .rec-item").count()
     page.locator("#rec-kinds label", has_text="Recommendation").click()
     page.wait_for_function("(n) => document.querySelectorAll('#rec-list .rec-item').length < n", arg=total)
-    assert page.locator("#rec-list .rec-item").count() == page.locator("#rec-list .rec-item.kind-recommendation").count() >= 5
+    assert (
+        page.locator("#rec-list .rec-item").count()
+        == page.locator("#rec-list .rec-item.kind-recommendation").count()
+        >= 5
+    )
     page.locator("#rec-list .rec-open").first.click()
     page.wait_for_selector("#rec-card .rec-card")
     card = page.locator("#rec-card .rec-card")
@@ -311,7 +329,6 @@ def test_recommendation_card_and_policy_brief(browser, server):
     src = card.locator(f".cite-card[data-n='{n}']")
     assert src.is_visible() and "active" in src.get_attribute("class")
     assert re.search(r"Table \d+.*row \d+", src.inner_text())
-
 
     # search narrows the list; two items selected; the brief comes back as Markdown and as a PDF
     page.locator("#rec-kinds label", has_text="Recommendation").click()
@@ -371,8 +388,10 @@ def test_question_shows_before_the_answer_and_streams(browser, slow_server):
     assert page.locator("#stop").is_visible()
     assert page.locator("#chat .msg.bot:not(.writing)").count() == 0  # the answer has not arrived yet
     # a verified sentence appears while the model is still writing
-    page.wait_for_function("() => { const w = document.querySelector('#chat .msg.bot.writing .body');"
-                           " return w && w.innerText.includes('Hanoi'); }")
+    page.wait_for_function(
+        "() => { const w = document.querySelector('#chat .msg.bot.writing .body');"
+        " return w && w.innerText.includes('Hanoi'); }"
+    )
     _shot(page, "ui-streaming.png")
     page.wait_for_selector("#chat .msg.bot:not(.writing) .chips")
     total = time.monotonic() - started

@@ -2,6 +2,7 @@
 2,000) questions over loopback through its API endpoint, two clients at a time, and stops by itself.
 Checked: the server's memory grows by less than 10 MB over the last half of the requests, its temp folder
 gets no files, and its log stays a few lines. Marked slow (several minutes on a shared CPU)."""
+
 from __future__ import annotations
 
 import os
@@ -14,7 +15,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, stop_process
 
 REQUESTS = int(os.environ.get("SOAK_REQUESTS", "2000"))
@@ -54,15 +54,27 @@ def test_soak_memory_levels_off_and_no_temp_files(settings, store, tmp_path):
     server_tmp = tmp_path / "server-tmp"
     server_tmp.mkdir()
     log = tmp_path / "server.log"
-    env = {**os.environ, "TMPDIR": str(server_tmp), "ASSISTANT_FEEDBACK_FILE": str(tmp_path / "feedback.jsonl"),
-           "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
-           "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "TMPDIR": str(server_tmp),
+        "ASSISTANT_FEEDBACK_FILE": str(tmp_path / "feedback.jsonl"),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "HF_HUB_OFFLINE": "1",
+        "ANONYMIZED_TELEMETRY": "False",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": str(ROOT),
+    }
     env.pop("GRADIO_TEMP_DIR", None)
     env.pop("ASSISTANT_UI_USER", None)
     env.pop("ASSISTANT_UI_PASSWORD", None)
     with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "assistant", "--index", str(settings.index_dir), "serve",
-                                 "--port", str(port)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "assistant", "--index", str(settings.index_dir), "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 120
@@ -104,9 +116,11 @@ def test_soak_memory_levels_off_and_no_temp_files(settings, store, tmp_path):
         elapsed = time.monotonic() - started
         rss[REQUESTS] = _rss_kb(proc.pid)
         growth_mb = (rss[REQUESTS] - rss[REQUESTS // 2]) / 1024
-        print(f"soak: {REQUESTS} requests in {elapsed:.0f} s; RSS {rss[REQUESTS // 2] / 1024:.1f} MB at "
-              f"{REQUESTS // 2}, {rss[REQUESTS] / 1024:.1f} MB at {REQUESTS} (growth {growth_mb:+.1f} MB); "
-              f"errors {len(errors)}")
+        print(
+            f"soak: {REQUESTS} requests in {elapsed:.0f} s; RSS {rss[REQUESTS // 2] / 1024:.1f} MB at "
+            f"{REQUESTS // 2}, {rss[REQUESTS] / 1024:.1f} MB at {REQUESTS} (growth {growth_mb:+.1f} MB); "
+            f"errors {len(errors)}"
+        )
         assert not errors, errors[:5]
         assert growth_mb < 10
         assert _files(server_tmp) - files_at_start == set()

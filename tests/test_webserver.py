@@ -2,6 +2,7 @@
 one anonymous, one with a login): security headers on every response, a page that renders and answers
 under the Content-Security-Policy in Debian Chromium, uploads size- and rate-limited, bounded bodies, login
 throttling with backoff, and a log that a malformed request cannot flood."""
+
 from __future__ import annotations
 
 import http.client
@@ -19,7 +20,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import CORPUS, ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -41,15 +41,27 @@ class Server:
         self.uploads = tmp / "gradio-tmp"
         self.uploads.mkdir()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSISTANT_", "GRADIO_"))}
-        env.update({"ASSISTANT_INDEX_DIR": str(settings.index_dir), "ASSISTANT_CORPUS_DIR": str(CORPUS),
-                    "ASSISTANT_FEEDBACK_FILE": str(tmp / "feedback.jsonl"), "PYTHONPATH": str(ROOT),
-                    "GRADIO_TEMP_DIR": str(self.uploads), "GRADIO_ANALYTICS_ENABLED": "False"})
+        env.update(
+            {
+                "ASSISTANT_INDEX_DIR": str(settings.index_dir),
+                "ASSISTANT_CORPUS_DIR": str(CORPUS),
+                "ASSISTANT_FEEDBACK_FILE": str(tmp / "feedback.jsonl"),
+                "PYTHONPATH": str(ROOT),
+                "GRADIO_TEMP_DIR": str(self.uploads),
+                "GRADIO_ANALYTICS_ENABLED": "False",
+            }
+        )
         if auth:
             env.update({"ASSISTANT_UI_USER": USER, "ASSISTANT_UI_PASSWORD": PASSWORD})
         self._out = self.log.open("wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(self.port)],
-                                     cwd=ROOT, env=env, stdout=self._out, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "assistant", "serve", "--port", str(self.port)],
+            cwd=ROOT,
+            env=env,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, self.log.read_text(errors="replace")[-3000:]
@@ -108,16 +120,29 @@ def _assert_security_headers(headers: dict, where: str) -> None:
 
 def _multipart(size: int) -> tuple[bytes, str]:
     boundary = "assistant-test-boundary"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.bin\"\r\n"
-            "Content-Type: application/octet-stream\r\n\r\n").encode() + b"A" * size + f"\r\n--{boundary}--\r\n".encode()
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="big.bin"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + b"A" * size
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return body, f"multipart/form-data; boundary={boundary}"
 
 
 # ---------------------------------------------------------------------- headers and the page
-@pytest.mark.parametrize("method, path", [
-    ("GET", "/"), ("GET", "/config"), ("GET", "/gradio_api/info"), ("GET", "/no/such/page"),
-    ("POST", "/gradio_api/upload"), ("GET", "/theme.css"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/"),
+        ("GET", "/config"),
+        ("GET", "/gradio_api/info"),
+        ("GET", "/no/such/page"),
+        ("POST", "/gradio_api/upload"),
+        ("GET", "/theme.css"),
+    ],
+)
 def test_security_headers_on_every_response(anon, method, path):
     status, headers, _ = anon.request(method, path, body=b"" if method == "POST" else None)
     assert status < 500 or path == "/no/such/page", status
@@ -126,8 +151,9 @@ def test_security_headers_on_every_response(anon, method, path):
 
 def test_login_page_and_refusals_carry_the_headers_too(with_login):
     for method, path, body in [("GET", "/", None), ("POST", "/login", b"username=x&password=y")]:
-        status, headers, _ = with_login.request(method, path, body=body,
-                                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+        status, headers, _ = with_login.request(
+            method, path, body=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
         _assert_security_headers(headers, f"{method} {path} -> {status}")
 
 
@@ -137,23 +163,29 @@ def test_the_page_renders_and_answers_under_the_policy_in_chromium(anon):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         try:
             page = browser.new_page()
             messages: list[str] = []
             page.on("console", lambda m: messages.append(f"{m.type}: {m.text}"))
-            page.add_init_script("document.addEventListener('securitypolicyviolation', e => "
-                                 "console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))")
+            page.add_init_script(
+                "document.addEventListener('securitypolicyviolation', e => "
+                "console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))"
+            )
             response = page.goto(anon.url + "/")
             assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
             page.wait_for_selector("#question textarea", timeout=60_000)
             page.fill("#question textarea", VIETNAM)
             page.click("#ask")
-            page.wait_for_function("() => [...document.querySelectorAll('#chat .msg.bot:not(.writing)')]"
-                                   ".some(b => b.innerText.includes('Hanoi'))", timeout=60_000)
-            page.wait_for_function("() => document.querySelectorAll('#chat .cite-card').length > 0",
-                                   timeout=30_000)
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('#chat .msg.bot:not(.writing)')]"
+                ".some(b => b.innerText.includes('Hanoi'))",
+                timeout=60_000,
+            )
+            page.wait_for_function("() => document.querySelectorAll('#chat .cite-card').length > 0", timeout=30_000)
         finally:
             browser.close()
     blocked = [m for m in messages if "Content Security Policy" in m or "CSP violation" in m]
@@ -182,7 +214,7 @@ def test_anonymous_uploads_are_size_limited_and_rate_limited(anon):
         conn.endheaders()
         try:
             for k in range(0, len(body), 65536):
-                piece = body[k:k + 65536]
+                piece = body[k : k + 65536]
                 conn.send(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
             conn.send(b"0\r\n\r\n")
         except OSError:
@@ -192,7 +224,7 @@ def test_anonymous_uploads_are_size_limited_and_rate_limited(anon):
         conn.close()
     assert not [size for size in _stored(anon.uploads).values() if size >= 1_000_000]
     statuses = []
-    for i in range(12):
+    for _i in range(12):
         small, ctype = _multipart(100)
         statuses.append(anon.request("POST", "/gradio_api/upload", body=small, headers={"Content-Type": ctype})[0])
     assert statuses.count(200) >= 1 and 429 in statuses, statuses
@@ -203,8 +235,9 @@ def test_anonymous_uploads_are_size_limited_and_rate_limited(anon):
 
 def test_request_bodies_are_bounded(anon):
     big = json.dumps({"data": ["x" * 3_000_000], "fn_index": 0, "session_hash": "s"}).encode()
-    status, headers, _ = anon.request("POST", "/gradio_api/queue/join", body=big,
-                                      headers={"Content-Type": "application/json"})
+    status, headers, _ = anon.request(
+        "POST", "/gradio_api/queue/join", body=big, headers={"Content-Type": "application/json"}
+    )
     assert status == 413
     _assert_security_headers(headers, "413")
 
@@ -212,8 +245,9 @@ def test_request_bodies_are_bounded(anon):
 # ---------------------------------------------------------------------- login throttling
 def _login(server, password: str) -> tuple[int, dict]:
     body = urllib.parse.urlencode({"username": USER, "password": password}).encode()
-    status, headers, _ = server.request("POST", "/login", body=body,
-                                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    status, headers, _ = server.request(
+        "POST", "/login", body=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     return status, headers
 
 
@@ -294,11 +328,19 @@ def test_a_malformed_request_writes_at_most_one_short_log_line(anon):
     before = len(anon.log_lines())
     requests = [
         ("POST", "/gradio_api/queue/join", b'{"data": [', {"Content-Type": "application/json"}),
-        ("POST", "/gradio_api/queue/join", json.dumps({"data": ["x"], "fn_index": 99999, "session_hash": "s"}).encode(),
-         {"Content-Type": "application/json"}),
+        (
+            "POST",
+            "/gradio_api/queue/join",
+            json.dumps({"data": ["x"], "fn_index": 99999, "session_hash": "s"}).encode(),
+            {"Content-Type": "application/json"},
+        ),
         ("POST", "/gradio_api/queue/join", ("[" * 5000 + "]" * 5000).encode(), {"Content-Type": "application/json"}),
-        ("POST", "/gradio_api/run/predict", json.dumps({"data": [{"x": "y" * 5000}] * 50, "fn_index": 0}).encode(),
-         {"Content-Type": "application/json"}),
+        (
+            "POST",
+            "/gradio_api/run/predict",
+            json.dumps({"data": [{"x": "y" * 5000}] * 50, "fn_index": 0}).encode(),
+            {"Content-Type": "application/json"},
+        ),
         ("GET", "/gradio_api/queue/data?session_hash=" + "z" * 5000, None, {}),
         ("POST", "/gradio_api/upload", b"--x\r\n" * 1000, {"Content-Type": "multipart/form-data; boundary=x"}),
     ]

@@ -8,18 +8,17 @@ The labels are the fact-based verdicts (every key fact in the answer, `score_ite
   reference), labelled by whether that answer happens to hold the item's facts (almost never).
 The cut-off is fitted on the dev split; its agreement is reported on dev and on the held-out test split.
 """
+
 from __future__ import annotations
 
 import json
 import re
 from datetime import date
 from pathlib import Path
-from typing import Optional
 
 from ..normalize import normalize
 from .pipeline import CALIBRATION_FILE, Progress, Similarity, ask_item
 from .scoring import fact_present, fit_threshold, score_item, strip_markers
-
 
 _LABEL = re.compile(r"^(?:Table|جدول)[^:]*:\s*")
 _CLAUSE = re.compile(r"[,;:،؛—()]|\.\s")
@@ -48,7 +47,7 @@ def derived_reference(item: dict, by_id: dict) -> str:
     return ", ".join(pick)
 
 
-def calibrate(assistant, items: list[dict], progress: Optional[Progress] = None) -> dict:
+def calibrate(assistant, items: list[dict], progress: Progress | None = None) -> dict:
     by_id = assistant.store.by_id
     sim = Similarity(assistant.store.embeddings)
     usable = [it for it in items if it.get("answerable", True) and it.get("facts") and it.get("gold")]
@@ -67,8 +66,14 @@ def calibrate(assistant, items: list[dict], progress: Optional[Progress] = None)
         pairs[split].append((sim(strip_markers(res["answer"]), ref), label))
         positives += label
         negatives += not label
-        other = next((o for o in answered[k + 1:] + answered[:k] if o[0].get("lang") == item.get("lang")
-                      and o[0]["id"] != item["id"] and o[1]["answer"] != res["answer"]), None)
+        other = next(
+            (
+                o
+                for o in answered[k + 1 :] + answered[:k]
+                if o[0].get("lang") == item.get("lang") and o[0]["id"] != item["id"] and o[1]["answer"] != res["answer"]
+            ),
+            None,
+        )
         if other is not None:
             facts = [f if isinstance(f, list) else [f] for f in item["facts"]]
             needed = int(item.get("min_hits", len(facts)))
@@ -83,12 +88,19 @@ def calibrate(assistant, items: list[dict], progress: Optional[Progress] = None)
     return {
         "model": f"{assistant.settings.embedding_backend}:{assistant.settings.embedding_model}",
         "backend": assistant.settings.backend,
-        "threshold": threshold, "agreement": agreement, "agreement_test": agreement_test,
+        "threshold": threshold,
+        "agreement": agreement,
+        "agreement_test": agreement_test,
         "agreement_all": round(sum((s >= threshold) == lab for s, lab in everything) / len(everything), 4),
-        "n": len(pairs["dev"]), "n_test": len(test), "positives": positives, "negatives": negatives,
-        "items": len(usable), "answered": len(answered), "date": date.today().isoformat(),
+        "n": len(pairs["dev"]),
+        "n_test": len(test),
+        "positives": positives,
+        "negatives": negatives,
+        "items": len(usable),
+        "answered": len(answered),
+        "date": date.today().isoformat(),
         "how": "fitted on dev pairs (answer, reference = the clauses of the gold passages that state a key fact), "
-               "labelled by the fact-based verdict; mismatched same-language pairs as negatives",
+        "labelled by the fact-based verdict; mismatched same-language pairs as negatives",
     }
 
 

@@ -4,6 +4,7 @@ A run is the per-item file of `assistant eval` (items.jsonl in its report folder
 file, whose lines carry a "score"), or the report folder itself. Items are matched by id; each is
 better (wrong in A, right in B), worse, or same. The headline figure (accuracy) gets an exact McNemar
 test on the items whose verdict changed, and a paired bootstrap interval of the difference."""
+
 from __future__ import annotations
 
 import json
@@ -11,13 +12,20 @@ import math
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from .io import EvalInputError
 from .scoring import mean
 
-FIGURES = ["accuracy", "fact_recall", "similarity", "faithfulness", "context_recall", "abstention_correct",
-           "language_match", "judge_accuracy"]
+FIGURES = [
+    "accuracy",
+    "fact_recall",
+    "similarity",
+    "faithfulness",
+    "context_recall",
+    "abstention_correct",
+    "language_match",
+    "judge_accuracy",
+]
 
 
 def load_run(path: Path) -> dict[str, dict]:
@@ -40,7 +48,7 @@ def load_run(path: Path) -> dict[str, dict]:
         except json.JSONDecodeError:
             raise EvalInputError(f"{path}:{n}: not JSON") from None
         if not isinstance(row, dict) or "id" not in row:
-            raise EvalInputError(f"{path}:{n}: a run's lines need an \"id\"")
+            raise EvalInputError(f'{path}:{n}: a run\'s lines need an "id"')
         if "correct" not in row and isinstance(row.get("score"), dict):
             row = {**row, **row["score"]}  # a --out results line: the answer contract + its score
         if row.get("correct") is None:
@@ -56,7 +64,7 @@ def exact_mcnemar(b: int, c: int) -> float:
     n = b + c
     if n == 0:
         return 1.0
-    tail = sum(math.comb(n, i) for i in range(min(b, c) + 1)) / 2 ** n
+    tail = sum(math.comb(n, i) for i in range(min(b, c) + 1)) / 2**n
     return min(1.0, 2 * tail)
 
 
@@ -72,9 +80,13 @@ def paired_bootstrap(a: list[float], b: list[float], rounds: int = 10000, seed: 
     diffs.sort()
     observed = (sum(b) - sum(a)) / n
     other = sum(1 for d in diffs if (d <= 0 if observed > 0 else d >= 0)) / rounds if observed else 1.0
-    return {"difference": round(observed, 4), "ci95": [round(diffs[int(0.025 * rounds)], 4),
-                                                      round(diffs[int(0.975 * rounds) - 1], 4)],
-            "p_one_sided": round(other, 4), "rounds": rounds, "seed": seed}
+    return {
+        "difference": round(observed, 4),
+        "ci95": [round(diffs[int(0.025 * rounds)], 4), round(diffs[int(0.975 * rounds) - 1], 4)],
+        "p_one_sided": round(other, 4),
+        "rounds": rounds,
+        "seed": seed,
+    }
 
 
 @dataclass
@@ -92,11 +104,18 @@ class Comparison:
         return [it for it in self.items if it["change"] != "same"]
 
     def to_dict(self) -> dict:
-        return {"a": self.a_name, "b": self.b_name, "figures": self.figures, "significance": self.significance,
-                "better": [it["id"] for it in self.items if it["change"] == "better"],
-                "worse": [it["id"] for it in self.items if it["change"] == "worse"],
-                "same": sum(1 for it in self.items if it["change"] == "same"),
-                "only_in_a": self.only_in_a, "only_in_b": self.only_in_b, "items": self.items}
+        return {
+            "a": self.a_name,
+            "b": self.b_name,
+            "figures": self.figures,
+            "significance": self.significance,
+            "better": [it["id"] for it in self.items if it["change"] == "better"],
+            "worse": [it["id"] for it in self.items if it["change"] == "worse"],
+            "same": sum(1 for it in self.items if it["change"] == "same"),
+            "only_in_a": self.only_in_a,
+            "only_in_b": self.only_in_b,
+            "items": self.items,
+        }
 
 
 def compare_runs(a: dict[str, dict], b: dict[str, dict], a_name: str = "A", b_name: str = "B") -> Comparison:
@@ -108,29 +127,51 @@ def compare_runs(a: dict[str, dict], b: dict[str, dict], a_name: str = "A", b_na
         ra, rb = a[i], b[i]
         ca, cb = bool(ra["correct"]), bool(rb["correct"])
         change = "same" if ca == cb else ("better" if cb else "worse")
-        cmp.items.append({"id": i, "lang": ra.get("lang", ""), "question": ra.get("question", ""),
-                          "reference": ra.get("reference", ""), "change": change, "a_correct": ca, "b_correct": cb,
-                          "a_answer": ra.get("answer", ""), "b_answer": rb.get("answer", ""),
-                          "a_reason": ra.get("reason", ""), "b_reason": rb.get("reason", ""),
-                          "answer_changed": ra.get("answer", "") != rb.get("answer", "")})
+        cmp.items.append(
+            {
+                "id": i,
+                "lang": ra.get("lang", ""),
+                "question": ra.get("question", ""),
+                "reference": ra.get("reference", ""),
+                "change": change,
+                "a_correct": ca,
+                "b_correct": cb,
+                "a_answer": ra.get("answer", ""),
+                "b_answer": rb.get("answer", ""),
+                "a_reason": ra.get("reason", ""),
+                "b_reason": rb.get("reason", ""),
+                "answer_changed": ra.get("answer", "") != rb.get("answer", ""),
+            }
+        )
     for fig in FIGURES:
-        va = mean([_num(a[i].get(fig if fig != "accuracy" else "correct")) for i in common]) \
-            if fig != "judge_accuracy" else mean([_num(a[i].get("judge")) for i in common])
-        vb = mean([_num(b[i].get(fig if fig != "accuracy" else "correct")) for i in common]) \
-            if fig != "judge_accuracy" else mean([_num(b[i].get("judge")) for i in common])
+        va = (
+            mean([_num(a[i].get(fig if fig != "accuracy" else "correct")) for i in common])
+            if fig != "judge_accuracy"
+            else mean([_num(a[i].get("judge")) for i in common])
+        )
+        vb = (
+            mean([_num(b[i].get(fig if fig != "accuracy" else "correct")) for i in common])
+            if fig != "judge_accuracy"
+            else mean([_num(b[i].get("judge")) for i in common])
+        )
         if va is not None or vb is not None:
             cmp.figures[fig] = {"a": va, "b": vb}
     better = sum(1 for it in cmp.items if it["change"] == "better")
     worse = sum(1 for it in cmp.items if it["change"] == "worse")
     xs = [float(it["a_correct"]) for it in cmp.items]
     ys = [float(it["b_correct"]) for it in cmp.items]
-    cmp.significance = {"figure": "accuracy", "n": len(common), "better": better, "worse": worse,
-                        "mcnemar_exact_p": round(exact_mcnemar(better, worse), 4),
-                        "bootstrap": paired_bootstrap(xs, ys)}
+    cmp.significance = {
+        "figure": "accuracy",
+        "n": len(common),
+        "better": better,
+        "worse": worse,
+        "mcnemar_exact_p": round(exact_mcnemar(better, worse), 4),
+        "bootstrap": paired_bootstrap(xs, ys),
+    }
     return cmp
 
 
-def _num(v) -> Optional[float]:
+def _num(v) -> float | None:
     if v is None or v == "":
         return None
     if isinstance(v, bool):

@@ -1,6 +1,7 @@
 """Reading a test set: our JSONL (gold passage ids, key facts) or a team's spreadsheet (CSV or XLSX) of
 questions with plain-words reference answers. Every problem is an EvalInputError with a one-line message
 that names the file (and the row, where there is one)."""
+
 from __future__ import annotations
 
 import csv
@@ -8,7 +9,6 @@ import io
 import json
 import re
 from pathlib import Path
-from typing import Optional
 
 from ..normalize import clean_display, normalize
 
@@ -29,7 +29,8 @@ _UNANSWERABLE = re.compile(
     r"^\s*(?:n/?a|none|-+|—|unanswerable)\s*\.?\s*$"
     r"|\bnot (?:in|answered (?:in|by)|stated in|covered (?:in|by)) the paper\b"
     r"|\bthe paper (?:does not|doesn't|does n't) (?:answer|say|state|mention|cover)\b"
-    r"|مقاله (?:به این پرسش )?پاسخ نمی ?دهد|در مقاله (?:نیامده|نیست)|مقاله (?:در این باره |درباره این )?چیزی نمی ?گوید")
+    r"|مقاله (?:به این پرسش )?پاسخ نمی ?دهد|در مقاله (?:نیامده|نیست)|مقاله (?:در این باره |درباره این )?چیزی نمی ?گوید"
+)
 
 
 class EvalInputError(ValueError):
@@ -40,7 +41,7 @@ def says_unanswerable(reference: str) -> bool:
     return bool(reference) and bool(_UNANSWERABLE.search(normalize(reference)))
 
 
-def read_questions(path: Path, max_rows: Optional[int] = None) -> list[dict]:
+def read_questions(path: Path, max_rows: int | None = None) -> list[dict]:
     """Items as dicts: {"id", "question", "lang"?, "history"?, "answerable"?, "reference"?, ...}."""
     path = Path(path)
     if not path.is_file():
@@ -76,7 +77,7 @@ def _read_jsonl(path: Path) -> list[dict]:
         except json.JSONDecodeError as exc:
             raise EvalInputError(f"{path}:{n}: not JSON ({exc.msg})") from None
         if not isinstance(item, dict) or not isinstance(item.get("question"), str):
-            raise EvalInputError(f"{path}:{n}: each line needs a \"question\" string")
+            raise EvalInputError(f'{path}:{n}: each line needs a "question" string')
         item.setdefault("id", f"line{n}")
         item["id"] = str(item["id"])
         if isinstance(item.get("reference"), str) and "answerable" not in item and says_unanswerable(item["reference"]):
@@ -95,8 +96,9 @@ def _decode(path: Path) -> str:
     try:
         return data.decode("utf-8-sig")  # Excel's "CSV UTF-8" starts with a byte-order mark
     except UnicodeDecodeError as exc:
-        raise EvalInputError(f"{path.name}: not UTF-8 text (bad byte at position {exc.start}); "
-                             f"save it as \"CSV UTF-8\" or as .xlsx") from None
+        raise EvalInputError(
+            f'{path.name}: not UTF-8 text (bad byte at position {exc.start}); save it as "CSV UTF-8" or as .xlsx'
+        ) from None
 
 
 # ---------------------------------------------------------------------- spreadsheets
@@ -126,8 +128,9 @@ def _xlsx_rows(path: Path) -> list[list[str]]:
         ws = wb.worksheets[0]
         rows = []
         for row in ws.iter_rows(values_only=True):
-            rows.append(["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
-                         for v in row])
+            rows.append(
+                ["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)) for v in row]
+            )
         return rows
     finally:
         wb.close()
@@ -144,42 +147,48 @@ def _items_from_rows(path: Path, rows: list[list[str]]) -> list[dict]:
             if h in names and key not in where:
                 where[key] = i
     if "question" not in where:
-        raise EvalInputError(f"{path.name}: no \"question\" column (the first row must name the columns: "
-                             f"question, reference, and optionally id, lang, history, answerable)")
+        raise EvalInputError(
+            f'{path.name}: no "question" column (the first row must name the columns: '
+            f"question, reference, and optionally id, lang, history, answerable)"
+        )
     if "reference" not in where and "answerable" not in where:
-        raise EvalInputError(f"{path.name}: no \"reference\" column (the reference answer in plain words)")
-    items = []
-    for n, row in enumerate(rows[1:], 2):
-        def cell(key: str) -> str:
-            i = where.get(key)
-            return clean_display(str(row[i])) if i is not None and i < len(row) else ""
+        raise EvalInputError(f'{path.name}: no "reference" column (the reference answer in plain words)')
+    return [_item_from_row(path, where, n, row) for n, row in enumerate(rows[1:], 2)]
 
-        question = cell("question")
-        if not question:
-            raise EvalInputError(f"{path.name}: row {n} has no question")
-        item: dict = {"id": cell("id") or f"row{n}", "question": question, "reference": cell("reference")}
-        lang = cell("lang").lower()
-        if lang:
-            if lang not in ("fa", "en"):
-                raise EvalInputError(f"{path.name}: row {n}: lang must be fa or en, not {lang!r}")
-            item["lang"] = lang
-        flag = cell("answerable").lower()
-        if flag:
-            if flag not in _YES | _NO:
-                raise EvalInputError(f"{path.name}: row {n}: answerable must be yes or no, not {flag!r}")
-            item["answerable"] = flag in _YES
-        elif says_unanswerable(item["reference"]):
-            item["answerable"] = False
-        else:
-            item["answerable"] = True
-        if item["answerable"] and not item["reference"]:
-            raise EvalInputError(f"{path.name}: row {n} has no reference answer (write \"not in the paper\" "
-                                 f"when the paper does not answer it)")
-        history = cell("history")
-        if history:
-            item["history"] = _history(path, n, history)
-        items.append(item)
-    return items
+
+def _item_from_row(path: Path, where: dict[str, int], n: int, row: list[str]) -> dict:
+    """One test item from one spreadsheet row (n: its 1-based row number, for the error message)."""
+
+    def cell(key: str) -> str:
+        i = where.get(key)
+        return clean_display(str(row[i])) if i is not None and i < len(row) else ""
+
+    question = cell("question")
+    if not question:
+        raise EvalInputError(f"{path.name}: row {n} has no question")
+    item: dict = {"id": cell("id") or f"row{n}", "question": question, "reference": cell("reference")}
+    lang = cell("lang").lower()
+    if lang:
+        if lang not in ("fa", "en"):
+            raise EvalInputError(f"{path.name}: row {n}: lang must be fa or en, not {lang!r}")
+        item["lang"] = lang
+    flag = cell("answerable").lower()
+    if flag:
+        if flag not in _YES | _NO:
+            raise EvalInputError(f"{path.name}: row {n}: answerable must be yes or no, not {flag!r}")
+        item["answerable"] = flag in _YES
+    elif says_unanswerable(item["reference"]):
+        item["answerable"] = False
+    else:
+        item["answerable"] = True
+    if item["answerable"] and not item["reference"]:
+        raise EvalInputError(
+            f'{path.name}: row {n} has no reference answer (write "not in the paper" when the paper does not answer it)'
+        )
+    history = cell("history")
+    if history:
+        item["history"] = _history(path, n, history)
+    return item
 
 
 def _history(path: Path, n: int, text: str) -> list[dict]:
@@ -189,8 +198,13 @@ def _history(path: Path, n: int, text: str) -> list[dict]:
             turns = json.loads(text)
         except json.JSONDecodeError:
             raise EvalInputError(f"{path.name}: row {n}: history is not valid JSON") from None
-        if not (isinstance(turns, list) and all(isinstance(t, dict) and isinstance(t.get("content"), str)
-                                                 and t.get("role") in ("user", "assistant") for t in turns)):
-            raise EvalInputError(f"{path.name}: row {n}: history must be a list of {{\"role\", \"content\"}} turns")
+        if not (
+            isinstance(turns, list)
+            and all(
+                isinstance(t, dict) and isinstance(t.get("content"), str) and t.get("role") in ("user", "assistant")
+                for t in turns
+            )
+        ):
+            raise EvalInputError(f'{path.name}: row {n}: history must be a list of {{"role", "content"}} turns')
         return turns
     return [{"role": "user", "content": line.strip()} for line in text.splitlines() if line.strip()]

@@ -2,16 +2,30 @@
 
 Pure: no argparse, no printing, no exit codes; bad input raises EvalInputError (io.py), and an item the
 assistant refuses (an empty or too long question) is recorded as failed with the reason."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
 
 from ..query import detect_language
-from .scoring import (RECALL_K, RefScore, Score, Vocabulary, check_thresholds, cosine, score_item,
-                      score_reference, scored, slices_of, summarize, mean, percentile)
+from .scoring import (
+    RECALL_K,
+    RefScore,
+    Score,
+    Vocabulary,
+    check_thresholds,
+    cosine,
+    mean,
+    percentile,
+    score_item,
+    score_reference,
+    scored,
+    slices_of,
+    summarize,
+)
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 THRESHOLDS_FILE = ROOT / "evals" / "thresholds.json"
@@ -24,6 +38,7 @@ Progress = Callable[[int, int], None]
 @dataclass
 class Run:
     """Everything one evaluation produced."""
+
     backend: str
     results: list[dict]  # the answer contract per item (+ "id", "score")
     records: list[dict]  # one flat row per item: question, reference, answer, verdict, every figure
@@ -40,7 +55,7 @@ def load_calibration(path: Path = CALIBRATION_FILE) -> dict:
         return {}
 
 
-def load_profile(corpus_dir: Path) -> Optional[dict]:
+def load_profile(corpus_dir: Path) -> dict | None:
     """corpus/profile.json (the paper's entities, in both languages), when the corpus has one."""
     path = Path(corpus_dir) / "profile.json"
     try:
@@ -59,9 +74,20 @@ def ask_item(assistant, item: dict) -> dict:
         ans = assistant.ask(item["question"], history=item.get("history") or [], lang=lang)
     except QuestionError as exc:
         want = lang or detect_language(item["question"])
-        return {"id": item["id"], "question": item["question"], "answer": "", "language": want,
-                "abstained": True, "citations": [], "latency_ms": 0.0, "retrieved": [],
-                "backend": assistant.settings.backend, "note": "", "evidence": {}, "error": str(exc)}
+        return {
+            "id": item["id"],
+            "question": item["question"],
+            "answer": "",
+            "language": want,
+            "abstained": True,
+            "citations": [],
+            "latency_ms": 0.0,
+            "retrieved": [],
+            "backend": assistant.settings.backend,
+            "note": "",
+            "evidence": {},
+            "error": str(exc),
+        }
     return {"id": item["id"], **ans.contract()}
 
 
@@ -82,9 +108,14 @@ class Similarity:
         return cosine(self.vec(a), self.vec(b))
 
 
-def run_evaluation(assistant, items: list[dict], progress: Optional[Progress] = None,
-                   judge: Optional[Callable[[dict, dict], tuple[Optional[bool], str]]] = None,
-                   threshold: Optional[float] = None, profile: Optional[dict] = None) -> Run:
+def run_evaluation(
+    assistant,
+    items: list[dict],
+    progress: Progress | None = None,
+    judge: Callable[[dict, dict], tuple[bool | None, str]] | None = None,
+    threshold: float | None = None,
+    profile: dict | None = None,
+) -> Run:
     from .scoring import strip_markers
 
     calibration = load_calibration()
@@ -123,11 +154,18 @@ def run_evaluation(assistant, items: list[dict], progress: Optional[Progress] = 
                 team.setdefault(name, []).append(rs)
         elif scored(item):
             ls = score_item(item, res)
-            record.update(correct=ls.correct, answerable=ls.answerable, abstained=ls.abstained,
-                          abstention_correct=ls.abstained == (not ls.answerable), lang_match=ls.lang_match,
-                          reason=_legacy_reason(ls), facts=[a[0] if isinstance(a, list) else a for a in item.get("facts") or []],
-                          fact_recall=round(ls.facts_found / len(item["facts"]), 4) if item.get("facts") else None,
-                          citation_support=ls.support, hit_at_k=ls.hit_at_k)
+            record.update(
+                correct=ls.correct,
+                answerable=ls.answerable,
+                abstained=ls.abstained,
+                abstention_correct=ls.abstained == (not ls.answerable),
+                lang_match=ls.lang_match,
+                reason=_legacy_reason(ls),
+                facts=[a[0] if isinstance(a, list) else a for a in item.get("facts") or []],
+                fact_recall=round(ls.facts_found / len(item["facts"]), 4) if item.get("facts") else None,
+                citation_support=ls.support,
+                hit_at_k=ls.hit_at_k,
+            )
             res["score"] = {"correct": ls.correct, "reason": record["reason"]}
             for name in slices_of(item):
                 legacy.setdefault(name, []).append(ls)
@@ -136,17 +174,24 @@ def run_evaluation(assistant, items: list[dict], progress: Optional[Progress] = 
             record.update(correct=None, reason="not scored (no reference)")
         results.append(res)
         records.append(record)
-        if record.get("correct") is False or record.get("citation_support") is False or \
-                record.get("lang_match") is False:
+        if (
+            record.get("correct") is False
+            or record.get("citation_support") is False
+            or record.get("lang_match") is False
+        ):
             failures.append(record)
         if progress:
             progress(i + 1, len(items))
-    summary = {"backend": assistant.settings.backend, "unscored": unscored,
-               "slices": {name: summarize(scores) for name, scores in legacy.items()},
-               "reference": {name: summarize_reference(scores) for name, scores in team.items()},
-               "similarity_threshold": threshold,
-               "calibration": {k: calibration[k] for k in ("threshold", "agreement", "agreement_test", "n", "model")
-                               if k in calibration}}
+    summary = {
+        "backend": assistant.settings.backend,
+        "unscored": unscored,
+        "slices": {name: summarize(scores) for name, scores in legacy.items()},
+        "reference": {name: summarize_reference(scores) for name, scores in team.items()},
+        "similarity_threshold": threshold,
+        "calibration": {
+            k: calibration[k] for k in ("threshold", "agreement", "agreement_test", "n", "model") if k in calibration
+        },
+    }
     return Run(assistant.settings.backend, results, records, summary, failures, threshold, calibration)
 
 
@@ -161,13 +206,18 @@ def _legacy_reason(s: Score) -> str:
 def _record(item: dict, res: dict) -> dict:
     cits = res.get("citations") or []
     return {
-        "id": item["id"], "lang": item.get("lang") or detect_language(item["question"]),
-        "question": item["question"], "reference": item.get("reference", ""),
+        "id": item["id"],
+        "lang": item.get("lang") or detect_language(item["question"]),
+        "question": item["question"],
+        "reference": item.get("reference", ""),
         "history": " | ".join(t.get("content", "") for t in item.get("history") or [] if t.get("role") == "user"),
-        "answer": res["answer"], "answer_language": res["language"],
+        "answer": res["answer"],
+        "answer_language": res["language"],
         "sources": [{"n": c["n"], "id": c["id"], "text": c["text"], "text_en": c["text_en"]} for c in cits],
-        "retrieved": list(res.get("retrieved") or [])[:RECALL_K], "latency_ms": res.get("latency_ms", 0.0),
-        "note": res.get("note", ""), "error": res.get("error", ""),
+        "retrieved": list(res.get("retrieved") or [])[:RECALL_K],
+        "latency_ms": res.get("latency_ms", 0.0),
+        "note": res.get("note", ""),
+        "error": res.get("error", ""),
     }
 
 
@@ -200,5 +250,12 @@ def failing_thresholds(run: Run, thresholds: dict) -> list[str]:
     return check_thresholds(run.summary, thresholds)
 
 
-__all__ = ["Run", "run_evaluation", "failing_thresholds", "load_calibration", "THRESHOLDS_FILE",
-           "CALIBRATION_FILE", "summarize_reference"]
+__all__ = [
+    "Run",
+    "run_evaluation",
+    "failing_thresholds",
+    "load_calibration",
+    "THRESHOLDS_FILE",
+    "CALIBRATION_FILE",
+    "summarize_reference",
+]

@@ -1,14 +1,17 @@
 """Progress that suits where it is shown: a tqdm bar in a terminal, one plain line per 10% in a log
 (no carriage returns), counted in the unit given ("questions")."""
+
 from __future__ import annotations
 
 import sys
 import time
-from typing import Callable, Optional, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
 
-def progress_reporter(desc: str, unit: str = "questions", stream: Optional[TextIO] = None,
-                      tty: Optional[bool] = None) -> Callable[[int, int], None]:
+def progress_reporter(
+    desc: str, unit: str = "questions", stream: TextIO | None = None, tty: bool | None = None
+) -> Callable[[int, int], None]:
     stream = stream or sys.stderr
     if tty is None:
         tty = bool(getattr(stream, "isatty", lambda: False)())

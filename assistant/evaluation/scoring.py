@@ -8,12 +8,13 @@ Two kinds of item:
   recall and abstention correctness, combined into one verdict with the reason for it.
 How each is computed and its known limits: docs in evals/README.md (section "A team's own test set").
 """
+
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Optional, Sequence
 
 from ..normalize import normalize, tokens
 from ..query import detect_language
@@ -37,10 +38,10 @@ class Score:
     correct: bool
     answerable: bool
     abstained: bool
-    hit_at_k: Optional[float]
-    rr: Optional[float]
-    support: Optional[bool]
-    precision: Optional[float]
+    hit_at_k: float | None
+    rr: float | None
+    support: bool | None
+    precision: float | None
     lang_match: bool
     latency_ms: float
     facts_found: int
@@ -68,26 +69,44 @@ def score_item(item: dict, result: dict) -> Score:
         # A table's own passage (its title, "tN") finds the evidence of its rows: the composer reads the table.
         def is_gold(pid: str) -> bool:
             return pid in gold or any(g.startswith(pid + ".r") for g in gold)
+
         hit = float(any(is_gold(pid) for pid in ranked[:RECALL_K]))
         rr = next((1.0 / i for i, pid in enumerate(ranked, 1) if is_gold(pid)), 0.0)
     support = precision = None
     cits = result.get("citations") or []
     if answerable and not abstained and cits:
+
         def supports(c: dict) -> bool:
             body = f"{c.get('text', '')} {c.get('text_en', '')}"
             return c["id"] in gold or any(fact_present(f if isinstance(f, list) else [f], body) for f in facts)
+
         flags = [supports(c) for c in cits]
         support = any(flags)
         precision = sum(flags) / len(flags)
-    return Score(correct, answerable, abstained, hit, rr, support, precision, _lang_match(item, result, abstained),
-                 float(result.get("latency_ms", 0.0)), found, needed)
+    return Score(
+        correct,
+        answerable,
+        abstained,
+        hit,
+        rr,
+        support,
+        precision,
+        _lang_match(item, result, abstained),
+        float(result.get("latency_ms", 0.0)),
+        found,
+        needed,
+    )
 
 
 def slices_of(item: dict) -> list[str]:
     lang = item.get("lang") or detect_language(item["question"])
     gold = item.get("gold") or []
-    out = ["all", lang, "answerable" if item.get("answerable", True) else "unanswerable",
-           "multi-turn" if item.get("history") else "single-turn"]
+    out = [
+        "all",
+        lang,
+        "answerable" if item.get("answerable", True) else "unanswerable",
+        "multi-turn" if item.get("history") else "single-turn",
+    ]
     if item.get("answerable", True) and gold:
         out.append("table" if any(g.startswith("t") for g in gold) else "text")
     if item.get("split") in ("dev", "test"):
@@ -95,12 +114,12 @@ def slices_of(item: dict) -> list[str]:
     return out
 
 
-def mean(xs) -> Optional[float]:
+def mean(xs) -> float | None:
     xs = [x for x in xs if x is not None]
     return round(sum(xs) / len(xs), 4) if xs else None
 
 
-def percentile(xs, q) -> Optional[float]:
+def percentile(xs, q) -> float | None:
     if not xs:
         return None
     xs = sorted(xs)
@@ -155,13 +174,15 @@ DISTINCTIVE_DF = 0.08  # a corpus word found in at most this share of passages i
 
 
 # Function words never make a key fact, however rare the paper's text makes them.
-STOPWORDS = set(tokens("""a an the of in on at to for from by with about into over under and or but not no nor is are
+STOPWORDS = set(
+    tokens("""a an the of in on at to for from by with about into over under and or but not no nor is are
 was were be been being has have had do does did it its it's this that these those there their they them he she
 his her we our you your i as than then so such also very more most less least some any each every all both
 which who whom whose what when where why how will would can could may might must shall should one ones
 و در به از که این آن با برای را تا یا هم نیز اما ولی اگر چه چی کدام است هست نیست بود بودند شد شده شدن می
 کرد کرده کند کنند دارد دارند داشت داشته ای های هایی یک او آنها ما شما من خود بر بین میان پس پیش همه هر
-چند چون زیرا سپس باید نباید توان تواند شود شوند گردد بیش کم دیگر"""))
+چند چون زیرا سپس باید نباید توان تواند شود شوند گردد بیش کم دیگر""")
+)
 
 
 @dataclass
@@ -176,19 +197,22 @@ class Fact:
 class Vocabulary:
     """What the key-fact extractor knows about the paper: its entities (corpus/profile.json, when present)
     and the document frequency of each word over the passages (both languages)."""
+
     entities: list[dict] = field(default_factory=list)
     df: dict[str, int] = field(default_factory=dict)
     n_passages: int = 0
 
     @classmethod
-    def of(cls, passages: Sequence, profile: Optional[dict] = None) -> "Vocabulary":
+    def of(cls, passages: Sequence, profile: dict | None = None) -> Vocabulary:
         df: dict[str, int] = {}
         for p in passages:
             for t in set(tokens(f"{p.text} {p.text_en}")):
                 df[t] = df.get(t, 0) + 1
         # The document's subject (named by nearly every reference and answer, or by neither) is no key fact.
         subject = set(((profile or {}).get("document") or {}).get("subject") or [])
-        entities = [e for e in (profile or {}).get("entities") or [] if isinstance(e, dict) and e.get("id") not in subject]
+        entities = [
+            e for e in (profile or {}).get("entities") or [] if isinstance(e, dict) and e.get("id") not in subject
+        ]
         return cls(entities, df, len(passages))
 
     def distinctive(self, word: str) -> bool:
@@ -226,8 +250,14 @@ def key_facts(reference: str, vocab: Vocabulary, question: str = "") -> list[Fac
     if not facts:  # no number and no named entity: the reference's distinctive words
         taken = {f.label for f in facts}
         for w in dict.fromkeys(tokens(reference)):
-            if len(w) >= 3 and not w.isdigit() and w not in taken and w not in STOPWORDS and vocab.distinctive(w) \
-                    and not _word_in(w, asked_words):
+            if (
+                len(w) >= 3
+                and not w.isdigit()
+                and w not in taken
+                and w not in STOPWORDS
+                and vocab.distinctive(w)
+                and not _word_in(w, asked_words)
+            ):
                 facts.append(Fact(w, [w], False))
     return facts
 
@@ -259,9 +289,11 @@ def answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
     out: list[tuple[str, list[int]]] = []
     pos = 0
     groups = list(re.finditer(r"(?:\s*" + _MARKER.pattern + r")+", answer or ""))
-    segments = [(answer[pos if i == 0 else groups[i - 1].end():g.start()],
-                 [int(n) for n in re.findall(r"\d+", g.group())]) for i, g in enumerate(groups)]
-    tail = (answer or "")[groups[-1].end():] if groups else (answer or "")
+    segments = [
+        (answer[pos if i == 0 else groups[i - 1].end() : g.start()], [int(n) for n in re.findall(r"\d+", g.group())])
+        for i, g in enumerate(groups)
+    ]
+    tail = (answer or "")[groups[-1].end() :] if groups else (answer or "")
     segments.append((tail, []))
     for text, nums in segments:
         for line in text.splitlines():
@@ -271,7 +303,7 @@ def answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
     return out
 
 
-def faithfulness(result: dict) -> Optional[float]:
+def faithfulness(result: dict) -> float | None:
     """Share of the answer's sentences found in a passage they cite (most of their words, every number):
     the answer chain's own verification, measured again on what it returned."""
     if result.get("abstained"):
@@ -283,8 +315,12 @@ def faithfulness(result: dict) -> Optional[float]:
     ok = 0
     for text, nums in sents:
         sources = [cits[n] for n in nums if n in cits] or list(cits.values())
-        ok += any(_supported(text, f"{c.get('text', '')} {c.get('text_en', '')} {c.get('heading', '')} "
-                                   f"{c.get('heading_en', '')}") for c in sources)
+        ok += any(
+            _supported(
+                text, f"{c.get('text', '')} {c.get('text_en', '')} {c.get('heading', '')} {c.get('heading_en', '')}"
+            )
+            for c in sources
+        )
     return round(ok / len(sents), 4)
 
 
@@ -307,15 +343,15 @@ class RefScore:
     abstention_correct: bool
     facts: list[str]
     facts_found: list[str]
-    fact_recall: Optional[float]
-    fact_verdict: Optional[bool]
-    similarity: Optional[float]
-    semantic_verdict: Optional[bool]
-    faithfulness: Optional[float]
-    context_recall: Optional[float]
+    fact_recall: float | None
+    fact_verdict: bool | None
+    similarity: float | None
+    semantic_verdict: bool | None
+    faithfulness: float | None
+    context_recall: float | None
     lang_match: bool
     latency_ms: float
-    judge: Optional[bool] = None
+    judge: bool | None = None
     judge_reason: str = ""
 
     def to_dict(self) -> dict:
@@ -328,8 +364,14 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     return dot / (na * nb) if na and nb else 0.0
 
 
-def score_reference(item: dict, result: dict, vocab: Vocabulary, passage_text: Callable[[str], str],
-                    similarity: Optional[float], threshold: float) -> RefScore:
+def score_reference(
+    item: dict,
+    result: dict,
+    vocab: Vocabulary,
+    passage_text: Callable[[str], str],
+    similarity: float | None,
+    threshold: float,
+) -> RefScore:
     """One team item. `passage_text(id)` gives a retrieved passage's text in both languages; `similarity`
     is the cosine of answer and reference embeddings (None when not computed); `threshold` its calibrated
     cut-off."""
@@ -341,7 +383,7 @@ def score_reference(item: dict, result: dict, vocab: Vocabulary, passage_text: C
     found = [f for f in facts if fact_found(f, answer)] if not abstained else []
     hard = [f for f in facts if f.hard]
     soft = [f for f in facts if not f.hard]
-    fact_verdict: Optional[bool] = None
+    fact_verdict: bool | None = None
     if hard:
         fact_verdict = all(f in found for f in hard)
     elif soft:
@@ -353,8 +395,14 @@ def score_reference(item: dict, result: dict, vocab: Vocabulary, passage_text: C
     context = " ".join(passage_text(pid) for pid in dict.fromkeys(read))
     ctx_recall = round(sum(fact_found(f, context) for f in facts) / len(facts), 4) if facts and context else None
     if not answerable:
-        correct, reason = abstained, ("abstained, as it should" if abstained
-                                      else "answered a question the reference says the paper does not answer")
+        correct, reason = (
+            abstained,
+            (
+                "abstained, as it should"
+                if abstained
+                else "answered a question the reference says the paper does not answer"
+            ),
+        )
     elif abstained:
         correct, reason = False, "abstained, but the reference has an answer"
     elif hard:
@@ -367,21 +415,32 @@ def score_reference(item: dict, result: dict, vocab: Vocabulary, passage_text: C
         # alone is weak evidence: with this model an answer on the same topic that says something else
         # scores about as high as a right one (calibration agreement ~0.8).
         correct = bool(semantic and fact_verdict)
-        reason = (f"similarity {similarity:.3f} {'≥' if semantic else '<'} {threshold:.3f}; "
-                  f"{sum(f in found for f in soft)}/{len(soft)} distinctive words"
-                  + ("" if correct else " (both are needed)"))
+        reason = (
+            f"similarity {similarity:.3f} {'≥' if semantic else '<'} {threshold:.3f}; "
+            f"{sum(f in found for f in soft)}/{len(soft)} distinctive words" + ("" if correct else " (both are needed)")
+        )
     elif semantic is not None:
         correct, reason = semantic, f"similarity {similarity:.3f} {'≥' if semantic else '<'} {threshold:.3f}"
     else:
         correct = bool(fact_verdict)
         reason = f"{len(found)}/{len(facts)} key words found" if facts else "nothing to check it against"
     return RefScore(
-        correct=correct, reason=reason, answerable=answerable, abstained=abstained,
-        abstention_correct=abstained == (not answerable), facts=[f.label for f in facts],
-        facts_found=[f.label for f in found], fact_recall=round(len(found) / len(facts), 4) if facts else None,
-        fact_verdict=fact_verdict, similarity=None if similarity is None else round(similarity, 4),
-        semantic_verdict=semantic, faithfulness=faithfulness(result), context_recall=ctx_recall,
-        lang_match=_lang_match(item, result, abstained), latency_ms=float(result.get("latency_ms", 0.0)))
+        correct=correct,
+        reason=reason,
+        answerable=answerable,
+        abstained=abstained,
+        abstention_correct=abstained == (not answerable),
+        facts=[f.label for f in facts],
+        facts_found=[f.label for f in found],
+        fact_recall=round(len(found) / len(facts), 4) if facts else None,
+        fact_verdict=fact_verdict,
+        similarity=None if similarity is None else round(similarity, 4),
+        semantic_verdict=semantic,
+        faithfulness=faithfulness(result),
+        context_recall=ctx_recall,
+        lang_match=_lang_match(item, result, abstained),
+        latency_ms=float(result.get("latency_ms", 0.0)),
+    )
 
 
 # ---------------------------------------------------------------------- calibration of the similarity cut-off

@@ -4,6 +4,7 @@ Nothing is kept after the session: the upload is read into a temporary folder of
 from Gradio's upload cache at once; the reports are written to that folder, read back into the page
 (the report inline, the downloads as data: links, so no file goes to Gradio's cache), and the folder is
 removed before the handler returns, whatever happens. Limits: file size and number of questions."""
+
 from __future__ import annotations
 
 import base64
@@ -13,8 +14,8 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator, Optional
 
 from ..normalize import persian_digits
 from .io import SUFFIXES, EvalInputError, read_questions
@@ -35,28 +36,36 @@ in this page until you leave it; download what you want to keep.</p>
 
 
 def _message(en: str, fa: str, kind: str = "info") -> str:
-    return (f'<div class="eval-msg eval-{kind}" role="status"><div lang="en" dir="ltr">{html.escape(en)}</div>'
-            f'<div lang="fa" dir="rtl">{html.escape(fa)}</div></div>')
+    return (
+        f'<div class="eval-msg eval-{kind}" role="status"><div lang="en" dir="ltr">{html.escape(en)}</div>'
+        f'<div lang="fa" dir="rtl">{html.escape(fa)}</div></div>'
+    )
 
 
 def progress_html(done: int, total: int, started: float) -> str:
     pct = int(100 * done / total) if total else 0
-    return (f'<div class="eval-progress" data-done="{done}" data-total="{total}">'
-            f'<progress max="{total}" value="{done}"></progress> '
-            f'<span lang="en" dir="ltr">Answered {done} of {total} questions ({pct}%, {time.monotonic() - started:.0f} s)</span> · '
-            f'<span lang="fa" dir="rtl">{persian_digits(f"{done} از {total}")} پرسش پاسخ داده شد</span></div>')
+    return (
+        f'<div class="eval-progress" data-done="{done}" data-total="{total}">'
+        f'<progress max="{total}" value="{done}"></progress> '
+        f'<span lang="en" dir="ltr">Answered {done} of {total} questions ({pct}%, {time.monotonic() - started:.0f} s)</span> · '
+        f'<span lang="fa" dir="rtl">{persian_digits(f"{done} از {total}")} پرسش پاسخ داده شد</span></div>'
+    )
 
 
 def _data_link(path: Path, mime: str, label: str, elem: str) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return (f'<a id="{elem}" class="eval-download" download="{html.escape(path.name)}" '
-            f'href="data:{mime};base64,{data}">{html.escape(label)}</a>')
+    return (
+        f'<a id="{elem}" class="eval-download" download="{html.escape(path.name)}" '
+        f'href="data:{mime};base64,{data}">{html.escape(label)}</a>'
+    )
 
 
 def _report_frame(report_html: str) -> str:
     # In an iframe: the report's own CSS stays inside it, and the page's does not restyle the report.
-    return (f'<iframe id="eval-report-frame" title="Evaluation report" style="width:100%;height:900px;'
-            f'border:1px solid #d8dde6;border-radius:8px" srcdoc="{html.escape(report_html, quote=True)}"></iframe>')
+    return (
+        f'<iframe id="eval-report-frame" title="Evaluation report" style="width:100%;height:900px;'
+        f'border:1px solid #d8dde6;border-radius:8px" srcdoc="{html.escape(report_html, quote=True)}"></iframe>'
+    )
 
 
 def forget_upload(path: str) -> None:
@@ -68,15 +77,21 @@ def forget_upload(path: str) -> None:
         pass
 
 
-def evaluate_upload(get_assistant: Callable, upload: Optional[str], max_rows: int = MAX_ROWS,
-                    max_bytes: int = MAX_UPLOAD_BYTES) -> Iterator[tuple[str, str, str]]:
+def evaluate_upload(
+    get_assistant: Callable, upload: str | None, max_rows: int = MAX_ROWS, max_bytes: int = MAX_UPLOAD_BYTES
+) -> Iterator[tuple[str, str, str]]:
     """(status, downloads, report) as the run goes; a plain generator, so it is testable without a browser."""
     from .pipeline import run_evaluation
     from .report import write_run_report
 
     if not upload:
-        yield _message("Choose a CSV, XLSX or JSONL file first.", "ابتدا یک فایل CSV، XLSX یا JSONL انتخاب کنید.",
-                       "error"), "", ""
+        yield (
+            _message(
+                "Choose a CSV, XLSX or JSONL file first.", "ابتدا یک فایل CSV، XLSX یا JSONL انتخاب کنید.", "error"
+            ),
+            "",
+            "",
+        )
         return
     src = Path(upload)
     name = src.name
@@ -119,8 +134,15 @@ def evaluate_upload(get_assistant: Callable, upload: Optional[str], max_rows: in
                 yield progress_html(shown, len(items), started), "", ""
         if state["error"] is not None:
             exc = state["error"]
-            yield _message(f"The evaluation stopped: {type(exc).__name__}: {exc}",
-                           "ارزیابی متوقف شد؛ جزئیات به انگلیسی در بالا آمده است.", "error"), "", ""
+            yield (
+                _message(
+                    f"The evaluation stopped: {type(exc).__name__}: {exc}",
+                    "ارزیابی متوقف شد؛ جزئیات به انگلیسی در بالا آمده است.",
+                    "error",
+                ),
+                "",
+                "",
+            )
             return
         run = state["run"]
         paths = write_run_report(work / "report", run, source=name)
@@ -130,17 +152,28 @@ def evaluate_upload(get_assistant: Callable, upload: Optional[str], max_rows: in
             paths[key].rename(target)
             paths[key] = target
         head = (run.summary.get("reference") or run.summary.get("slices") or {}).get("all", {})
-        status = (f'<div class="eval-done" role="status">{progress_html(len(items), len(items), started)}'
-                  f'<div lang="en" dir="ltr"><b>Accuracy {head.get("accuracy")}</b> on {head.get("n")} questions; '
-                  f'{len(run.failures)} failures (listed in the report).</div>'
-                  f'<div lang="fa" dir="rtl"><b>درستی {persian_digits(str(head.get("accuracy")))}</b> در '
-                  f'{persian_digits(str(head.get("n")))} پرسش؛ {persian_digits(str(len(run.failures)))} خطا '
-                  f'(در گزارش آمده است).</div></div>')
-        links = ('<div class="eval-downloads">Download · دانلود: '
-                 + _data_link(paths["html"], "text/html", "Report (HTML)", "eval-dl-html") + " · "
-                 + _data_link(paths["csv"], "text/csv", "Per item (CSV)", "eval-dl-csv") + " · "
-                 + _data_link(paths["xlsx"], "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                              "Per item (XLSX)", "eval-dl-xlsx") + "</div>")
+        status = (
+            f'<div class="eval-done" role="status">{progress_html(len(items), len(items), started)}'
+            f'<div lang="en" dir="ltr"><b>Accuracy {head.get("accuracy")}</b> on {head.get("n")} questions; '
+            f"{len(run.failures)} failures (listed in the report).</div>"
+            f'<div lang="fa" dir="rtl"><b>درستی {persian_digits(str(head.get("accuracy")))}</b> در '
+            f"{persian_digits(str(head.get('n')))} پرسش؛ {persian_digits(str(len(run.failures)))} خطا "
+            f"(در گزارش آمده است).</div></div>"
+        )
+        links = (
+            '<div class="eval-downloads">Download · دانلود: '
+            + _data_link(paths["html"], "text/html", "Report (HTML)", "eval-dl-html")
+            + " · "
+            + _data_link(paths["csv"], "text/csv", "Per item (CSV)", "eval-dl-csv")
+            + " · "
+            + _data_link(
+                paths["xlsx"],
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "Per item (XLSX)",
+                "eval-dl-xlsx",
+            )
+            + "</div>"
+        )
         yield status, links, _report_frame(paths["html"].read_text(encoding="utf-8"))
     except EvalInputError as exc:
         yield _message(str(exc), "این فایل خوانده نشد؛ دلیل به انگلیسی در بالا آمده است.", "error"), "", ""
@@ -154,8 +187,12 @@ def build_evaluate_tab(get_assistant: Callable, settings=None) -> None:
 
     del settings  # the limits are this module's constants; kept for the caller's uniform signature
     gr.HTML(INTRO.format(rows=MAX_ROWS, rows_fa=persian_digits(str(MAX_ROWS)), kb=MAX_UPLOAD_BYTES // 1000))
-    upload = gr.File(label="Test set · مجموعه آزمون (.csv, .xlsx, .jsonl)", file_types=list(SUFFIXES),
-                     type="filepath", elem_id="eval-upload")
+    upload = gr.File(
+        label="Test set · مجموعه آزمون (.csv, .xlsx, .jsonl)",
+        file_types=list(SUFFIXES),
+        type="filepath",
+        elem_id="eval-upload",
+    )
     run = gr.Button("Evaluate · ارزیابی", variant="primary", elem_id="eval-run")
     status = gr.HTML(elem_id="eval-status")
     downloads = gr.HTML(elem_id="eval-downloads")
@@ -168,5 +205,4 @@ def build_evaluate_tab(get_assistant: Callable, settings=None) -> None:
             yield (st, dl, rep, None) if first else (st, dl, rep, gr.update())
             first = False
 
-    run.click(_run, [upload], [status, downloads, report, upload], concurrency_limit=1,
-              concurrency_id="evaluate")
+    run.click(_run, [upload], [status, downloads, report, upload], concurrency_limit=1, concurrency_id="evaluate")

@@ -26,6 +26,7 @@ Where each part lives:
 
 This file only re-exports the names other modules and the tests import; it must hold no logic.
 """
+
 from __future__ import annotations
 
 from .backend import DEFAULT_MODEL, NOTES, Generator, make_backend
@@ -33,15 +34,61 @@ from .llamacpp import LlamaCppChat
 from .ollama import DEFAULT_OLLAMA_URL, OllamaChat
 from .openai_compat import OpenAIChat
 from .parse import MARKER, Parsed, accept_rewrite, before_echo, is_abstention, parse_reply
-from .prompts import (ANSWER_TOKENS, CONTEXT_TOKENS, HISTORY, MAX_PASSAGES, NOT_IN_PAPER_MARK, PASSAGE_CHARS,
-                      REWRITE_SYSTEM, REWRITE_TOKENS, REWRITE_USER, SYSTEM, USER, approx_tokens, as_data,
-                      build_messages, context_passages, history_lines, rewrite_messages, trim_passage)
+from .prompts import (
+    ANSWER_TOKENS,
+    CONTEXT_TOKENS,
+    HISTORY,
+    MAX_PASSAGES,
+    NOT_IN_PAPER_MARK,
+    PASSAGE_CHARS,
+    REWRITE_SYSTEM,
+    REWRITE_TOKENS,
+    REWRITE_USER,
+    SYSTEM,
+    USER,
+    approx_tokens,
+    as_data,
+    build_messages,
+    context_passages,
+    history_lines,
+    rewrite_messages,
+    trim_passage,
+)
 from .protocol import ChatError, ChatModel
 
 __all__ = [
-    "ANSWER_TOKENS", "CONTEXT_TOKENS", "DEFAULT_MODEL", "DEFAULT_OLLAMA_URL", "HISTORY", "MARKER", "MAX_PASSAGES",
-    "NOTES", "NOT_IN_PAPER_MARK", "PASSAGE_CHARS", "REWRITE_SYSTEM", "REWRITE_TOKENS", "REWRITE_USER", "SYSTEM",
-    "USER", "ChatError", "ChatModel", "Generator", "LlamaCppChat", "OllamaChat", "OpenAIChat", "Parsed",
-    "accept_rewrite", "approx_tokens", "as_data", "before_echo", "build_messages", "context_passages",
-    "history_lines", "is_abstention", "make_backend", "parse_reply", "rewrite_messages", "trim_passage",
+    "ANSWER_TOKENS",
+    "CONTEXT_TOKENS",
+    "DEFAULT_MODEL",
+    "DEFAULT_OLLAMA_URL",
+    "HISTORY",
+    "MARKER",
+    "MAX_PASSAGES",
+    "NOTES",
+    "NOT_IN_PAPER_MARK",
+    "PASSAGE_CHARS",
+    "REWRITE_SYSTEM",
+    "REWRITE_TOKENS",
+    "REWRITE_USER",
+    "SYSTEM",
+    "USER",
+    "ChatError",
+    "ChatModel",
+    "Generator",
+    "LlamaCppChat",
+    "OllamaChat",
+    "OpenAIChat",
+    "Parsed",
+    "accept_rewrite",
+    "approx_tokens",
+    "as_data",
+    "before_echo",
+    "build_messages",
+    "context_passages",
+    "history_lines",
+    "is_abstention",
+    "make_backend",
+    "parse_reply",
+    "rewrite_messages",
+    "trim_passage",
 ]

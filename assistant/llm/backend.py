@@ -7,10 +7,11 @@ yields the model's text as it is written. `make_backend(settings)` picks the cli
 Must not: show the model's words unverified, raise to the user or hang (every failure falls back; retry.py
 bounds the waiting), or import a client package or contact the endpoint before the first question.
 """
+
 from __future__ import annotations
 
 import time
-from typing import Callable, Iterator, Optional
+from collections.abc import Callable, Iterator
 
 from ..compose import Composition, generated_check, verify
 from ..types import Passage
@@ -19,8 +20,15 @@ from .llamacpp import LlamaCppChat
 from .ollama import OllamaChat
 from .openai_compat import OpenAIChat, api_key_from
 from .parse import accept_rewrite, before_echo, parse_reply
-from .prompts import (ANSWER_TOKENS, REWRITE_TOKENS, approx_tokens, build_messages, context_passages, history_lines,
-                      rewrite_messages)
+from .prompts import (
+    ANSWER_TOKENS,
+    REWRITE_TOKENS,
+    approx_tokens,
+    build_messages,
+    context_passages,
+    history_lines,
+    rewrite_messages,
+)
 from .protocol import ChatError, ChatModel
 
 DEFAULT_MODEL = {"openai": "gpt-4o-mini", "ollama": "llama3.2"}
@@ -37,7 +45,6 @@ NOTES = {
 }
 
 
-
 class Generator:
     """Writes the answer with a chat model from the retrieved passages, verifies it, falls back cleanly.
 
@@ -45,14 +52,14 @@ class Generator:
     the model's text as it comes (for backends whose model streams) and raises ChatError on failure.
     """
 
-    def __init__(self, settings, model: ChatModel, name: Optional[str] = None, model_name: str = ""):
+    def __init__(self, settings, model: ChatModel, name: str | None = None, model_name: str = ""):
         self.settings = settings
         self.model = model
         self.name = name or getattr(settings, "backend", "llm")
         self.model_name = model_name
         self.timeout = float(getattr(settings, "llm_timeout_s", 30.0) or 30.0)
         # Set by a caller that shows the answer as it is written (`assistant chat`): receives each chunk.
-        self.on_chunk: Optional[Callable[[str], None]] = None
+        self.on_chunk: Callable[[str], None] | None = None
         # After the endpoint failed (even after the retry), calls fail at once for a while: a follow-up's
         # rewrite and its answer, or an eval run, then wait for one timeout, not one per call.
         self.breaker = retry.Breaker()
@@ -69,11 +76,11 @@ class Generator:
         return retry.stream(self.model, messages, max_tokens, self.timeout, self.breaker)
 
     # -------------------------------------------------------------- public
-    def messages(self, turn, extractive: Optional[Composition] = None) -> tuple[list[dict], list[tuple[Passage, str]]]:
+    def messages(self, turn, extractive: Composition | None = None) -> tuple[list[dict], list[tuple[Passage, str]]]:
         context = context_passages(turn, extractive if extractive is not None else turn.composition)
         return build_messages(turn, context), context
 
-    def stream(self, turn, extractive: Optional[Composition] = None) -> Iterator[str]:
+    def stream(self, turn, extractive: Composition | None = None) -> Iterator[str]:
         """The model's answer as text chunks, as they are written (unverified: the caller shows the
         verified answer afterwards)."""
         if not self.streams:
@@ -111,21 +118,36 @@ class Generator:
         info["dropped"] = parsed.dropped
         if parsed.abstained:
             info.update(outcome="abstained", elapsed_ms=round((time.perf_counter() - t) * 1000))
-            evidence = {**extractive.evidence, "generator": info,
-                        "abstain_reasons": ["the chat model found no answer in the retrieved passages"]}
-            return Composition([], True, kind="abstain", tables=set(extractive.tables), read=set(extractive.read),
-                               evidence=evidence)
+            evidence = {
+                **extractive.evidence,
+                "generator": info,
+                "abstain_reasons": ["the chat model found no answer in the retrieved passages"],
+            }
+            return Composition(
+                [], True, kind="abstain", tables=set(extractive.tables), read=set(extractive.read), evidence=evidence
+            )
         kept = verify(parsed.statements, {p.id for p, _ in context}, lang)
         for st in parsed.statements:
             if st not in kept:
-                info["dropped"].append({"sentence": st.text, "passage": st.passage.id,
-                                        "reason": generated_check(st.text, st.passage, lang) or "not retrieved"})
+                info["dropped"].append(
+                    {
+                        "sentence": st.text,
+                        "passage": st.passage.id,
+                        "reason": generated_check(st.text, st.passage, lang) or "not retrieved",
+                    }
+                )
         if not kept:
             return self._fallback(extractive, lang, "unverified", info, t)
         info.update(outcome="generated", kept=len(kept), elapsed_ms=round((time.perf_counter() - t) * 1000))
         kind = "list" if parsed.bullets and len(kept) > 1 else "fact"
-        return Composition(kept, False, kind=kind, tables=set(extractive.tables), read=set(extractive.read),
-                           evidence={**extractive.evidence, "generator": info})
+        return Composition(
+            kept,
+            False,
+            kind=kind,
+            tables=set(extractive.tables),
+            read=set(extractive.read),
+            evidence={**extractive.evidence, "generator": info},
+        )
 
     def _reply(self, messages: list[dict]) -> str:
         """The model's whole reply; streamed to `on_chunk` as it is written when a caller shows it."""
@@ -140,15 +162,22 @@ class Generator:
                 self.on_chunk = None
         return "".join(parts)
 
-    def _fallback(self, extractive: Composition, lang: str, why: str, info: dict, started: float,
-                  reason: str = "") -> Composition:
+    def _fallback(
+        self, extractive: Composition, lang: str, why: str, info: dict, started: float, reason: str = ""
+    ) -> Composition:
         info.update(outcome="fallback", reason=reason or why, elapsed_ms=round((time.perf_counter() - started) * 1000))
         note = NOTES[why][lang].format(backend=self.name, reason=reason)
-        return Composition(list(extractive.statements), extractive.abstained, kind=extractive.kind,
-                           tables=set(extractive.tables), evidence={**extractive.evidence, "generator": info},
-                           read=set(extractive.read), note=note)
+        return Composition(
+            list(extractive.statements),
+            extractive.abstained,
+            kind=extractive.kind,
+            tables=set(extractive.tables),
+            evidence={**extractive.evidence, "generator": info},
+            read=set(extractive.read),
+            note=note,
+        )
 
-    def rewrite(self, question: str, history: list, lang: str) -> Optional[str]:
+    def rewrite(self, question: str, history: list, lang: str) -> str | None:
         """A follow-up rewritten into a standalone retrieval query; None when there is nothing to rewrite
         or the model's rewrite fails or does not look like a question about the same things."""
         try:
@@ -161,7 +190,7 @@ class Generator:
             return None
 
 
-def make_backend(settings) -> Optional[Generator]:
+def make_backend(settings) -> Generator | None:
     """The configured backend (None for the extractive composer). Contacts nothing: the endpoint is first
     reached, and client packages imported, when a question is asked."""
     backend = settings.backend

@@ -5,11 +5,12 @@ a worker thread so that the caller waits at most the timeout.
 Must not: import llama_cpp or load the model at import time or in the constructor, stream (it says so
 with a ChatError), or run two generations at once (a call while a timed-out one still runs fails at once).
 """
+
 from __future__ import annotations
 
 import os
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 from .protocol import ChatError
 
@@ -37,8 +38,11 @@ class LlamaCppChat:
 
     def chat(self, messages: list[dict], *, max_tokens: int, timeout: float) -> str:
         if not self.path or not os.path.isfile(self.path):
-            raise ChatError(f"no GGUF model file at {self.path}" if self.path else
-                            "no GGUF model file configured (--model PATH or ASSISTANT_LLM_GGUF_PATH)")
+            raise ChatError(
+                f"no GGUF model file at {self.path}"
+                if self.path
+                else "no GGUF model file configured (--model PATH or ASSISTANT_LLM_GGUF_PATH)"
+            )
         if not self._lock.acquire(blocking=False):
             raise ChatError("busy with an earlier question")
         box: dict = {}
@@ -66,4 +70,3 @@ class LlamaCppChat:
 
     def stream(self, messages: list[dict], *, max_tokens: int, timeout: float) -> Iterator[str]:
         raise ChatError("the llamacpp backend does not stream")
-

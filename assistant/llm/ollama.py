@@ -4,11 +4,12 @@ For: talking to an Ollama server at OLLAMA_HOST or the given URL (a trailing /v1
 path, is dropped), with a fixed context window and temperature 0.
 Must not: import httpx at import time, wait without a timeout, or retry (retry.py does, once).
 """
+
 from __future__ import annotations
 
 import json
 import os
-from typing import Iterator, Optional
+from collections.abc import Iterator
 
 from .protocol import ChatError
 from .transport import http_json, http_lines
@@ -21,7 +22,7 @@ class OllamaChat:
 
     streams = True
 
-    def __init__(self, base_url: Optional[str], model: str):
+    def __init__(self, base_url: str | None, model: str):
         url = (base_url or os.environ.get("OLLAMA_HOST") or DEFAULT_OLLAMA_URL).rstrip("/")
         if not url.startswith(("http://", "https://")):
             url = f"http://{url}"
@@ -29,8 +30,12 @@ class OllamaChat:
         self.model = model
 
     def _body(self, messages: list[dict], max_tokens: int, stream: bool) -> dict:
-        return {"model": self.model, "messages": messages, "stream": stream,
-                "options": {"temperature": 0, "num_predict": max_tokens, "num_ctx": 4096}}
+        return {
+            "model": self.model,
+            "messages": messages,
+            "stream": stream,
+            "options": {"temperature": 0, "num_predict": max_tokens, "num_ctx": 4096},
+        }
 
     def chat(self, messages: list[dict], *, max_tokens: int, timeout: float) -> str:
         data = http_json("POST", f"{self.base_url}/api/chat", self._body(messages, max_tokens, False), timeout)
@@ -54,4 +59,3 @@ class OllamaChat:
                 yield content
             if data.get("done"):
                 return
-

@@ -8,17 +8,18 @@ retry a 408/409 and honour a server's Retry-After of up to two minutes, and they
 client only. retry.py's single retry (a failed connection or a 5xx/429, never a timeout) serves every
 client alike.
 """
+
 from __future__ import annotations
 
 import json
 import os
-from typing import Iterator, Optional
+from collections.abc import Iterator
 
 from .protocol import ChatError
 from .transport import http_json, http_lines
 
 
-def api_key_from(settings) -> Optional[str]:
+def api_key_from(settings) -> str | None:
     """The key from the settings (a SecretStr or a string), else ASSISTANT_LLM_API_KEY or OPENAI_API_KEY."""
     key = getattr(settings, "llm_api_key", None)
     if key is not None and hasattr(key, "get_secret_value"):
@@ -32,7 +33,7 @@ class OpenAIChat:
 
     streams = True
 
-    def __init__(self, base_url: Optional[str], model: str, api_key: Optional[str], transport: str = "auto"):
+    def __init__(self, base_url: str | None, model: str, api_key: str | None, transport: str = "auto"):
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1").rstrip("/")
         self.model = model
         # Local servers want no key, but the client wants one: a placeholder is sent to them.
@@ -70,14 +71,18 @@ class OpenAIChat:
         return ChatError(f"{type(exc).__name__}: {exc}"[:200])
 
     def _body(self, messages: list[dict], max_tokens: int, stream: bool) -> dict:
-        return {"model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": 0,
-                "stream": stream}
+        return {"model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": 0, "stream": stream}
 
     def chat(self, messages: list[dict], *, max_tokens: int, timeout: float) -> str:
         if self._use_sdk():
             return self._chat_sdk(messages, max_tokens, timeout)
-        data = http_json("POST", f"{self.base_url}/chat/completions", self._body(messages, max_tokens, False),
-                         timeout, {"Authorization": f"Bearer {self.api_key}"})
+        data = http_json(
+            "POST",
+            f"{self.base_url}/chat/completions",
+            self._body(messages, max_tokens, False),
+            timeout,
+            {"Authorization": f"Bearer {self.api_key}"},
+        )
         try:
             return data["choices"][0]["message"]["content"] or ""
         except (KeyError, IndexError, TypeError):
@@ -98,8 +103,12 @@ class OpenAIChat:
         if self._use_sdk():
             yield from self._stream_sdk(messages, max_tokens, timeout)
             return
-        for line in http_lines(f"{self.base_url}/chat/completions", self._body(messages, max_tokens, True), timeout,
-                               {"Authorization": f"Bearer {self.api_key}"}):
+        for line in http_lines(
+            f"{self.base_url}/chat/completions",
+            self._body(messages, max_tokens, True),
+            timeout,
+            {"Authorization": f"Bearer {self.api_key}"},
+        ):
             if not line.startswith("data:"):
                 continue
             payload = line[5:].strip()

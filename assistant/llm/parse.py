@@ -5,11 +5,11 @@ for `compose.verify` to check, and accepting or refusing a follow-up rewrite.
 Must not: call a model, decide what the user sees (backend.py does, after verification) or trust the
 reply: anything that cannot be tied to a passage of the prompt is dropped, and listed.
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
 
 from ..compose import Statement, generated_check
 from ..query import content_terms, detect_language, is_followup, stem
@@ -62,8 +62,10 @@ def is_abstention(reply: str) -> bool:
 
 
 # Signs that a reply goes on to repeat the prompt (small base models do): chat-template tokens, our tags.
-_ECHO = re.compile(r"<<SYS>>|<</SYS>>|\[/?INST\]|<start_of_turn>|<end_of_turn>|<\|im_start\|>|<\|im_end\|>|"
-                   r"<\|eot_id\|>|<\|start_header_id\|>|</?passages>|</?question>|</?history>")
+_ECHO = re.compile(
+    r"<<SYS>>|<</SYS>>|\[/?INST\]|<start_of_turn>|<end_of_turn>|<\|im_start\|>|<\|im_end\|>|"
+    r"<\|eot_id\|>|<\|start_header_id\|>|</?passages>|</?question>|</?history>"
+)
 
 
 def before_echo(reply: str, messages: list[dict]) -> str:
@@ -82,7 +84,6 @@ def before_echo(reply: str, messages: list[dict]) -> str:
     return reply[:cut]
 
 
-
 def _pieces(reply: str) -> list[str]:
     """The reply's sentences, line by line, with markers that stand apart moved to the sentence they close."""
     merged: list[str] = []
@@ -96,7 +97,7 @@ def _pieces(reply: str) -> list[str]:
             lead = _LEADING_MARKERS.match(piece)
             if lead and merged and k > 0:
                 merged[-1] = f"{merged[-1]} {lead.group(1).strip()}"
-                piece = piece[lead.end():]
+                piece = piece[lead.end() :]
             if piece.strip():
                 merged.append(piece.strip())
     return merged
@@ -118,7 +119,7 @@ def _join_fragments(merged: list[str]) -> list[str]:
     return joined
 
 
-def _statement(sentence: str, context: list[tuple[Passage, str]], lang: str, dropped: list[dict]) -> Optional[Statement]:
+def _statement(sentence: str, context: list[tuple[Passage, str]], lang: str, dropped: list[dict]) -> Statement | None:
     """One sentence -> its Statement, or None (an uncited or wrongly cited sentence is added to `dropped`)."""
     text = _clean(sentence)
     cited = [n for m in MARKER.finditer(sentence) for n in _numbers(m.group(1))]
@@ -155,7 +156,7 @@ def parse_reply(reply: str, context: list[tuple[Passage, str]], lang: str) -> Pa
     return Parsed(abstained, statements, dropped, bullets)
 
 
-def accept_rewrite(reply, question: str, history: list, lang: str) -> Optional[str]:
+def accept_rewrite(reply, question: str, history: list, lang: str) -> str | None:
     """The model's rewrite of a follow-up, or None when it is empty, too long, an abstention, in another
     language, or about none of the things the question and the conversation name."""
     if not isinstance(reply, str):
@@ -163,13 +164,17 @@ def accept_rewrite(reply, question: str, history: list, lang: str) -> Optional[s
     lines = [line.strip() for line in reply.strip().splitlines() if line.strip()]
     if not lines:
         return None
-    text = re.sub(r"^(standalone question|rewritten question|question|پرسش مستقل|پرسش)\s*[:：]\s*", "", lines[0], flags=re.I)
+    text = re.sub(
+        r"^(standalone question|rewritten question|question|پرسش مستقل|پرسش)\s*[:：]\s*", "", lines[0], flags=re.I
+    )
     text = TAGS.sub(" ", text).strip().strip("\"'«»“”` ").strip()
     if not text or not any(ch.isalnum() for ch in text) or len(text) > max(300, 3 * len(question)):
         return None
     if is_abstention(text) or detect_language(text) != lang:
         return None
-    earlier = " ".join(t.get("content", "") for t in history if isinstance(t, dict) and isinstance(t.get("content"), str))
+    earlier = " ".join(
+        t.get("content", "") for t in history if isinstance(t, dict) and isinstance(t.get("content"), str)
+    )
     asked = {stem(t) for t in content_terms(question)}
     before = {stem(t) for t in content_terms(earlier)} - asked
     own = {stem(t) for t in content_terms(text)}
@@ -178,4 +183,3 @@ def accept_rewrite(reply, question: str, history: list, lang: str) -> Optional[s
     if is_followup(question) and before and not (own & before):
         return None  # a follow-up rewritten without what it refers to: the extractive history query does better
     return text
-

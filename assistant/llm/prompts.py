@@ -5,10 +5,10 @@ within a token budget, with the model's input fenced as data (`as_data`: no tags
 characters).
 Must not: call a model, read its reply (parse.py does) or import a client package.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 from ..compose import Composition, sentences
 from ..query import content_terms, stem
@@ -52,14 +52,18 @@ SYSTEM = {
     ),
 }
 USER = {
-    "en": ("Passages from the paper:\n<passages>\n{passages}\n</passages>\n{history}\n"
-           "<question>\n{question}\n</question>\n\n"
-           "Answer the question in English from the passages only, with [n] after every sentence, "
-           f"or reply {NOT_IN_PAPER_MARK}."),
-    "fa": ("بخش‌هایی از مقاله:\n<passages>\n{passages}\n</passages>\n{history}\n"
-           "<question>\n{question}\n</question>\n\n"
-           "فقط از روی بخش‌ها و به فارسی پاسخ دهید و پس از هر جمله [n] بگذارید، "
-           f"یا بنویسید {NOT_IN_PAPER_MARK}."),
+    "en": (
+        "Passages from the paper:\n<passages>\n{passages}\n</passages>\n{history}\n"
+        "<question>\n{question}\n</question>\n\n"
+        "Answer the question in English from the passages only, with [n] after every sentence, "
+        f"or reply {NOT_IN_PAPER_MARK}."
+    ),
+    "fa": (
+        "بخش‌هایی از مقاله:\n<passages>\n{passages}\n</passages>\n{history}\n"
+        "<question>\n{question}\n</question>\n\n"
+        "فقط از روی بخش‌ها و به فارسی پاسخ دهید و پس از هر جمله [n] بگذارید، "
+        f"یا بنویسید {NOT_IN_PAPER_MARK}."
+    ),
 }
 HISTORY = {
     "en": "The conversation so far (context only):\n<history>\n{turns}\n</history>\n",
@@ -123,7 +127,7 @@ def _label(p: Passage, lang: str) -> str:
     return f"({as_data(heading)}) "
 
 
-def context_passages(turn, extractive: Optional[Composition], budget: int = CONTEXT_TOKENS) -> list[tuple[Passage, str]]:
+def context_passages(turn, extractive: Composition | None, budget: int = CONTEXT_TOKENS) -> list[tuple[Passage, str]]:
     """The passages the model reads, numbered in list order: those the extractive composer chose first
     (e.g. the rows of the table a list question is about), then the retrieved hits; each trimmed, the whole
     within `budget` tokens."""
@@ -170,13 +174,16 @@ def build_messages(turn, context: list[tuple[Passage, str]]) -> list[dict]:
     lang = turn.lang if turn.lang in ("fa", "en") else "en"
     past = [line for line in history_lines(turn.history) if line.startswith("User:")][-2:]
     history = HISTORY[lang].format(turns="\n".join(past)) if past else ""
-    user = USER[lang].format(passages="\n".join(text for _, text in context), history=history,
-                             question=as_data(turn.question))
+    user = USER[lang].format(
+        passages="\n".join(text for _, text in context), history=history, question=as_data(turn.question)
+    )
     return [{"role": "system", "content": SYSTEM[lang]}, {"role": "user", "content": user}]
 
 
 def rewrite_messages(turns: list[str], question: str, lang: str) -> list[dict]:
     """System + user messages asking for a follow-up rewritten as a standalone question in its language."""
     language = "Persian" if lang == "fa" else "English"
-    return [{"role": "system", "content": REWRITE_SYSTEM.format(language=language)},
-            {"role": "user", "content": REWRITE_USER.format(turns="\n".join(turns), question=as_data(question))}]
+    return [
+        {"role": "system", "content": REWRITE_SYSTEM.format(language=language)},
+        {"role": "user", "content": REWRITE_USER.format(turns="\n".join(turns), question=as_data(question))},
+    ]

@@ -5,9 +5,11 @@ for a list of messages, optionally as chunks, within a timeout, or a `ChatError`
 whether a second attempt may get past it.
 Must not: import a client package or anything else of the project (every other llm module imports it).
 """
+
 from __future__ import annotations
 
-from typing import Iterator, Protocol
+from collections.abc import Iterator
+from typing import Protocol
 
 
 class ChatError(Exception):
@@ -27,4 +29,3 @@ class ChatModel(Protocol):
     def chat(self, messages: list[dict], *, max_tokens: int, timeout: float) -> str: ...
 
     def stream(self, messages: list[dict], *, max_tokens: int, timeout: float) -> Iterator[str]: ...
-

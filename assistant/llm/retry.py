@@ -8,10 +8,11 @@ Must not: retry a timeout (the model is slow; a second wait would double it), re
 already yielded text (the caller has shown it), let a stream run past twice the timeout, or catch
 anything but ChatError (backend.py turns every failure into the extractive answer with a note).
 """
+
 from __future__ import annotations
 
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 from .protocol import ChatError, ChatModel
 

@@ -6,9 +6,10 @@ at most 5 s), and every httpx failure becomes a `ChatError` (retryable for a fai
 Must not: import httpx at import time (only on the first call), retry (retry.py decides, for every
 client alike), or know a protocol's JSON beyond "it is JSON".
 """
+
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from collections.abc import Iterator
 
 from .protocol import ChatError
 
@@ -32,7 +33,7 @@ def _http_error(exc: Exception) -> ChatError:
     return ChatError(f"{type(exc).__name__}: {exc}"[:200])
 
 
-def http_json(method: str, url: str, body: dict, timeout: float, headers: Optional[dict] = None):
+def http_json(method: str, url: str, body: dict, timeout: float, headers: dict | None = None):
     import httpx
 
     try:
@@ -46,7 +47,7 @@ def http_json(method: str, url: str, body: dict, timeout: float, headers: Option
         raise ChatError("the reply was not JSON") from None
 
 
-def http_lines(url: str, body: dict, timeout: float, headers: Optional[dict] = None) -> Iterator[str]:
+def http_lines(url: str, body: dict, timeout: float, headers: dict | None = None) -> Iterator[str]:
     import httpx
 
     try:
@@ -58,5 +59,3 @@ def http_lines(url: str, body: dict, timeout: float, headers: Optional[dict] = N
                         yield line
     except httpx.HTTPError as exc:
         raise _http_error(exc) from None
-
-

@@ -8,6 +8,7 @@ they pass verification; the extractive answer whole). Nothing is written to disk
 files are the feedback log (size- and rate-limited) and explicit exports, which are handed to the
 browser as data and removed at once.
 """
+
 from __future__ import annotations
 
 import base64
@@ -18,9 +19,9 @@ import queue
 import re
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator, Optional
 
 from ..answer import NOT_IN_PAPER, Assistant, QuestionError
 from ..normalize import clean_display
@@ -79,7 +80,7 @@ class StreamTap:
 
     def __init__(self, generator):
         self.generator = generator
-        self._listeners: dict[int, "_Listener"] = {}
+        self._listeners: dict[int, _Listener] = {}
         generator.on_chunk = self._dispatch
         original = generator.messages
 
@@ -98,7 +99,7 @@ class StreamTap:
         if listener is not None:
             listener.feed(chunk)
 
-    def listen(self) -> "_Listener":
+    def listen(self) -> _Listener:
         listener = _Listener()
         self._listeners[threading.get_ident()] = listener
         return listener
@@ -116,7 +117,7 @@ class _Listener:
         self.context: list = []
         self.lang = "en"
         self.verified: list[str] = []
-        self.updates: "queue.Queue[list[str]]" = queue.Queue()
+        self.updates: queue.Queue[list[str]] = queue.Queue()
         self._checked_upto = 0
 
     def feed(self, chunk: str) -> None:
@@ -154,7 +155,7 @@ class Handlers:
         self.recs = Recommendations(assistant, self)
 
     # -------------------------------------------------------------- rendering
-    def page_of(self, c) -> Optional[int]:
+    def page_of(self, c) -> int | None:
         page = c.page or self.pages.page_of(c.id, c.text, self.cells.get(c.id))
         if page is None and c.table:  # not matched on its own: where its table's title, or first row, is
             by_id = self.assistant.store.by_id
@@ -163,14 +164,14 @@ class Handlers:
                     page = self.pages.page_of(other.id, other.text, other.cells)
         return page or None
 
-    def render(self, session: Optional[Session]) -> str:
+    def render(self, session: Session | None) -> str:
         return log_html(session, self.cells, self.page_of, self.pdf_url, self.table_titles)
 
     def card(self, c, msg_id: str, links: bool = True) -> str:
         return card_html(c, msg_id, self.cells.get(c.id), self.page_of(c), self.pdf_url, self.table_titles, links)
 
     # -------------------------------------------------------------- asking
-    def ask(self, question: str, history: list, lang_choice: Optional[str]) -> Answer:
+    def ask(self, question: str, history: list, lang_choice: str | None) -> Answer:
         """The answer, in the chosen language; the choice changes the rendering only, never whether the
         question is answered: the decision is the one made for the question in its own language."""
         want = lang_of(lang_choice)
@@ -181,12 +182,15 @@ class Handlers:
             return replace(auto, answer=NOT_IN_PAPER[want], language=want, note="")
         other = self.assistant.ask(question, history=history, lang=want)
         if other.abstained:  # rendered in the other language it would not pass its checks: keep the answer
-            note = ("No verified English rendering of this answer; shown in the question's language."
-                    if want == "en" else "پاسخ تأییدشده‌ای به فارسی نیست؛ پاسخ به زبان پرسش نمایش داده شده است.")
+            note = (
+                "No verified English rendering of this answer; shown in the question's language."
+                if want == "en"
+                else "پاسخ تأییدشده‌ای به فارسی نیست؛ پاسخ به زبان پرسش نمایش داده شده است."
+            )
             return replace(auto, note=(auto.note + " " + note).strip())
         return other
 
-    def submit(self, question, session: Optional[Session], lang_choice: Optional[str] = None):
+    def submit(self, question, session: Session | None, lang_choice: str | None = None):
         """Step 1: show the question at once. -> (box value, log html, session, waiting for an answer?)"""
         session = session or Session()
         question = question if isinstance(question, str) else ""
@@ -214,7 +218,7 @@ class Handlers:
         session.add(Message(session.new_id(), "user", lg, text=preview(question)))
         session.add(Message(session.new_id(), "note", lg, text=msgs[lg]))
 
-    def _pending(self, session: Optional[Session]) -> Optional[tuple[Message, str]]:
+    def _pending(self, session: Session | None) -> tuple[Message, str] | None:
         if not session:
             return None
         for i in range(len(session.messages) - 1, -1, -1):
@@ -224,8 +228,9 @@ class Handlers:
                 return m, q
         return None
 
-    def answer(self, session: Optional[Session], lang_choice: Optional[str] = None,
-               standalone: bool = False) -> Iterator[tuple[str, Session]]:
+    def answer(
+        self, session: Session | None, lang_choice: str | None = None, standalone: bool = False
+    ) -> Iterator[tuple[str, Session]]:
         """Step 2: answer the pending question; yields (log html, session) as the answer is written."""
         found = self._pending(session)
         if found is None:
@@ -296,7 +301,7 @@ class Handlers:
         msg.text = friendly_messages(problem, question, self.assistant.settings, detail)[lg]
         msg.draft = []
 
-    def stop(self, session: Optional[Session]):
+    def stop(self, session: Session | None):
         """The Stop button: the answer being written is dropped and a note says so."""
         found = self._pending(session)
         if found is not None:
@@ -309,8 +314,7 @@ class Handlers:
         return self.render(None), None
 
     # -------------------------------------------------------------- feedback
-    def feedback_action(self, session: Optional[Session], msg_id: str, rating: Optional[str],
-                        correction: str = "") -> str:
+    def feedback_action(self, session: Session | None, msg_id: str, rating: str | None, correction: str = "") -> str:
         """A rating or a correction of the answer `msg_id` -> a status line."""
         msg = session.get(msg_id) if session else None
         if msg is None or msg.role != "assistant" or msg.answer is None:
@@ -322,23 +326,33 @@ class Handlers:
         session.feedback_times.append(now)
         q = next((m.text for m in reversed(session.messages[: session.messages.index(msg)]) if m.role == "user"), "")
         ans = msg.answer
-        saved = self.feedback.add({
-            "question": q[:MAX_FEEDBACK_CHARS], "answer": ans.answer[:MAX_FEEDBACK_CHARS], "language": ans.language,
-            "abstained": ans.abstained, "citations": [c.id for c in ans.citations], "rating": rating,
-            "correction": (correction or "")[:MAX_FEEDBACK_CHARS]})
+        saved = self.feedback.add(
+            {
+                "question": q[:MAX_FEEDBACK_CHARS],
+                "answer": ans.answer[:MAX_FEEDBACK_CHARS],
+                "language": ans.language,
+                "abstained": ans.abstained,
+                "citations": [c.id for c in ans.citations],
+                "rating": rating,
+                "correction": (correction or "")[:MAX_FEEDBACK_CHARS],
+            }
+        )
         if not saved:
             return "Feedback could not be saved (the feedback file is full). · بازخورد ذخیره نشد.\u200f"
         msg.rating = rating or "correction"
         return "Thank you, feedback saved. · سپاس، بازخورد ثبت شد.\u200f"
 
     # -------------------------------------------------------------- export
-    def export_markdown(self, session: Optional[Session]) -> Optional[str]:
+    def export_markdown(self, session: Session | None) -> str | None:
         """The conversation as Markdown text (None when there is nothing to export)."""
         pairs = session.answered() if session else []
         if not pairs:
             return None
-        lines = ["# Conversation about the paper on city diplomacy in Tehran",
-                 "# گفت‌وگو درباره مقاله «دیپلماسی شهری در کلانشهر تهران»", ""]
+        lines = [
+            "# Conversation about the paper on city diplomacy in Tehran",
+            "# گفت‌وگو درباره مقاله «دیپلماسی شهری در کلانشهر تهران»",
+            "",
+        ]
         for q, a in pairs:
             lines += [f"## {q}", "", a.answer, ""]
             if a.citations:
@@ -346,24 +360,30 @@ class Handlers:
             for c in a.citations:
                 where_en, where_fa = where(c, self.table_titles)
                 page = self.page_of(c)
-                lines += [f"- [{c.n}] {where_en} / {where_fa}" + (f", page {page}" if page else "") + f" — `{c.id}`",
-                          f"  - Persian original: {c.text}",
-                          f"  - English translation: {c.text_en}"]
+                lines += [
+                    f"- [{c.n}] {where_en} / {where_fa}" + (f", page {page}" if page else "") + f" — `{c.id}`",
+                    f"  - Persian original: {c.text}",
+                    f"  - English translation: {c.text_en}",
+                ]
                 if c.quote:
                     lines.append(f"  - Cited: {c.quote}")
             lines.append("")
         return "\n".join(lines)
 
-    def export_chat(self, session: Optional[Session]) -> tuple[str, str]:
+    def export_chat(self, session: Session | None) -> tuple[str, str]:
         """-> (download payload for the browser, status line). Nothing is kept on disk."""
         text = self.export_markdown(session)
         if text is None:
-            return "", "Nothing to export yet: ask a question first. · هنوز چیزی برای خروجی نیست؛ ابتدا پرسشی بپرسید.\u200f"
-        return download_payload("conversation.md", "text/markdown", text.encode("utf-8")), \
-            "Conversation exported (Markdown). · گفت‌وگو به صورت مارک‌داون ذخیره شد.\u200f"
+            return (
+                "",
+                "Nothing to export yet: ask a question first. · هنوز چیزی برای خروجی نیست؛ ابتدا پرسشی بپرسید.\u200f",
+            )
+        return download_payload(
+            "conversation.md", "text/markdown", text.encode("utf-8")
+        ), "Conversation exported (Markdown). · گفت‌وگو به صورت مارک‌داون ذخیره شد.\u200f"
 
     # -------------------------------------------------------------- the browser's action channel
-    def action(self, payload: str, session: Optional[Session]):
+    def action(self, payload: str, session: Session | None):
         """A click inside the HTML (rating, correction, recommendation card, brief) as JSON from the page.
         -> (log html, session, status, recommendation card html or None, download payload)"""
         try:
@@ -375,7 +395,13 @@ class Handlers:
             rating = {"up": "up", "down": "down", "fix": "correction"}[kind]
             text = str(act.get("text", ""))[:MAX_FEEDBACK_CHARS]
             if kind == "fix" and not text.strip():
-                return self.render(session), session, "Type the correction first. · ابتدا اصلاح را بنویسید.\u200f", None, ""
+                return (
+                    self.render(session),
+                    session,
+                    "Type the correction first. · ابتدا اصلاح را بنویسید.\u200f",
+                    None,
+                    "",
+                )
             status = self.feedback_action(session, str(act.get("msg", "")), "down" if kind == "fix" else rating, text)
             return self.render(session), session, status, None, ""
         if kind == "open":
@@ -388,8 +414,14 @@ class Handlers:
         return self.render(session), session, "", None, ""
 
     # -------------------------------------------------------------- whole question, one call (API, tests)
-    def respond(self, question, chat=None, session: Optional[Session] = None, lang_choice: Optional[str] = "auto",
-                standalone: bool = False):
+    def respond(
+        self,
+        question,
+        chat=None,
+        session: Session | None = None,
+        lang_choice: str | None = "auto",
+        standalone: bool = False,
+    ):
         """Submit and answer in one call -> (box value, messages [{'role','content'}], session, sources html of
         the latest answer, [(label, '[n] id')]). The programmatic endpoint (scripts/load.py) and tests use it."""
         box, _html, session, waiting = self.submit(question, session, lang_choice)
@@ -408,7 +440,7 @@ class Handlers:
         return cards, choices
 
 
-def plain_messages(session: Session, handlers: "Handlers") -> list[dict]:
+def plain_messages(session: Session, handlers: Handlers) -> list[dict]:
     """The log as a list of {'role','content'} with each message's text (HTML-escaped, direction wrapper),
     refusal notes as assistant messages starting with ⚠️: what an API client reads."""
     from .text import dir_of, h
@@ -417,8 +449,10 @@ def plain_messages(session: Session, handlers: "Handlers") -> list[dict]:
     for m in session.messages:
         role = "user" if m.role == "user" else "assistant"
         if m.role == "note" and m.note_lang_pair:
-            content = "".join(f'<div class="msg-{lg}" dir="{dir_of(lg)}" lang="{lg}">⚠️ {h(m.note_lang_pair[lg])}</div>'
-                              for lg in ("fa", "en"))
+            content = "".join(
+                f'<div class="msg-{lg}" dir="{dir_of(lg)}" lang="{lg}">⚠️ {h(m.note_lang_pair[lg])}</div>'
+                for lg in ("fa", "en")
+            )
         else:
             text = ("⚠️ " if m.role == "note" else "") + (m.text or "")
             content = f'<div class="msg-{m.lang}" dir="{dir_of(m.lang)}" lang="{m.lang}">{h(text)}</div>'

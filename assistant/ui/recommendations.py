@@ -7,10 +7,10 @@ Which table holds which kind comes from the data: corpus/profile.json's table ro
 groups) when there is a profile, otherwise the English cells of each table's grouping column ("Policy
 recommendation", "Opportunity", "Shortcomings of Tehran …").
 """
+
 from __future__ import annotations
 
 import datetime as _dt
-import html
 import json
 import re
 import shutil
@@ -19,7 +19,6 @@ import tempfile
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Optional
 
 from ..normalize import normalize, persian_digits
 from ..retrieve import Filters
@@ -28,37 +27,50 @@ from .sources import where
 from .text import FA_FONTS, h
 
 # kind -> (English label, Persian label, words that mark it in an English group cell)
-KINDS: "OrderedDict[str, tuple[str, str, tuple[str, ...]]]" = OrderedDict([
-    ("recommendation", ("Recommendation", "توصیه سیاستی", ("recommendation",))),
-    ("result", ("Expected result", "نتیجه مورد انتظار", ("result",))),
-    ("opportunity", ("Opportunity", "فرصت", ("opportunit",))),
-    ("challenge", ("Challenge", "چالش", ("challenge",))),
-    ("shortcoming", ("Shortcoming", "کاستی", ("shortcoming",))),
-    ("advantage", ("Advantage", "مزیت", ("advantage",))),
-    ("necessity", ("Necessity", "ضرورت", ("necessit",))),
-])
+KINDS: OrderedDict[str, tuple[str, str, tuple[str, ...]]] = OrderedDict(
+    [
+        ("recommendation", ("Recommendation", "توصیه سیاستی", ("recommendation",))),
+        ("result", ("Expected result", "نتیجه مورد انتظار", ("result",))),
+        ("opportunity", ("Opportunity", "فرصت", ("opportunit",))),
+        ("challenge", ("Challenge", "چالش", ("challenge",))),
+        ("shortcoming", ("Shortcoming", "کاستی", ("shortcoming",))),
+        ("advantage", ("Advantage", "مزیت", ("advantage",))),
+        ("necessity", ("Necessity", "ضرورت", ("necessit",))),
+    ]
+)
 # What a card shows for an item of each kind: (heading en, heading fa, kinds) sections, then the paragraphs.
 RELATED = {
-    "recommendation": [("Expected results", "نتایج مورد انتظار", ("result",)),
-                       ("Related necessities and challenges", "ضرورت‌ها و چالش‌های مرتبط",
-                        ("necessity", "challenge", "shortcoming"))],
+    "recommendation": [
+        ("Expected results", "نتایج مورد انتظار", ("result",)),
+        ("Related necessities and challenges", "ضرورت‌ها و چالش‌های مرتبط", ("necessity", "challenge", "shortcoming")),
+    ],
     "result": [("Recommendations that lead to it", "توصیه‌هایی که به آن می‌انجامد", ("recommendation",))],
-    "opportunity": [("Related recommendations", "توصیه‌های مرتبط", ("recommendation",)),
-                    ("Related advantages", "مزیت‌های مرتبط", ("advantage",))],
-    "challenge": [("Recommendations that answer it", "توصیه‌هایی که به آن پاسخ می‌دهد", ("recommendation",)),
-                  ("Related shortcomings", "کاستی‌های مرتبط", ("shortcoming",))],
-    "shortcoming": [("Recommendations that answer it", "توصیه‌هایی که به آن پاسخ می‌دهد", ("recommendation",)),
-                    ("Related necessities", "ضرورت‌های مرتبط", ("necessity",))],
-    "advantage": [("Opportunities it supports", "فرصت‌های مرتبط", ("opportunity",)),
-                  ("Related recommendations", "توصیه‌های مرتبط", ("recommendation",))],
-    "necessity": [("Recommendations that meet it", "توصیه‌هایی که آن را برآورده می‌کند", ("recommendation",)),
-                  ("Expected results", "نتایج مورد انتظار", ("result",))],
+    "opportunity": [
+        ("Related recommendations", "توصیه‌های مرتبط", ("recommendation",)),
+        ("Related advantages", "مزیت‌های مرتبط", ("advantage",)),
+    ],
+    "challenge": [
+        ("Recommendations that answer it", "توصیه‌هایی که به آن پاسخ می‌دهد", ("recommendation",)),
+        ("Related shortcomings", "کاستی‌های مرتبط", ("shortcoming",)),
+    ],
+    "shortcoming": [
+        ("Recommendations that answer it", "توصیه‌هایی که به آن پاسخ می‌دهد", ("recommendation",)),
+        ("Related necessities", "ضرورت‌های مرتبط", ("necessity",)),
+    ],
+    "advantage": [
+        ("Opportunities it supports", "فرصت‌های مرتبط", ("opportunity",)),
+        ("Related recommendations", "توصیه‌های مرتبط", ("recommendation",)),
+    ],
+    "necessity": [
+        ("Recommendations that meet it", "توصیه‌هایی که آن را برآورده می‌کند", ("recommendation",)),
+        ("Expected results", "نتایج مورد انتظار", ("result",)),
+    ],
 }
 PER_SECTION = 3
 PARAGRAPHS = 3
 
 
-def kind_of_group(label_en: str) -> Optional[str]:
+def kind_of_group(label_en: str) -> str | None:
     """The kind an English group cell names ("Policy recommendation" -> recommendation), or None."""
     low = (label_en or "").lower()
     for kind, (_en, _fa, words) in KINDS.items():
@@ -80,14 +92,17 @@ def profile_kinds(corpus: Path) -> Profile:
         return {}
     out: Profile = {}
     for t in (data.get("tables") or []) if isinstance(data, dict) else []:
-        groups = [(str(g.get("match_en", "")).lower(), str(g.get("id"))) for g in t.get("groups") or []
-                  if isinstance(g, dict) and g.get("id") in KINDS and g.get("match_en")]
+        groups = [
+            (str(g.get("match_en", "")).lower(), str(g.get("id")))
+            for g in t.get("groups") or []
+            if isinstance(g, dict) and g.get("id") in KINDS and g.get("match_en")
+        ]
         if groups and t.get("group_column") and isinstance(t.get("table"), int):
             out[t["table"]] = (str(t["group_column"]), groups)
     return out
 
 
-def items_from(passages: list[Passage], profile: Optional[Profile] = None) -> list[dict]:
+def items_from(passages: list[Passage], profile: Profile | None = None) -> list[dict]:
     """Every table row whose group is one of KINDS, recommendations first, then in table and row order."""
     profile = profile or {}
     by_table: dict[int, list[Passage]] = {}
@@ -110,32 +125,60 @@ def items_from(passages: list[Passage], profile: Optional[Profile] = None) -> li
         for p in sorted(rows, key=lambda r: r.row or 0):
             group = p.cells.get(group_key) or {}
             label = group.get("en", "")
-            kind = (next((k for words, k in groups if words in label.lower()), None) if groups is not None
-                    else kind_of_group(label))
+            kind = (
+                next((k for words, k in groups if words in label.lower()), None)
+                if groups is not None
+                else kind_of_group(label)
+            )
             if kind is None:
                 continue
             others = [k for k in keys if k != group_key]
             item_key = max(others, key=lambda k: len((p.cells.get(k) or {}).get("fa", ""))) if others else group_key
             item = p.cells.get(item_key) or {}
-            out.append({"id": p.id, "table": table, "row": p.row, "kind": kind,
-                        "group_fa": group.get("fa", ""), "group_en": label,
-                        "fa": item.get("fa", ""), "en": item.get("en", ""), "passage": p})
+            out.append(
+                {
+                    "id": p.id,
+                    "table": table,
+                    "row": p.row,
+                    "kind": kind,
+                    "group_fa": group.get("fa", ""),
+                    "group_en": label,
+                    "fa": item.get("fa", ""),
+                    "en": item.get("en", ""),
+                    "passage": p,
+                }
+            )
     order = list(KINDS)  # recommendations first: the list is read as a policymaker's agenda
     return sorted(out, key=lambda it: (order.index(it["kind"]), it["table"], it["row"] or 0))
 
 
-def filter_items(items: list[dict], query: str = "", kinds: Optional[list[str]] = None) -> list[dict]:
+def filter_items(items: list[dict], query: str = "", kinds: list[str] | None = None) -> list[dict]:
     """Items of the chosen kinds (all when none chosen) whose text contains `query` in either language
     (Persian normalized: digits, ZWNJ, Arabic letters)."""
     q = normalize(query or "")
     wanted = set(kinds or []) or set(KINDS)
-    return [it for it in items if it["kind"] in wanted and
-            (not q or q in normalize(" ".join([it["fa"], it["en"], it["group_fa"], it["group_en"]])))]
+    return [
+        it
+        for it in items
+        if it["kind"] in wanted
+        and (not q or q in normalize(" ".join([it["fa"], it["en"], it["group_fa"], it["group_en"]])))
+    ]
 
 
 def _cite(p: Passage, n: int) -> Citation:
-    return Citation(n=n, id=p.id, kind=p.kind, section=p.section, table=p.table, row=p.row, page=p.page,
-                    text=p.text, text_en=p.text_en, heading=p.heading, heading_en=p.heading_en)
+    return Citation(
+        n=n,
+        id=p.id,
+        kind=p.kind,
+        section=p.section,
+        table=p.table,
+        row=p.row,
+        page=p.page,
+        text=p.text,
+        text_en=p.text_en,
+        heading=p.heading,
+        heading_en=p.heading_en,
+    )
 
 
 class Recommendations:
@@ -149,10 +192,10 @@ class Recommendations:
         self._lock = threading.Lock()
 
     # -------------------------------------------------------------- the list
-    def list_html(self, query: str = "", kinds: Optional[list[str]] = None) -> str:
+    def list_html(self, query: str = "", kinds: list[str] | None = None) -> str:
         shown = filter_items(self.items, query, [self._kind_value(k) for k in (kinds or [])])
         if not shown:
-            return ('<p class="tr">Nothing matches. · <bdi lang="fa" dir="rtl">موردی پیدا نشد.</bdi></p>')
+            return '<p class="tr">Nothing matches. · <bdi lang="fa" dir="rtl">موردی پیدا نشد.</bdi></p>'
         rows = []
         for it in shown:
             en_k, fa_k, _ = KINDS[it["kind"]]
@@ -166,10 +209,13 @@ class Recommendations:
                 f'<span class="rec-en" dir="ltr" lang="en">{h(it["en"])}</span>'
                 f'<span class="rec-where">Table {it["table"]}, row {it["row"]} · '
                 f'<bdi lang="fa">جدول {persian_digits(str(it["table"]))}، ردیف {persian_digits(str(it["row"]))}</bdi>'
-                f'</span></button></li>')
-        return (f'<p class="rec-count" role="status">{len(shown)} items · '
-                f'<bdi lang="fa" dir="rtl">{persian_digits(str(len(shown)))} مورد</bdi></p>'
-                f'<ul class="rec-list">{"".join(rows)}</ul>')
+                f"</span></button></li>"
+            )
+        return (
+            f'<p class="rec-count" role="status">{len(shown)} items · '
+            f'<bdi lang="fa" dir="rtl">{persian_digits(str(len(shown)))} مورد</bdi></p>'
+            f'<ul class="rec-list">{"".join(rows)}</ul>'
+        )
 
     @staticmethod
     def _kind_value(choice: str) -> str:
@@ -183,7 +229,7 @@ class Recommendations:
         return [(f"{en} · {fa}", kind) for kind, (en, fa, _w) in KINDS.items()]
 
     # -------------------------------------------------------------- a card
-    def related(self, item_id: str) -> Optional[dict]:
+    def related(self, item_id: str) -> dict | None:
         """{item, sections: [(en, fa, [passages])], paragraphs: [passages]}, found by retrieval on the item's
         Persian and English text, kept per item (the index does not change what a row relates to often)."""
         item = self.by_id.get(item_id)
@@ -193,7 +239,7 @@ class Recommendations:
             if item_id in self._cards:
                 return self._cards[item_id]
         retriever = self.assistant.retriever
-        query = f'{item["fa"]} {item["en"]}'
+        query = f"{item['fa']} {item['en']}"
         sections = []
         # The paper repeats some rows word for word in two tables (a result that is also a necessity): each
         # text is shown once per card, under the first heading that finds it.
@@ -244,44 +290,60 @@ class Recommendations:
             fa_t = other["fa"] if other else p.text
             en_t = other["en"] if other else p.text_en
             n = nums[p.id]
-            return (f'<li><span class="rec-fa" dir="rtl" lang="fa">{h(fa_t)} '
-                    f'<a class="cite" href="#{msg}-s{n}" data-msg="{msg}" data-n="{n}">[{n}]</a></span>'
-                    f'<span class="rec-en" dir="ltr" lang="en">{h(en_t)} '
-                    f'<a class="cite" href="#{msg}-s{n}" data-msg="{msg}" data-n="{n}">[{n}]</a></span></li>')
+            return (
+                f'<li><span class="rec-fa" dir="rtl" lang="fa">{h(fa_t)} '
+                f'<a class="cite" href="#{msg}-s{n}" data-msg="{msg}" data-n="{n}">[{n}]</a></span>'
+                f'<span class="rec-en" dir="ltr" lang="en">{h(en_t)} '
+                f'<a class="cite" href="#{msg}-s{n}" data-msg="{msg}" data-n="{n}">[{n}]</a></span></li>'
+            )
 
-        parts = [f'<article class="rec-card" id="{msg}" aria-label="{h(en_k)}: {h(item["en"])}">'
-                 f'<div class="kind-tag">{h(en_k)} · <bdi lang="fa">{h(fa_k)}</bdi></div>'
-                 f'<h3 class="rec-fa" dir="rtl" lang="fa">{h(item["fa"])} <a class="cite" href="#{msg}-s1" '
-                 f'data-msg="{msg}" data-n="1">[1]</a></h3>'
-                 f'<p class="rec-en" dir="ltr" lang="en"><b>{h(item["en"])}</b> '
-                 f'<a class="cite" href="#{msg}-s1" data-msg="{msg}" data-n="1">[1]</a></p>']
+        parts = [
+            f'<article class="rec-card" id="{msg}" aria-label="{h(en_k)}: {h(item["en"])}">'
+            f'<div class="kind-tag">{h(en_k)} · <bdi lang="fa">{h(fa_k)}</bdi></div>'
+            f'<h3 class="rec-fa" dir="rtl" lang="fa">{h(item["fa"])} <a class="cite" href="#{msg}-s1" '
+            f'data-msg="{msg}" data-n="1">[1]</a></h3>'
+            f'<p class="rec-en" dir="ltr" lang="en"><b>{h(item["en"])}</b> '
+            f'<a class="cite" href="#{msg}-s1" data-msg="{msg}" data-n="1">[1]</a></p>'
+        ]
         for en, fa, ps in card["sections"]:
             parts.append(f'<h4>{h(en)} · <bdi lang="fa" dir="rtl">{h(fa)}</bdi></h4>')
-            parts.append("<ul>" + "".join(line(p) for p in ps) + "</ul>" if ps else
-                         '<p class="tr">None found. · <bdi lang="fa">یافت نشد.</bdi></p>')
+            parts.append(
+                "<ul>" + "".join(line(p) for p in ps) + "</ul>"
+                if ps
+                else '<p class="tr">None found. · <bdi lang="fa">یافت نشد.</bdi></p>'
+            )
         parts.append('<h4>Where the paper argues for it · <bdi lang="fa" dir="rtl">استدلال مقاله</bdi></h4><ul>')
         for p in card["paragraphs"]:
             n = nums[p.id]
-            parts.append(f'<li><span class="rec-fa" dir="rtl" lang="fa">{h(_excerpt(p.text))} '
-                         f'<a class="cite" href="#{msg}-s{n}" data-msg="{msg}" data-n="{n}">[{n}]</a></span>'
-                         f'<span class="rec-en" dir="ltr" lang="en">{h(_excerpt(p.text_en))}</span></li>')
+            parts.append(
+                f'<li><span class="rec-fa" dir="rtl" lang="fa">{h(_excerpt(p.text))} '
+                f'<a class="cite" href="#{msg}-s{n}" data-msg="{msg}" data-n="{n}">[{n}]</a></span>'
+                f'<span class="rec-en" dir="ltr" lang="en">{h(_excerpt(p.text_en))}</span></li>'
+            )
         parts.append("</ul>")
         cards = "".join(self.handlers.card(_cite(p, n), msg) for p, n in self.numbered(card))
-        parts.append(f'<details class="sources" id="{msg}-sources" open><summary>Sources · '
-                     f'<bdi lang="fa" dir="rtl">منابع</bdi></summary>{cards}</details></article>')
+        parts.append(
+            f'<details class="sources" id="{msg}-sources" open><summary>Sources · '
+            f'<bdi lang="fa" dir="rtl">منابع</bdi></summary>{cards}</details></article>'
+        )
         return "".join(parts)
 
     # -------------------------------------------------------------- the policy brief
-    def brief_markdown(self, ids: list[str]) -> Optional[str]:
+    def brief_markdown(self, ids: list[str]) -> str | None:
         items = [i for i in ids if i in self.by_id]
         if not items:
             return None
         today = _dt.date.today().isoformat()
-        lines = ["# Policy brief: city diplomacy in Tehran", "# گزارش سیاستی: دیپلماسی شهری در کلانشهر تهران", "",
-                 f"From the paper «تحلیل فرصت‌ها و چالش‌های توسعه دیپلماسی شهری در کلانشهر تهران» ({today}). "
-                 "Persian is the paper's text; English is the project's translation. Numbers in brackets cite "
-                 "the sources listed at the end.", ""]
-        sources: "OrderedDict[str, Passage]" = OrderedDict()
+        lines = [
+            "# Policy brief: city diplomacy in Tehran",
+            "# گزارش سیاستی: دیپلماسی شهری در کلانشهر تهران",
+            "",
+            f"From the paper «تحلیل فرصت‌ها و چالش‌های توسعه دیپلماسی شهری در کلانشهر تهران» ({today}). "
+            "Persian is the paper's text; English is the project's translation. Numbers in brackets cite "
+            "the sources listed at the end.",
+            "",
+        ]
+        sources: OrderedDict[str, Passage] = OrderedDict()
 
         def n_of(p: Passage) -> int:
             if p.id not in sources:
@@ -323,8 +385,10 @@ class Recommendations:
         if text is None:
             return "", "Select items first (the boxes beside them). · ابتدا موردهایی را انتخاب کنید.\u200f"
         if fmt == "md":
-            return (download_payload("policy-brief.md", "text/markdown", text.encode("utf-8")),
-                    "Policy brief exported (Markdown). · گزارش سیاستی ذخیره شد.\u200f")
+            return (
+                download_payload("policy-brief.md", "text/markdown", text.encode("utf-8")),
+                "Policy brief exported (Markdown). · گزارش سیاستی ذخیره شد.\u200f",
+            )
         try:
             pdf = markdown_to_pdf(text)
         except Exception as exc:  # noqa: BLE001 - the Markdown still works; one line for the operator
@@ -332,8 +396,10 @@ class Recommendations:
 
             logging.getLogger(__name__).error("brief PDF failed: %s", f"{type(exc).__name__}: {exc}"[:300])
             return "", "The PDF could not be made here; the Markdown export works. · ساخت PDF ممکن نشد.\u200f"
-        return (download_payload("policy-brief.pdf", "application/pdf", pdf),
-                "Policy brief exported (PDF). · گزارش سیاستی (PDF) ذخیره شد.\u200f")
+        return (
+            download_payload("policy-brief.pdf", "application/pdf", pdf),
+            "Policy brief exported (PDF). · گزارش سیاستی (PDF) ذخیره شد.\u200f",
+        )
 
 
 def _excerpt(text: str, limit: int = 420) -> str:
@@ -353,12 +419,14 @@ def brief_html(markdown_text: str) -> str:
     body = MarkdownIt("commonmark", {"html": False}).render(markdown_text)
     # each block takes the direction of its text (dir=auto), so Persian lines read right to left
     body = re.sub(r"<(p|li|h1|h2|h3|h4)>", r'<\1 dir="auto">', body)
-    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Policy brief</title><style>'
-            f'@page {{ size: A4; margin: 18mm; }} body {{ font-family: "Noto Sans", "DejaVu Sans", sans-serif; '
-            f'font-size: 11pt; line-height: 1.55; color: #111; }} [dir="rtl"], :lang(fa) {{ font-family: "Noto Naskh Arabic", '
-            f'{FA_FONTS}; }} h1 {{ font-size: 17pt; margin: 0 0 4pt; }} h2 {{ font-size: 13pt; border-top: 1px solid #999; '
-            f'padding-top: 6pt; }} h3 {{ font-size: 11.5pt; }} code {{ font-size: 9pt; }}</style></head>'
-            f'<body>{body}</body></html>')
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Policy brief</title><style>'
+        f'@page {{ size: A4; margin: 18mm; }} body {{ font-family: "Noto Sans", "DejaVu Sans", sans-serif; '
+        f'font-size: 11pt; line-height: 1.55; color: #111; }} [dir="rtl"], :lang(fa) {{ font-family: "Noto Naskh Arabic", '
+        f"{FA_FONTS}; }} h1 {{ font-size: 17pt; margin: 0 0 4pt; }} h2 {{ font-size: 13pt; border-top: 1px solid #999; "
+        f"padding-top: 6pt; }} h3 {{ font-size: 11.5pt; }} code {{ font-size: 9pt; }}</style></head>"
+        f"<body>{body}</body></html>"
+    )
 
 
 def markdown_to_pdf(markdown_text: str, timeout: float = 60.0) -> bytes:
@@ -371,11 +439,25 @@ def markdown_to_pdf(markdown_text: str, timeout: float = 60.0) -> bytes:
         page = work / "brief.html"
         out = work / "brief.pdf"
         page.write_text(brief_html(markdown_text), encoding="utf-8")
-        subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                        "--no-first-run", "--disable-sync", "--disable-component-update",
-                        f"--user-data-dir={work / 'profile'}", "--no-pdf-header-footer",
-                        f"--print-to-pdf={out}", page.as_uri()],
-                       check=True, capture_output=True, timeout=timeout)
+        subprocess.run(
+            [
+                exe,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--no-first-run",
+                "--disable-sync",
+                "--disable-component-update",
+                f"--user-data-dir={work / 'profile'}",
+                "--no-pdf-header-footer",
+                f"--print-to-pdf={out}",
+                page.as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+        )
         return out.read_bytes()
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -5,19 +5,18 @@ and the span alignment between the two languages.
 Cards are per message: their element ids carry the message id (`m4-s2` is source 2 of message m4), so an
 earlier answer's sources stay reachable after a new question.
 """
+
 from __future__ import annotations
 
 import html
 import re
 import threading
 from pathlib import Path
-from typing import Optional
 
 from ..ingest import join_bullets
 from ..normalize import normalize, persian_digits
 from ..types import Answer, Citation
 from .text import h
-
 
 # ---------------------------------------------------------------------- citations
 # Sentence ends, as the composer splits them ("1." in an enumeration is not an end).
@@ -33,14 +32,14 @@ def _sentence_spans(text: str) -> list[tuple[int, int]]:
     spans.append((start, len(text)))
     merged: list[tuple[int, int]] = []
     for s, e in spans:
-        if merged and len(text[merged[-1][0]:merged[-1][1]].split()) < 4:  # "Figure 1." is a label
+        if merged and len(text[merged[-1][0] : merged[-1][1]].split()) < 4:  # "Figure 1." is a label
             merged[-1] = (merged[-1][0], e)
         else:
             merged.append((s, e))
     return [(s, e) for s, e in merged if text[s:e].strip()]
 
 
-def _find(text: str, quote: str) -> Optional[tuple[int, int]]:
+def _find(text: str, quote: str) -> tuple[int, int] | None:
     """Where `quote` is in `text`: exactly, or else the sentence(s) that match it after normalization."""
     if not text or not quote:
         return None
@@ -60,15 +59,16 @@ def _find(text: str, quote: str) -> Optional[tuple[int, int]]:
     return None
 
 
-def _counterpart(src: str, span: tuple[int, int], dst: str, c: Citation, src_lang: str,
-                 cells: dict) -> tuple[Optional[tuple[int, int]], bool]:
+def _counterpart(
+    src: str, span: tuple[int, int], dst: str, c: Citation, src_lang: str, cells: dict
+) -> tuple[tuple[int, int] | None, bool]:
     """The span of `dst` (the other language) that renders `src[span]`; and whether it is exact.
 
     A table cell maps to the same cell, a row's body (after "Table N, row M:") to the other body,
     and a sentence to the sentence with the same index (when both texts have as many sentences;
     otherwise to the one at the same relative position, flagged as approximate)."""
     dst_lang = "en" if src_lang == "fa" else "fa"
-    quoted = src[span[0]:span[1]].strip()
+    quoted = src[span[0] : span[1]].strip()
     for cell in (cells or {}).values():
         sv, dv = (cell or {}).get(src_lang, ""), (cell or {}).get(dst_lang, "")
         if not sv or not dv:
@@ -81,7 +81,7 @@ def _counterpart(src: str, span: tuple[int, int], dst: str, c: Citation, src_lan
                     return (j, j + len(form)), True
     if c.kind == "table_row":
         ms, md = _ROW_HEAD.match(src), _ROW_HEAD.match(dst)
-        if ms and md and quoted == src[ms.end():].strip():
+        if ms and md and quoted == src[ms.end() :].strip():
             return (md.end(), len(dst.rstrip())), True
     ss, ds = _sentence_spans(src), _sentence_spans(dst)
     if not ss or not ds:
@@ -111,7 +111,7 @@ def _marked(text: str, spans: list[tuple[int, int, bool]]) -> str:
     return "".join(out)
 
 
-def highlight(c: Citation, cells: Optional[dict] = None) -> tuple[str, str]:
+def highlight(c: Citation, cells: dict | None = None) -> tuple[str, str]:
     """(Persian html, English html) of a cited passage, the cited text in <mark> in both languages.
 
     The quote is in the answer's language; its rendering in the other language is found through
@@ -152,8 +152,8 @@ class PdfPages:
 
     def __init__(self, pdf: Path):
         self.pdf = pdf
-        self._pages: Optional[list[str]] = None
-        self._found: dict[str, Optional[int]] = {}
+        self._pages: list[str] | None = None
+        self._found: dict[str, int | None] = {}
         self._lock = threading.Lock()
 
     def _load(self) -> list[str]:
@@ -167,7 +167,7 @@ class PdfPages:
                     self._pages = []
         return self._pages
 
-    def page_of(self, pid: str, text: str, cells: Optional[dict] = None) -> Optional[int]:
+    def page_of(self, pid: str, text: str, cells: dict | None = None) -> int | None:
         if pid in self._found:
             return self._found[pid]
         pages = self._load()
@@ -178,7 +178,7 @@ class PdfPages:
             common = [i + 1 for i, pg in enumerate(pages) if parts and all(x in pg for x in parts)]
             page = common[0] if common else None
         body = _squash(_ROW_PREFIX.sub("", text) if cells else text)
-        keys = [body[start:start + 24] for start in (0, len(body) // 3, len(body) // 2, 2 * len(body) // 3)]
+        keys = [body[start : start + 24] for start in (0, len(body) // 3, len(body) // 2, 2 * len(body) // 3)]
         for key in (k for k in keys if page is None and len(k) >= 8):
             hits = [i + 1 for i, pg in enumerate(pages) if key in pg]
             if len(hits) == 1 or (hits and not cells):
@@ -188,7 +188,7 @@ class PdfPages:
 
 
 # ---------------------------------------------------------------------- words for a location
-def where(c: Citation, table_titles: Optional[dict] = None) -> tuple[str, str]:
+def where(c: Citation, table_titles: dict | None = None) -> tuple[str, str]:
     """(English, Persian) location of a citation in words: the section's heading, or the table (with its
     title, shortened) and row."""
     titles = (table_titles or {}).get(c.table or 0, {})
@@ -216,20 +216,29 @@ def short_where(c: Citation) -> tuple[str, str]:
 
 def _short(text: str, limit: int = 48) -> str:
     text = re.sub(r"^(Table|جدول)\s*[\d۰-۹]+\s*[.\-–]\s*", "", text or "").rstrip(".")
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 # ---------------------------------------------------------------------- rendering
-def card_html(c: Citation, msg_id: str, cells: Optional[dict], page: Optional[int], pdf_url: Optional[str],
-              table_titles: Optional[dict] = None, links: bool = True) -> str:
+def card_html(
+    c: Citation,
+    msg_id: str,
+    cells: dict | None,
+    page: int | None,
+    pdf_url: str | None,
+    table_titles: dict | None = None,
+    links: bool = True,
+) -> str:
     """One source card. `links`: with the page link (off for the plain rendering used in exports/tests)."""
     where_en, where_fa = where(c, table_titles)
     fa_html, en_html = highlight(c, cells)
     page_link = ""
     if page and pdf_url and links:
-        page_link = (f' · <a class="page-link" href="{h(pdf_url)}#page={page}" target="_blank" rel="noopener"'
-                     f' aria-label="Page {page} of the paper (PDF) · صفحه {persian_digits(str(page))} مقاله">'
-                     f'page {page} · <bdi lang="fa">صفحه {persian_digits(str(page))}</bdi></a>')
+        page_link = (
+            f' · <a class="page-link" href="{h(pdf_url)}#page={page}" target="_blank" rel="noopener"'
+            f' aria-label="Page {page} of the paper (PDF) · صفحه {persian_digits(str(page))} مقاله">'
+            f'page {page} · <bdi lang="fa">صفحه {persian_digits(str(page))}</bdi></a>'
+        )
     elif page:
         page_link = f' · page {page} · <bdi lang="fa">صفحه {persian_digits(str(page))}</bdi>'
     return (
@@ -240,7 +249,7 @@ def card_html(c: Citation, msg_id: str, cells: Optional[dict], page: Optional[in
         f' <span class="cite-id" title="passage id">id: <code>{h(c.id)}</code></span></div>'
         f'<div class="fa" dir="rtl" lang="fa">{fa_html}</div>'
         f'<div class="en" dir="ltr" lang="en"><span class="tr">English translation of the Persian original:</span> '
-        f'{en_html}</div></div>'
+        f"{en_html}</div></div>"
     )
 
 
@@ -254,10 +263,12 @@ def chips_html(ans: Answer, msg_id: str) -> str:
         en, fa = short_where(c)
         shown, other = (fa, en) if ans.language == "fa" else (en, fa)
         n = persian_digits(str(c.n)) if ans.language == "fa" else str(c.n)
-        chips.append(f'<a class="chip" href="#{msg_id}-s{c.n}" data-msg="{msg_id}" data-n="{c.n}" title="{h(other)}" '
-                     f'aria-label="Source {c.n}: {h(en)} · منبع {persian_digits(str(c.n))}: {h(fa)}">'
-                     f'<bdi>[{n}] {h(shown)}</bdi></a>')
-    return ('<nav class="chips" aria-label="Sources of this answer · منابع این پاسخ">' + "".join(chips) + "</nav>")
+        chips.append(
+            f'<a class="chip" href="#{msg_id}-s{c.n}" data-msg="{msg_id}" data-n="{c.n}" title="{h(other)}" '
+            f'aria-label="Source {c.n}: {h(en)} · منبع {persian_digits(str(c.n))}: {h(fa)}">'
+            f"<bdi>[{n}] {h(shown)}</bdi></a>"
+        )
+    return '<nav class="chips" aria-label="Sources of this answer · منابع این پاسخ">' + "".join(chips) + "</nav>"
 
 
 _CITE_MARK = re.compile(r"\[(\d+)\]")
@@ -265,10 +276,14 @@ _CITE_MARK = re.compile(r"\[(\d+)\]")
 
 def linked_markers(escaped: str, msg_id: str, known: set[int]) -> str:
     """`[n]` in escaped answer text -> a link to source n of this message (unknown numbers stay text)."""
+
     def link(m: re.Match) -> str:
         n = int(m.group(1))
         if n not in known:
             return m.group(0)
-        return (f'<a class="cite" href="#{msg_id}-s{n}" data-msg="{msg_id}" data-n="{n}" '
-                f'aria-label="Source {n} · منبع {persian_digits(str(n))}">[{n}]</a>')
+        return (
+            f'<a class="cite" href="#{msg_id}-s{n}" data-msg="{msg_id}" data-n="{n}" '
+            f'aria-label="Source {n} · منبع {persian_digits(str(n))}">[{n}]</a>'
+        )
+
     return _CITE_MARK.sub(link, escaped)

@@ -3,11 +3,11 @@
 Everything the window shows from a user or a document goes through `h()` (HTML-escaped, no markup),
 so a `<script>`, a Markdown link or a bare URL in a question or a passage shows as text.
 """
+
 from __future__ import annotations
 
 import html
 import re
-from typing import Optional
 
 from ..normalize import clean_display, persian_digits
 from ..query import detect_language
@@ -35,7 +35,7 @@ def bi(en: str, fa_text: str) -> str:
     return f"{en} · {fa(fa_text)}"
 
 
-def lang_of(choice: Optional[str]) -> Optional[str]:
+def lang_of(choice: str | None) -> str | None:
     return {"فارسی": "fa", "English": "en", "fa": "fa", "en": "en"}.get(choice or "auto")
 
 
@@ -51,7 +51,7 @@ def question_language(question: str) -> str:
     return detect_language(question[:2000]) if question else "en"
 
 
-def question_problem(question: str, settings: Settings) -> Optional[str]:
+def question_problem(question: str, settings: Settings) -> str | None:
     """'empty', 'too_long' or None: the checks `Assistant.ask` makes, done first so the chat answers
     in a friendly way (and never runs the chain on 100,000 characters)."""
     q = clean_display(question)
@@ -66,26 +66,34 @@ def friendly_messages(problem: str, question: str, settings: Settings, detail: s
     """{'fa': ..., 'en': ...} for a question the assistant cannot take."""
     limit = settings.max_question_chars
     if problem == "empty":
-        return {"fa": "لطفاً پرسشی درباره مقاله بنویسید؛ به فارسی یا انگلیسی.",
-                "en": "Please type a question about the paper, in Persian or English."}
+        return {
+            "fa": "لطفاً پرسشی درباره مقاله بنویسید؛ به فارسی یا انگلیسی.",
+            "en": "Please type a question about the paper, in Persian or English.",
+        }
     if problem == "too_long":
         n = len(question)  # as typed: what the counter in the box showed
-        return {"fa": f"پرسش شما {fa_number(n)} نویسه است و بیش از اندازه بلند است؛ لطفاً آن را کوتاه کنید "
-                      f"(حداکثر {fa_number(limit)} نویسه).",
-                "en": f"Your question is {n:,} characters long, which is too long; please shorten it to "
-                      f"{limit:,} characters or fewer."}
+        return {
+            "fa": f"پرسش شما {fa_number(n)} نویسه است و بیش از اندازه بلند است؛ لطفاً آن را کوتاه کنید "
+            f"(حداکثر {fa_number(limit)} نویسه).",
+            "en": f"Your question is {n:,} characters long, which is too long; please shorten it to "
+            f"{limit:,} characters or fewer.",
+        }
     if problem == "error":
-        return {"fa": "متأسفیم، در پاسخ‌گویی خطایی رخ داد؛ لطفاً دوباره تلاش کنید.",
-                "en": "Sorry, something went wrong while answering; please try again."}
+        return {
+            "fa": "متأسفیم، در پاسخ‌گویی خطایی رخ داد؛ لطفاً دوباره تلاش کنید.",
+            "en": "Sorry, something went wrong while answering; please try again.",
+        }
     if problem == "stopped":
         return {"fa": "نوشتن پاسخ متوقف شد.", "en": "Stopped: the answer was not finished."}
-    return {"fa": f"این پرسش را نمی‌توان به این شکل پاسخ داد ({detail}). لطفاً آن را بازنویسی کنید.",
-            "en": f"This question cannot be answered as written ({detail}). Please rephrase it."}
+    return {
+        "fa": f"این پرسش را نمی‌توان به این شکل پاسخ داد ({detail}). لطفاً آن را بازنویسی کنید.",
+        "en": f"This question cannot be answered as written ({detail}). Please rephrase it.",
+    }
 
 
 def preview(question: str) -> str:
     """What the chat repeats of a refused question: all of it, or its start and '…' when long."""
-    shown = clean_display(question[:PREVIEW_CHARS * 4])
+    shown = clean_display(question[: PREVIEW_CHARS * 4])
     if len(shown) > PREVIEW_CHARS or len(question) > PREVIEW_CHARS * 4:
         shown = shown[:PREVIEW_CHARS].rstrip() + " …"
     return shown
