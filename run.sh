@@ -2,6 +2,7 @@
 # One entry point that does all set-up on a fresh machine, then runs what you ask:
 #   ./run.sh serve      build the index if needed and open the chat UI on http://127.0.0.1:7860
 #   ./run.sh test       run the test suite
+#   ./run.sh lint       ruff (lint and format check) and mypy, as CI runs them
 #   ./run.sh <assistant arguments...>   e.g. ./run.sh ask "Which cities are Tehran's sister cities?"
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -57,6 +58,12 @@ case "$cmd" in
   serve)
     setup; shift || true
     exec "$VENV/bin/assistant" serve "$@" ;;
+  lint)
+    setup; shift || true
+    "$VENV/bin/python" -m ruff check .
+    "$VENV/bin/python" -m ruff format --check .
+    "$VENV/bin/python" -m mypy
+    ;;
   test)
     setup; test_setup; browser; shift || true
     set +e
