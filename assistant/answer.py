@@ -15,22 +15,19 @@ from dataclasses import dataclass, field
 from langchain_core.runnables import RunnableLambda
 
 from .compose import Composer, Composition, render, verify
+from .errors import QuestionError  # defined with the other errors; imported from here too
 from .index import IndexError_, Store, open_index
 from .normalize import clean_display, tokens
 from .profile import Profile
-from .query import Analysis, Analyzer, detect_language, is_followup, stem
+from .query import Analysis, Analyzer, as_lang, detect_language, is_followup, stem
 from .retrieve import Filters, Hit, HybridRetriever, fuse
 from .settings import Settings
-from .types import Answer, Citation
+from .types import Answer, Citation, Lang, Statement
 
 NOT_IN_PAPER = {
     "fa": "مقاله به این پرسش پاسخ نمی‌دهد: در متن و جدول‌های آن چیزی که این را بیان کند پیدا نشد.",
     "en": "The paper does not answer this question: nothing in its text or tables states it.",
 }
-
-
-class QuestionError(ValueError):
-    """The question cannot be asked as given; the message says why in one line."""
 
 
 @dataclass
@@ -72,7 +69,7 @@ class Engine:
 class Turn:
     question: str
     history: list = field(default_factory=list)
-    lang: str | None = None
+    lang: Lang | None = None
     # filled in along the chain
     analysis: Analysis | None = None
     query: str = ""
@@ -83,6 +80,22 @@ class Turn:
     timings: dict = field(default_factory=dict)
     started: float = 0.0
     engine: Engine | None = None
+
+    # The chain's later steps read what the earlier ones filled in.
+    @property
+    def the_engine(self) -> Engine:
+        assert self.engine is not None, "set by the prepare step"
+        return self.engine
+
+    @property
+    def the_analysis(self) -> Analysis:
+        assert self.analysis is not None, "set by the condense step"
+        return self.analysis
+
+    @property
+    def the_lang(self) -> Lang:
+        assert self.lang is not None, "set by the prepare step"
+        return self.lang
 
 
 def validate_question(question, settings: Settings) -> str:
@@ -218,9 +231,9 @@ class Assistant:
         turn.started = time.perf_counter()
         turn.engine = self._current_engine()
         turn.question = validate_question(turn.question, self.settings)
-        lang = turn.lang if turn.lang in ("fa", "en") else None
-        if lang is None and self.settings.language in ("fa", "en"):
-            lang = self.settings.language
+        lang = as_lang(turn.lang)
+        if lang is None:
+            lang = as_lang(self.settings.language)
         turn.lang = lang or detect_language(turn.question)
         return turn
 
@@ -229,39 +242,39 @@ class Assistant:
         if self.generator is not None and turn.history:
             # History-aware retrieval: the chat model rewrites the question into a standalone query;
             # on any failure it returns None and the extractive history query stays (llm.py).
-            turn.query = self.generator.rewrite(turn.question, turn.history, turn.lang) or turn.query
+            turn.query = self.generator.rewrite(turn.question, turn.history, turn.the_lang) or turn.query
         t = time.perf_counter()
-        turn.query_vec = turn.engine.store.embeddings.embed_query(turn.question)
+        turn.query_vec = turn.the_engine.store.embeddings.embed_query(turn.question)
         turn.timings["embed_ms"] = (time.perf_counter() - t) * 1000
         # Every decision is taken in the question's own language: the answer language only renders.
-        analyzer = turn.engine.analyzer
-        turn.analysis = analyzer.analyse(turn.question, turn.query_vec, detect_language(turn.question))
+        analyzer = turn.the_engine.analyzer
+        analysis = analyzer.analyse(turn.question, turn.query_vec, detect_language(turn.question))
+        turn.analysis = analysis
         if turn.query != turn.question:
             # A follow-up's entities may be named only in the earlier question ("its goals" after naming an organisation).
-            earlier = analyzer.analyse(turn.query, None, turn.analysis.lang)
-            have = {m.entity.id for m in turn.analysis.mentions}
-            turn.analysis.mentions += [m for m in earlier.mentions if m.entity.id not in have]
-            turn.analysis.table = turn.analysis.table or earlier.table
+            earlier = analyzer.analyse(turn.query, None, analysis.lang)
+            have = {m.entity.id for m in analysis.mentions}
+            analysis.mentions += [m for m in earlier.mentions if m.entity.id not in have]
+            analysis.table = analysis.table or earlier.table
         return turn
 
     def _retrieve(self, turn: Turn) -> Turn:
         t = time.perf_counter()
         k = max(self.settings.k, 8)
         # A question that names a part of the paper ("according to the abstract") is answered from it.
+        analysis, engine = turn.the_analysis, turn.the_engine
         filters = (
-            Filters(table=turn.analysis.table, section=turn.analysis.section)
-            if (turn.analysis.table or turn.analysis.section)
-            else None
+            Filters(table=analysis.table, section=analysis.section) if (analysis.table or analysis.section) else None
         )
-        own = turn.engine.retriever.search(turn.question, k=k, filters=filters, query_vec=turn.query_vec)
+        own = engine.retriever.search(turn.question, k=k, filters=filters, query_vec=turn.query_vec)
         turn.hits = own
         if turn.query != turn.question:
             # History-aware retrieval: the follow-up read with the previous question, fused (RRF) with the
             # follow-up alone, so neither the old topic nor the new detail drowns the other.
             # The follow-up was judged to lean on its history: the joined reading counts double.
-            turn.joined_vec = turn.engine.store.embeddings.embed_query(turn.query)
+            turn.joined_vec = engine.store.embeddings.embed_query(turn.query)
             turn.hits = fuse(
-                [turn.engine.retriever.search(turn.query, k=k, filters=filters, query_vec=turn.joined_vec), own],
+                [engine.retriever.search(turn.query, k=k, filters=filters, query_vec=turn.joined_vec), own],
                 self.settings.rrf_k,
                 [2.0, 1.0],
             )[:k]
@@ -270,14 +283,15 @@ class Assistant:
 
     def _compose(self, turn: Turn) -> Turn:
         t = time.perf_counter()
-        signals = answerability_signals(turn.engine.store, turn.query_vec, self.leave_out_self)
+        engine = turn.the_engine
+        signals = answerability_signals(engine.store, turn.query_vec, self.leave_out_self)
         if turn.query != turn.question:
             # A follow-up ("and which of them are in the south?") is judged with the question it follows too.
-            joined = answerability_signals(turn.engine.store, turn.joined_vec)
+            joined = answerability_signals(engine.store, turn.joined_vec)
             if joined["answered_share"] > signals["answered_share"]:
                 signals = joined
-        turn.composition = turn.engine.composer.compose(
-            turn.question, turn.query, turn.analysis, turn.hits, turn.lang, signals
+        turn.composition = engine.composer.compose(
+            turn.question, turn.query, turn.the_analysis, turn.hits, turn.lang, signals
         )
         if self.generator is not None:
             # The model writes from the same retrieved passages; its answer goes through the same
@@ -288,8 +302,9 @@ class Assistant:
 
     def _finish(self, turn: Turn) -> Answer:
         comp = turn.composition
-        lang = turn.lang
-        store = turn.engine.store
+        assert comp is not None, "set by the compose step"
+        lang = turn.the_lang
+        store = turn.the_engine.store
         retrieved = {h.passage.id for h in turn.hits} | {
             p.id for p in store.passages if p.kind == "heading" and p.table is not None
         }
@@ -299,6 +314,7 @@ class Assistant:
         retrieved |= {p.id for p in store.passages if p.table in tables}
         statements = verify(comp.statements, retrieved, lang) if not comp.abstained else []
         abstained = comp.abstained or not statements
+        cited: list[Statement]
         if abstained:
             text, cited = NOT_IN_PAPER[lang], []
         else:
@@ -330,7 +346,7 @@ class Assistant:
             citations=citations,
             latency_ms=latency,
             timings=turn.timings,
-            evidence=comp.evidence,
+            evidence=comp.evidence.to_dict(),
             retrieved=[h.passage.id for h in turn.hits],
             backend=self.settings.backend,
             note=comp.note,
@@ -339,7 +355,8 @@ class Assistant:
     # ------------------------------------------------------------------ API
     def ask(self, question: str, history: list | None = None, lang: str | None = None) -> Answer:
         def new_turn() -> Turn:
-            return Turn(question=question, history=list(history or []), lang=lang)
+            # An unknown language is left for the prepare step to decide, as if none was given.
+            return Turn(question=question, history=list(history or []), lang=as_lang(lang))
 
         turn = new_turn()
         try:

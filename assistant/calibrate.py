@@ -88,6 +88,7 @@ def fit(
     p_cv = _cv_probabilities(z, y, chosen, ez, ey, extra_weight)
     best_auc = roc_auc_score(y, p_cv)
     if ez is not None:
+        assert ey is not None, "extra_x comes with extra_y"
         model = _model().fit(
             np.vstack([z, ez]),
             np.concatenate([y, ey]),

@@ -15,6 +15,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 CALIBRATION_FILE = "calibration.json"
 FEATURES = (
@@ -36,7 +37,7 @@ FEATURES = (
 )
 
 # Before any fitting (a new document): a prior that reads the features in the obvious direction.
-_PRIOR = {
+_PRIOR: dict[str, Any] = {
     "coef": {
         "cover": 3.0,
         "own_cover": 2.0,
@@ -71,7 +72,7 @@ class Calibration:
     @classmethod
     def load(cls, corpus_dir: Path) -> Calibration:
         path = Path(corpus_dir) / CALIBRATION_FILE
-        data = _PRIOR
+        data: dict[str, Any] = _PRIOR
         if path.is_file():
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))

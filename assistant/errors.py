@@ -27,6 +27,10 @@ class IndexDamaged(AssistantError):
     """The index is missing, unreadable, read-only, full or unreachable; the message names the fix."""
 
 
+class QuestionError(ValueError):
+    """The question cannot be asked as given; the message says why in one line."""
+
+
 # Older name, still imported by the answering chain, the UI and tests.
 IndexError_ = IndexDamaged
 

@@ -89,7 +89,7 @@ class QuestionTyper:
 
     def predict(self, text: str, vector) -> tuple[str, float]:
         probs = self.probabilities(text, vector)
-        best = max(probs, key=probs.get)
+        best = max(probs, key=probs.__getitem__)
         return best, probs[best]
 
     # ------------------------------------------------------------------ storage

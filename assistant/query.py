@@ -11,17 +11,17 @@ written here is language-general: stop words, interrogatives ("how many", «چن
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from .fuzzy import FuzzyVocab
 from .normalize import normalize, tokens
-from .profile import Mention, Profile
+from .profile import Profile
+from .types import Analysis, Lang  # Analysis lives in types.py; imported from here too
 
 _FA_LETTERS = re.compile("[\u0600-\u06ff\ufb50-\ufdff\ufe70-\ufeff]")
 _LATIN_LETTERS = re.compile("[A-Za-z]")
 
 
-def detect_language(text: str) -> str:
+def detect_language(text: str) -> Lang:
     """'fa' when Persian letters make up a fair share of the letters, else 'en'.
 
     Mixed questions ("WHO چه اهدافی دارد؟") are Persian: acronyms and names in Latin
@@ -32,6 +32,11 @@ def detect_language(text: str) -> str:
     if fa == 0:
         return "en"
     return "fa" if fa >= 0.25 * (fa + latin) or fa >= 6 else "en"
+
+
+def as_lang(value: object) -> Lang | None:
+    """A language asked for by name ("fa" or "en"); None for anything else (then it is detected)."""
+    return "fa" if value == "fa" else "en" if value == "en" else None
 
 
 STOP_EN = set(
@@ -132,41 +137,6 @@ _FOLLOWUP_FA = re.compile(
 )
 
 
-@dataclass
-class Analysis:
-    lang: str  # the question's language: every decision is made in it (the answer language only renders)
-    terms: list[str]  # content tokens (normalized, stop words removed)
-    qtype: str = "other"  # the answer type (qtype.py), or "other" when the document has no keys
-    probs: dict = field(default_factory=dict)  # answer type -> probability
-    mentions: list[Mention] = field(default_factory=list)  # entities named, the document's subject excluded
-    unknown: list[str] = field(default_factory=list)  # content words the document never uses
-    unknown_names: list[str] = field(default_factory=list)  # of those, the ones written as names
-    table: int | None = None  # a table named by number ("Table N", «جدول N»)
-    section: str | None = None  # a part named ("according to the abstract")
-    counted: str | None = None  # the noun of "how many X" / «چند X»
-    focus: str | None = None  # the noun of "which X" / «چه X» (what kind of thing is wanted)
-    comparator: tuple[str, float] | None = None  # ("gt", 100) for "more than 100"
-    asks_row: bool = False  # "which row is X in?": a row number is the answer
-    raw: str = ""
-
-    def p(self, *types: str) -> float:
-        return sum(self.probs.get(t, 0.0) for t in types)
-
-    @property
-    def wants_list(self) -> bool:
-        if self.comparator and self.qtype not in ("year", "number"):
-            return True  # "which ... have more than 100 members": the rows that pass the bound
-        return self.qtype == "list" or self.p("list") >= 0.45
-
-    @property
-    def wants_number(self) -> bool:
-        return self.qtype in ("number", "year") or bool(self.counted)
-
-    @property
-    def wants_year(self) -> bool:
-        return self.qtype == "year"
-
-
 def content_terms(text: str) -> list[str]:
     return [t for t in tokens(text) if t not in STOP_EN and t not in STOP_FA and (len(t) > 1 or t.isdigit())]
 
@@ -210,7 +180,7 @@ class Analyzer:
         """Does the document use this word (inflected, colloquial or misspelt by one letter)?"""
         return word in self.vocab or stem(word) in self.vocab
 
-    def analyse(self, question: str, query_vec=None, lang: str | None = None) -> Analysis:
+    def analyse(self, question: str, query_vec=None, lang: Lang | None = None) -> Analysis:
         lang = lang or detect_language(question)
         norm = normalize(question)
         terms = content_terms(question)
@@ -223,7 +193,7 @@ class Analyzer:
                 a.probs[t] = a.probs.get(t, 0.0) + 0.5
                 break
         if a.probs:
-            a.qtype = max(a.probs, key=a.probs.get)
+            a.qtype = max(a.probs, key=lambda t: a.probs[t])
         mentions = self.profile.mentions(question)
         a.mentions = [m for m in mentions if not self.profile.is_subject(m.entity)]
         named = {i for m in mentions for i in range(m.start, m.end)}

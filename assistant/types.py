@@ -1,9 +1,17 @@
-"""Typed records that flow through every stage: Passage in, Answer out."""
+"""Typed records that flow between the stages: Passage in; Hit (retrieval), Analysis (the question),
+Candidate, Statement, Evidence and Composition (the composer); Citation and Answer out.
+
+Records only: no retrieval, analysis or composition logic lives here (a property that reads a record's
+own fields is fine), so every stage can import this module without importing another stage.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from .profile import Mention
 
 Kind = Literal["paragraph", "table_row", "heading", "figure"]
 Lang = Literal["fa", "en"]
@@ -25,7 +33,8 @@ class Passage:
     # Structured cells of a table row (key -> {"fa","en"}); empty for paragraphs.
     cells: dict = field(default_factory=dict, compare=False, hash=False)
 
-    def text_in(self, lang: Lang) -> str:
+    def text_in(self, lang: str) -> str:
+        """The rendering in `lang`: English for "en" (when there is one), the Persian original otherwise."""
         return self.text_en if lang == "en" and self.text_en else self.text
 
     def to_dict(self) -> dict:
@@ -34,6 +43,130 @@ class Passage:
     @staticmethod
     def from_dict(d: dict) -> Passage:
         return Passage(**d)
+
+
+@dataclass
+class Hit:
+    """One passage as retrieval ranks it (retrieve.py)."""
+
+    passage: Passage
+    score: float  # fused RRF score
+    dense: float = 0.0  # best cosine similarity of the passage (either language), 0 if not in the dense list
+    lexical: float = 0.0  # best BM25 score, 0 if not in the lexical list
+    key: float = 0.0  # best cosine similarity of one of its question keys to the question
+
+
+@dataclass
+class Analysis:
+    """What a question asks (query.Analyzer.analyse)."""
+
+    lang: Lang  # the question's language: every decision is made in it (the answer language only renders)
+    terms: list[str]  # content tokens (normalized, stop words removed)
+    qtype: str = "other"  # the answer type (qtype.py), or "other" when the document has no keys
+    probs: dict[str, float] = field(default_factory=dict)  # answer type -> probability
+    mentions: list[Mention] = field(default_factory=list)  # entities named, the document's subject excluded
+    unknown: list[str] = field(default_factory=list)  # content words the document never uses
+    unknown_names: list[str] = field(default_factory=list)  # of those, the ones written as names
+    table: int | None = None  # a table named by number ("Table N", «جدول N»)
+    section: str | None = None  # a part named ("according to the abstract")
+    counted: str | None = None  # the noun of "how many X" / «چند X»
+    focus: str | None = None  # the noun of "which X" / «چه X» (what kind of thing is wanted)
+    comparator: tuple[str, float] | None = None  # ("gt", 100) for "more than 100"
+    asks_row: bool = False  # "which row is X in?": a row number is the answer
+    raw: str = ""
+
+    def p(self, *types: str) -> float:
+        return sum(self.probs.get(t, 0.0) for t in types)
+
+    @property
+    def wants_list(self) -> bool:
+        if self.comparator and self.qtype not in ("year", "number"):
+            return True  # "which ... have more than 100 members": the rows that pass the bound
+        return self.qtype == "list" or self.p("list") >= 0.45
+
+    @property
+    def wants_number(self) -> bool:
+        return self.qtype in ("number", "year") or bool(self.counted)
+
+    @property
+    def wants_year(self) -> bool:
+        return self.qtype == "year"
+
+
+@dataclass
+class Candidate:
+    """A sentence (or a row's span) the composer weighs as evidence for a fact or an explanation."""
+
+    score: float
+    cover: float
+    text: str  # a sentence of the passage, or a row's span, in the question's language
+    passage: Passage
+    matched: set[str] = field(default_factory=set)  # the question's stems it carries
+    position: int = 0  # sentence index inside its passage
+
+
+@dataclass
+class Statement:
+    text: str  # an exact span of the passage text in the answer language
+    passage: Passage
+    n: int = 0
+    generated: bool = False  # written by a chat model (llm.py): checked for support, not for being a span
+
+
+# The order of the evidence object's keys in the JSON (--json, eval output): fixed by the order in which
+# the composer used to fill the dict; a key whose field is None is absent.
+_EVIDENCE_KEYS = (
+    "cover",
+    "own_cover",
+    "table",
+    "rows",
+    "strong",
+    "features",
+    "p_answer",
+    "qtype",
+    "entities",
+    "unknown",
+    "abstain_reasons",
+    "generator",
+)
+
+
+@dataclass
+class Evidence:
+    """The figures the answer/abstain decision was made on; shown as the answer's `evidence` object.
+
+    `cover` and `strong` also steer the composer's choice between a fact and a list answer; the rest is
+    read only by people, calibration (`features`) and tests. None = not established for this answer."""
+
+    cover: float | None = None  # idf-weighted share of the question's terms the chosen evidence carries
+    own_cover: float | None = None  # the same for the question's own terms (a follow-up without its history)
+    table: int | None = None  # a list answer: the table listed
+    rows: int | None = None  # ... and how many of its rows were kept
+    strong: bool | None = None  # ... and whether the question's own filters (a group, a place) chose them
+    features: dict[str, float] | None = None  # calibration.py's inputs, rounded
+    p_answer: float | None = None  # the calibrated probability that the paper answers
+    qtype: str | None = None
+    entities: list[str] | None = None  # ids of the entities the question names
+    unknown: list[str] | None = None  # its words the document never uses
+    abstain_reasons: list[str] | None = None  # empty when it answers
+    generator: dict[str, Any] | None = None  # what a chat-model backend did (llm/backend.py)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `evidence` object of the answer's JSON."""
+        return {k: getattr(self, k) for k in _EVIDENCE_KEYS if getattr(self, k) is not None}
+
+
+@dataclass
+class Composition:
+    """What the composer (or a chat-model backend) answers, before verification and rendering."""
+
+    statements: list[Statement]
+    abstained: bool
+    kind: str = "fact"  # fact | list | abstain
+    tables: set[int] = field(default_factory=set)  # tables the composer read whole (their rows count as retrieved)
+    evidence: Evidence = field(default_factory=Evidence)  # the figures the decision was made on (shown in --json)
+    read: set[str] = field(default_factory=set)  # passages consulted directly (e.g. the title), besides retrieval
+    note: str = ""  # shown with the answer (e.g. "the chat model gave no answer; this is the extractive answer")
 
 
 @dataclass
@@ -81,7 +214,7 @@ class Answer:
     retrieved: list[str] = field(default_factory=list)  # passage ids, best first
     note: str = ""
     backend: str = "extractive"
-    evidence: dict = field(default_factory=dict)  # what the answer/abstain decision rested on
+    evidence: dict = field(default_factory=dict)  # Evidence.to_dict(): what the answer/abstain decision rested on
 
     def contract(self) -> dict:
         return {

@@ -5,34 +5,14 @@ its [n] markers."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from .normalize import normalize, tokens
 from .query import content_terms, stem
 from .text import prefix_in as _in
 from .text import stems as _stems
-from .types import Passage
+from .types import Composition, Passage, Statement  # the records live in types.py; imported from here too
 
 ELLIPSIS = " … "  # joins exact spans of one passage inside a statement; each span is verified
-
-
-@dataclass
-class Statement:
-    text: str  # an exact span of the passage text in the answer language
-    passage: Passage
-    n: int = 0
-    generated: bool = False  # written by a chat model (llm.py): checked for support, not for being a span
-
-
-@dataclass
-class Composition:
-    statements: list[Statement]
-    abstained: bool
-    kind: str = "fact"  # fact | list | abstain
-    tables: set = field(default_factory=set)  # tables the composer read whole (their rows count as retrieved)
-    evidence: dict = field(default_factory=dict)  # the figures the decision was made on (shown in --json)
-    read: set = field(default_factory=set)  # passages consulted directly (e.g. the title), besides retrieval
-    note: str = ""  # shown with the answer (e.g. "the chat model gave no answer; this is the extractive answer")
 
 
 GENERATED_MIN_SUPPORT = 0.5  # share of a generated sentence's content words that its cited passage must have

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 from ..compose import Composition, generated_check, verify
 from ..types import Passage
@@ -118,11 +119,11 @@ class Generator:
         info["dropped"] = parsed.dropped
         if parsed.abstained:
             info.update(outcome="abstained", elapsed_ms=round((time.perf_counter() - t) * 1000))
-            evidence = {
-                **extractive.evidence,
-                "generator": info,
-                "abstain_reasons": ["the chat model found no answer in the retrieved passages"],
-            }
+            evidence = replace(
+                extractive.evidence,
+                generator=info,
+                abstain_reasons=["the chat model found no answer in the retrieved passages"],
+            )
             return Composition(
                 [], True, kind="abstain", tables=set(extractive.tables), read=set(extractive.read), evidence=evidence
             )
@@ -146,7 +147,7 @@ class Generator:
             kind=kind,
             tables=set(extractive.tables),
             read=set(extractive.read),
-            evidence={**extractive.evidence, "generator": info},
+            evidence=replace(extractive.evidence, generator=info),
         )
 
     def _reply(self, messages: list[dict]) -> str:
@@ -172,7 +173,7 @@ class Generator:
             extractive.abstained,
             kind=extractive.kind,
             tables=set(extractive.tables),
-            evidence={**extractive.evidence, "generator": info},
+            evidence=replace(extractive.evidence, generator=info),
             read=set(extractive.read),
             note=note,
         )

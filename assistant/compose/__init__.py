@@ -1,0 +1,126 @@
+"""The offline extractive composer: picks the sentences and table rows that answer, and cites each.
+
+Given the question's analysis (query.py) and the retrieved hits, it
+- answers list questions from every row of the table the question is about, filtered by what the question
+  names (a group, a status, a place or region, a number bound), all read from the document's profile (lists.py);
+- answers other questions with the evidence sized to the answer type: the one sentence or row that carries
+  a fact (year, number, person, entity, yes/no); the two or three sentences, in order, that carry a
+  definition, reason or conclusion; both sides of a comparison (facts.py, from the candidates of collect.py);
+- decides whether the paper answers at all with one calibrated score (decision.py's features, calibration.py).
+Decisions are made in the question's language; the answer language only chooses which rendering is quoted
+(twins.py). Every statement is an exact span of its passage, with a [n] marker (verify.py checks it before
+display). This module holds the entry point only; it must not grow the stages' logic back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..calibration import Calibration
+from ..profile import Profile
+from ..query import content_terms, stem
+from ..settings import Settings
+from ..text import sentences
+from ..types import Analysis, Candidate, Composition, Evidence, Hit, Lang, Passage, Statement
+from ..verify import ELLIPSIS, generated_check, render, verify
+from .collect import Collector
+from .decision import features
+from .facts import EXPLAIN_TYPES, FACT_TYPES, FactAnswers
+from .lists import ListAnswers
+from .twins import in_language
+from .weights import TermWeights
+
+# Imported from here by the chain, the chat-model backends and tests.
+__all__ = [
+    "ELLIPSIS",
+    "EXPLAIN_TYPES",
+    "FACT_TYPES",
+    "Candidate",
+    "Composer",
+    "Composition",
+    "Evidence",
+    "Statement",
+    "generated_check",
+    "render",
+    "sentences",
+    "verify",
+]
+
+
+class Composer:
+    def __init__(
+        self,
+        passages: list[Passage],
+        settings: Settings,
+        tokens_of: Callable[[Passage, str], list[str]] | None = None,
+        profile: Profile | None = None,
+        calibration: Calibration | None = None,
+        key_words: dict[str, frozenset[str]] | None = None,
+        key_types: dict[str, frozenset[str]] | None = None,
+    ):
+        self.settings = settings
+        # The answer types of each passage's keys: the kinds of question it is known to answer.
+        self.key_types = key_types or {}
+        # Stems of each passage's question keys: the words people use when they ask what it answers.
+        self.key_words = key_words or {}
+        self.passages = passages
+        self.profile = profile or Profile({})
+        self.calibration = calibration or Calibration.load(settings.corpus_dir)
+        self.weights = TermWeights(passages, tokens_of)
+        self.lists = ListAnswers(passages, self.profile, self.weights)
+        self.facts = FactAnswers(Collector(self.weights, self.profile, self.key_words), settings.max_sentences)
+
+    def compose(
+        self,
+        question: str,
+        query: str,
+        a: Analysis,
+        hits: list[Hit],
+        lang: Lang | None = None,
+        signals: dict[str, Any] | None = None,
+    ) -> Composition:
+        """lang: the answer language (rendering only); a.lang, the question's, makes every decision."""
+        lang = lang or a.lang
+        signals = signals or {}
+        terms = {stem(t) for t in content_terms(query)}
+        own = {stem(t) for t in a.terms} or terms
+        if not hits or not terms:
+            return Composition(
+                [], True, kind="abstain", evidence=Evidence(abstain_reasons=["the question has no content words"])
+            )
+        fact = self.facts.answer(terms, own, a, hits, question)
+        chosen = self._fact_or_list(fact, a, question, query, hits)
+        feats, reasons = features(a, chosen, fact, hits, signals, self.weights, self.key_words, self.key_types)
+        ok, p = self.calibration.answers(feats)
+        if a.unknown_names or (len(a.unknown) >= 2 and 2 * len(a.unknown) > len(a.terms)):
+            # The two checks that are not weighed: a name or a number the document never uses ("Jakarta",
+            # "in 2020"), or a question most of whose words the document never uses (off-topic). Dev has too
+            # few of either for the regression to learn their weight.
+            ok = False
+        ev = chosen.evidence
+        ev.features = {k: round(v, 3) for k, v in feats.items()}
+        ev.p_answer = round(p, 3)
+        ev.qtype = a.qtype
+        ev.entities = [m.entity.id for m in a.mentions]
+        ev.unknown = a.unknown
+        if not ok or not chosen.statements:
+            ev.abstain_reasons = reasons or ["the evidence found does not carry what is asked"]
+            return Composition([], True, kind="abstain", evidence=ev, tables=chosen.tables)
+        ev.abstain_reasons = []
+        return in_language(chosen, a.lang, lang)
+
+    def _fact_or_list(self, fact: Composition, a: Analysis, question: str, query: str, hits: list[Hit]) -> Composition:
+        """The list answer when the question asks for a table's rows (or the list covers it about as well)."""
+        table = self.lists.table_for(a, question, query, hits)
+        if table is None:
+            return fact
+        listed = self.lists.answer(table, a, question, query)
+        if listed is not None and (
+            a.table == table
+            or listed.evidence.strong
+            or a.wants_list
+            or (listed.evidence.cover or 0.0) >= (fact.evidence.cover or 0) - 0.1
+        ):
+            return listed
+        return fact

@@ -1,0 +1,56 @@
+"""Candidate collection: every sentence (or row span) of the best-ranked hits, scored by how much of the
+question it carries, weighted by rank, by the passage's question keys and by the names the question uses.
+
+For: the fact and explanation answers (facts.py). Not for: choosing among the candidates."""
+
+from __future__ import annotations
+
+from ..normalize import normalize
+from ..profile import Profile
+from ..text import DEFINES, has_number, prefix_in, sentences, stems
+from ..types import Analysis, Candidate, Hit
+from .spans import row_span
+from .weights import TermWeights
+
+
+class Collector:
+    def __init__(self, weights: TermWeights, profile: Profile, key_words: dict[str, frozenset[str]]):
+        self.weights = weights
+        self.profile = profile
+        # Stems of each passage's question keys: the words people use when they ask what it answers.
+        self.key_words = key_words
+
+    def candidates(
+        self, terms: set[str], own: set[str], a: Analysis, hits: list[Hit], question: str
+    ) -> list[Candidate]:
+        """terms: the stems of the retrieval query (a follow-up with its history); own: the question's own."""
+        coverage = self.weights.coverage
+        lang = a.lang
+        out: list[Candidate] = []
+        names = [m.entity for m in a.mentions if m.entity.type != "region"]
+        for rank, h in enumerate(hits[:8]):
+            p = h.passage
+            prior = 1.0 / (1 + 0.12 * rank)
+            other = stems(p.text if lang == "en" else p.text_en)  # names match across scripts
+            spans = [row_span(self.profile, p, lang, question)] if p.kind == "table_row" else sentences(p.text_in(lang))
+            row_stems = stems(p.text_in(lang)) if p.kind == "table_row" else frozenset()
+            for i, s in enumerate(spans):
+                st = stems(s) | row_stems  # a cell is read with its row (its name)
+                matched = {t for t in terms if prefix_in(t, st) or (t.isascii() and t in other)}
+                cover = coverage(terms, matched)
+                if a.wants_number and not has_number(s, a.asks_row):
+                    cover *= 0.3
+                score = (0.5 * cover + 0.5 * coverage(own, matched)) * prior + 0.1 * h.dense
+                # The passage's keys speak for all its sentences: a question its keys ask ("what is the
+                # paper's title?") is answered by it even in words its text does not use.
+                keyed = self.key_words.get(p.id)
+                if keyed:
+                    score += 0.3 * coverage(own, {t for t in own if prefix_in(t, keyed)}) * prior
+                if names:
+                    text = normalize(s + " " + (p.text if p.kind == "table_row" else ""))
+                    if any(normalize(n) in text for e in names for n in (e.fa, e.en, *e.aliases) if n):
+                        score += 0.15  # the sentence speaks of the thing the question names
+                if a.qtype == "definition" and DEFINES.search(s):
+                    score += 0.1
+                out.append(Candidate(score, cover, s, p, matched, i))
+        return out

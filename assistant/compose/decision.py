@@ -1,0 +1,147 @@
+"""The features the answer/abstain decision is made on (calibration.py weighs them) and the reasons
+given when the paper does not answer.
+
+For: telling what the chosen evidence lacks (the year, number or person asked for, the entity or the
+noun asked about, the count) and how the question sits among the document's keys. Not for: choosing
+evidence (facts.py, lists.py) or the decision itself (calibration.py)."""
+
+from __future__ import annotations
+
+import re
+
+from ..normalize import normalize, tokens
+from ..query import STOP_EN, STOP_FA, stem
+from ..text import NUMBER_WORDS, has_number, has_year, prefix_in, stems
+from ..types import Analysis, Composition, Hit
+from .twins import twin
+from .weights import TermWeights
+
+_CAPITALISED = re.compile(r"(?<=[a-z,;] )([A-Z][a-z]+)")
+_CITATION = re.compile(r"\([A-Z][a-z]+(?: et al\.)?,? \d{4}\)")
+
+
+def features(
+    a: Analysis,
+    chosen: Composition,
+    fact: Composition,
+    hits: list[Hit],
+    signals: dict[str, float],
+    weights: TermWeights,
+    key_words: dict[str, frozenset[str]],
+    key_types: dict[str, frozenset[str]],
+) -> tuple[dict[str, float], list[str]]:
+    """The decision's features for the chosen composition (fact: the fact answer, whichever was chosen)
+    and the reasons to give if it abstains. key_words/key_types: each passage's keys' stems and types."""
+    best_text = " ".join(st.passage.text + " " + st.passage.text_en for st in chosen.statements[:3])
+    reasons: list[str] = []
+    n_terms = max(1, len(a.terms))
+    unknown_share = len(a.unknown) / n_terms
+    if a.unknown_names:
+        reasons.append("the paper never mentions " + ", ".join(a.unknown_names))
+    elif a.unknown:
+        reasons.append("the paper never uses the words: " + ", ".join(a.unknown))
+    type_missing = _type_missing(a, chosen, reasons)
+    entity_missing = 0.0
+    specific = [m.entity for m in a.mentions if m.entity.type not in ("region",)]
+    if specific and chosen.statements:
+        text = normalize(best_text)
+        absent = [e for e in specific if not any(normalize(n) in text for n in (e.fa, e.en, *e.aliases) if n)]
+        if absent and len(absent) == len(specific):
+            entity_missing = 1.0
+            reasons.append("the evidence does not speak of " + ", ".join(e.name(a.lang) for e in absent))
+    # The words the evidence and the questions it is known to answer (its keys) speak of.
+    said = set(stems(best_text))
+    for st in chosen.statements[:8]:
+        said |= key_words.get(st.passage.id, frozenset())
+    focus_missing = 0.0
+    if (
+        a.focus
+        and chosen.statements
+        and not prefix_in(stem(a.focus), said)
+        and not any(
+            prefix_in(stem(a.focus), stems(" ".join((m.entity.fa, m.entity.en, *m.entity.aliases)))) for m in a.mentions
+        )
+    ):
+        # What a which/what question asks for ("which journal", "what budget") is absent from the evidence
+        # and from the questions it answers, or from the whole paper.
+        focus_missing = 1.0
+        reasons.append(
+            f"it asks for '{a.focus}'; "
+            + ("the paper never speaks of it" if a.focus in a.unknown else "the evidence does not speak of it")
+        )
+    count_missing = 0.0
+    if (
+        a.counted
+        and a.wants_number
+        and chosen.kind != "list"
+        and not any(states_count(st.text, a.counted) or states_count(twin(st), a.counted) for st in chosen.statements)
+    ):
+        count_missing = 1.0
+        reasons.append(f"it asks how many '{a.counted}'; the evidence gives no such count")
+    # What the question asks that neither the evidence nor the questions it is known to answer (its keys)
+    # speak of: a paraphrase is explained by the keys, a near miss ("in what year ...") is not.
+    own = {stem(t) for t in a.terms if not t.isdigit()}
+    unexplained = 1.0 - weights.coverage(own, said) if own else 0.0
+    # How much of the asked answer type the evidence is known to answer (its keys' types).
+    types: set[str] = set()
+    for st in chosen.statements[:8]:
+        types |= key_types.get(st.passage.id, frozenset())
+    type_support = sum(p for t, p in a.probs.items() if t in types) if (a.probs and types) else 0.5
+    cover = chosen.evidence.cover
+    if cover is None:
+        cover = fact.evidence.cover if fact.evidence.cover is not None else 0.0
+    result = {
+        "answered_share": float(signals.get("answered_share", 0.5)),
+        "near_miss": float(signals.get("near_miss", 0.0)),
+        "offtopic": float(signals.get("offtopic", 0.0)),
+        "type_support": type_support,
+        "unexplained": unexplained,
+        "focus_missing": focus_missing,
+        "count_missing": count_missing,
+        "cover": float(cover),
+        "own_cover": float(fact.evidence.own_cover if fact.evidence.own_cover is not None else 0.0),
+        "dense": float(max((h.dense for h in hits[:5]), default=0.0)),
+        "key": float(signals.get("key_top", 0.0)),
+        "unknown": unknown_share,
+        "unknown_name": 1.0 if a.unknown_names else 0.0,
+        "type_missing": type_missing,
+        "entity_missing": entity_missing,
+    }
+    if result["cover"] < 0.2 and not reasons:
+        reasons.append("little of the question is found in the paper")
+    return result, reasons
+
+
+def _type_missing(a: Analysis, chosen: Composition, reasons: list[str]) -> float:
+    """How sure the classifier is that a kind of answer the evidence lacks (a year, a number, a person) is
+    asked for; 0 when the evidence has it. Adds the reason."""
+    if chosen.kind == "list" or not chosen.statements:
+        return 0.0
+    spans = " ".join(st.text + " " + twin(st) for st in chosen.statements)
+    if a.p("year") >= 0.2 and not has_year(spans):
+        reasons.append("it asks for a year; the evidence gives none")
+        return a.p("year")
+    if a.p("number") >= 0.2 and not has_number(spans, a.asks_row):
+        reasons.append("it asks for a number; the evidence states none")
+        return a.p("number")
+    if a.p("person") >= 0.2 and not names_someone(spans, a.raw):
+        reasons.append("it asks for a person; the evidence names no one")
+        return a.p("person")
+    return 0.0
+
+
+def names_someone(text: str, question: str) -> bool:
+    """Does the text name a person the question does not? (a capitalised Latin name, or a citation)"""
+    asked = set(tokens(question))
+    return any(w.lower() not in asked for w in _CAPITALISED.findall(text)) or bool(_CITATION.search(text))
+
+
+def states_count(text: str, noun: str) -> bool:
+    """Is there a number followed (within two words) by the counted noun? ("سی شهر", "184 member countries")"""
+    norm = normalize(text)
+    keys = [re.escape(stem(w)[:4]) for w in normalize(noun).split() if w not in STOP_EN and w not in STOP_FA]
+    if not keys:
+        return True
+    key = "(?:" + "|".join(keys) + ")"
+    number = "(?:[0-9]+|" + "|".join(NUMBER_WORDS) + ")"
+    return bool(re.search(rf"(?<!\w){number}(?:[\s,]+\S+){{0,2}}?[\s,]+{key}", norm))

@@ -1,0 +1,99 @@
+"""Fact and explanation answers: the evidence sized to the answer type — the one sentence or row that carries
+a fact (year, number, person, entity, yes/no); the two or three sentences, in order, that carry a definition,
+reason or conclusion; the best evidence for each side of an "X or Y" comparison.
+
+For: every question that is not answered with a table's rows (lists.py). Not for: the answer/abstain
+decision (decision.py)."""
+
+from __future__ import annotations
+
+from ..query import content_terms, is_comparison, stem
+from ..text import halves, has_number
+from ..types import Analysis, Candidate, Composition, Evidence, Hit, Statement
+from .collect import Collector
+from .decision import states_count
+from .twins import twin_text
+
+FACT_TYPES = ("year", "number", "person", "entity", "yesno")
+EXPLAIN_TYPES = ("definition", "reason", "other", "recommendation")
+
+
+class FactAnswers:
+    def __init__(self, collector: Collector, max_sentences: int):
+        self.collector = collector
+        self.coverage = collector.weights.coverage
+        self.max_sentences = max_sentences  # settings.max_sentences: the longest answer of other types
+
+    def answer(self, terms: set[str], own: set[str], a: Analysis, hits: list[Hit], question: str) -> Composition:
+        candidates = self.collector.candidates(terms, own, a, hits, question)
+        if not candidates:
+            return Composition([], True, kind="abstain", evidence=Evidence(cover=0.0))
+        if a.counted and a.wants_number:  # "how many X": sentences that count X answer first
+            counting = [
+                c
+                for c in candidates
+                if states_count(c.text, a.counted) or states_count(twin_text(c.passage, c.text, a.lang), a.counted)
+            ]
+            candidates = counting or candidates
+        candidates.sort(key=lambda c: -c.score)
+        best = candidates[0]
+        evidence = Evidence(cover=round(best.cover, 3), own_cover=round(self.coverage(own, best.matched), 3))
+        if is_comparison(question) and a.qtype in ("comparison", "yesno", "entity", "other", "list"):
+            sides = halves(question)
+            if len(sides) == 2:  # "X or Y?": the best evidence for each side
+                chosen = self._sides(sides, own, candidates)
+                return Composition(
+                    [Statement(c.text, c.passage) for c in chosen], False, kind="fact", evidence=evidence
+                )
+        if a.qtype in EXPLAIN_TYPES and best.passage.kind != "table_row":
+            chosen = explanation(best, candidates)
+        else:
+            chosen = self._facts(best, candidates, a, own)
+        return Composition([Statement(c.text, c.passage) for c in chosen], False, kind="fact", evidence=evidence)
+
+    def _sides(self, sides: list[str], own: set[str], candidates: list[Candidate]) -> list[Candidate]:
+        """The best candidate for each side of "X or Y" (one, when both sides pick the same sentence)."""
+        chosen: list[Candidate] = []
+        side_terms = [{stem(t) for t in content_terms(h)} for h in sides]
+        for i, _half in enumerate(sides):
+            # What distinguishes this side from the other (one organisation's name vs the other's).
+            half_terms = (side_terms[i] - side_terms[1 - i]) or side_terms[i] or own
+            # The side's own words, then the whole question's (the compared attribute: "members").
+            pick = max(
+                candidates,
+                key=lambda c: (
+                    self.coverage(half_terms, c.matched) + 0.5 * self.coverage(own, c.matched) + 0.3 * c.score
+                ),
+            )
+            if pick.text not in {c.text for c in chosen}:
+                chosen.append(pick)
+        return chosen
+
+    def _facts(self, best: Candidate, candidates: list[Candidate], a: Analysis, own: set[str]) -> list[Candidate]:
+        """The best candidate, and the next ones that add something the question asks (a fact: two at most)."""
+        chosen = [best]
+        covered = set(best.matched)
+        limit = 2 if a.qtype in FACT_TYPES else self.max_sentences
+        for c in candidates[1:]:
+            if len(chosen) >= limit:
+                break
+            if c.text in {x.text for x in chosen} or c.score < 0.7 * best.score:
+                continue
+            if a.wants_number and not has_number(c.text, a.asks_row):
+                continue
+            if (c.matched - covered) & own:
+                chosen.append(c)
+                covered |= c.matched
+        return chosen
+
+
+def explanation(best: Candidate, candidates: list[Candidate]) -> list[Candidate]:
+    """A definition, reason or conclusion: the best passage's two or three strongest sentences, in the
+    order the paper gives them (the best one and its neighbours when they carry the question too)."""
+    same = [c for c in candidates if c.passage.id == best.passage.id]
+    keep = [c for c in same if c is best or (c.score >= 0.6 * best.score and abs(c.position - best.position) <= 2)]
+    keep = sorted(keep, key=lambda c: -c.score)[:3]
+    if len(keep) == 1:  # a one-sentence reason often needs the sentence that follows it
+        nxt = [c for c in same if c.position == best.position + 1 and c.score >= 0.35 * best.score]
+        keep += nxt[:1]
+    return sorted(keep, key=lambda c: c.position)

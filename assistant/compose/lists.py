@@ -1,0 +1,222 @@
+"""List answers: which table a question asks to list, the rows of it that the question's words keep (a group,
+a status, a place or region, a name, a number bound, all read from the document's profile), and the list.
+
+For: "which cities in a region ...", "the challenges listed in Table N", "the ones with more than M members".
+Not for: the answer/abstain decision (decision.py) or the answer language (twins.py)."""
+
+from __future__ import annotations
+
+from ..normalize import tokens
+from ..profile import Entity, Profile, TableRole, find_phrase
+from ..query import content_terms, stem
+from ..text import numbers_in, prefix_in, stems
+from ..types import Analysis, Composition, Evidence, Hit, Passage, Statement
+from .spans import row_span
+from .weights import TermWeights
+
+
+class ListAnswers:
+    def __init__(self, passages: list[Passage], profile: Profile, weights: TermWeights):
+        self.profile = profile
+        self.weights = weights
+        self.by_table: dict[int, list[Passage]] = {}
+        self.heads: dict[int, Passage] = {}  # each table's own passage (its title)
+        for p in passages:
+            if p.kind == "table_row" and p.table is not None:
+                self.by_table.setdefault(p.table, []).append(p)
+            elif p.table is not None:
+                self.heads[p.table] = p
+        self._cells_seen: dict[tuple[str, str], set[str]] = {}
+
+    def table_for(self, a: Analysis, question: str, query: str, hits: list[Hit]) -> int | None:
+        """The table the question asks to list, if any."""
+        if a.table in self.by_table and (a.wants_list or not a.mentions):
+            return a.table
+        if a.p("year", "number") >= 0.3 or a.counted or (a.section and not a.table):
+            return None  # "in which year ...", "how many ..." ask for one fact, not the table
+        named = self.profile.tables_named(question) or self.profile.tables_named(query)
+        # "Which cities ..." is a list or an entity question by its form alone: a list when the question also
+        # names what a table lists (its kind of row, a group, a status) or a place its rows are filtered by.
+        places = [m for m in a.mentions if m.entity.type in ("region", "country")]
+        listish = (
+            a.wants_list or bool(places) or (bool(named) and a.p("list", "recommendation", "entity", "other") >= 0.6)
+        )
+        if not listish:
+            return None
+        hit_tables = [h.passage.table for h in hits[:8] if h.passage.table in self.by_table]
+        for t in hit_tables:  # the best-ranked table that the question's words also point at
+            if t in named:
+                return t
+        if places:
+            with_places = [t for t, r in self.profile.tables.items() if r.place_column and t in self.by_table]
+            if len(with_places) == 1:
+                return with_places[0]
+        if len(named) == 1 and named[0] in self.by_table:
+            return named[0]
+        top = hits[0].passage if hits else None
+        if a.wants_list and top is not None and top.kind == "heading" and top.table in self.by_table:
+            return top.table  # a table's own passage first: its keys are the list questions it answers
+        rows = [h.passage.table for h in hits[:6] if h.passage.kind == "table_row"]
+        if a.wants_list and rows and rows.count(rows[0]) >= 3:
+            return rows[0]
+        return None
+
+    def answer(self, table: int, a: Analysis, question: str, query: str) -> Composition | None:
+        """The rows of the table that the question keeps, as a list (one row: a fact); None when none is kept."""
+        rows, strong = self._rows_filtered(table, a, question, query)
+        role = self.profile.tables.get(table)
+        # Words beyond the table's own vocabulary narrow the list ("recommendations on education").
+        head = self.heads.get(table)
+        framing: set[str] = set()
+        for p in self.by_table[table]:
+            framing |= stems(_group_cell(p, role, "en")) | stems(_group_cell(p, role, "fa"))
+        if head is not None:
+            framing |= stems(head.text) | stems(head.text_en)
+        if role is not None:
+            for w in list(role.names) + [x for g in role.groups + role.statuses for x in g.aliases]:
+                framing |= stems(w)
+        # Names the question uses (the document's subject included: every row of a table about it names it).
+        entity_words = {
+            stem(t)
+            for m in self.profile.mentions(question)
+            for t in content_terms(" ".join((m.entity.fa, m.entity.en, *m.entity.aliases)))
+        }
+        specific = {
+            stem(t)
+            for t in a.terms
+            if self.weights.df.get(stem(t), 0) < 0.15 * self.weights.n_docs
+            and not prefix_in(stem(t), framing)
+            and stem(t) not in entity_words
+            and t not in a.unknown
+        }
+        if specific and not (role and role.place_column and strong):
+            narrowed = [p for p in rows if self.weights.coverage(specific, stems(p.text) | stems(p.text_en)) > 0]
+            if narrowed and len(narrowed) < len(rows):
+                rows, strong = narrowed, strong or len(narrowed) <= 3
+        if not rows:
+            return None
+        read = set(framing)
+        for p in rows:
+            read |= self._cell_stems(p, role)
+        evidence = Evidence(
+            cover=round(self.weights.coverage({stem(t) for t in a.terms}, read), 3),
+            table=table,
+            rows=len(rows),
+            strong=strong,
+        )
+        if len(rows) == 1:  # one matching row is a fact, not a list
+            return Composition(
+                [Statement(row_span(self.profile, rows[0], a.lang, question), rows[0])],
+                False,
+                kind="fact",
+                tables={table},
+                evidence=evidence,
+            )
+        statements = [Statement(row_span(self.profile, p, a.lang, question, brief=True), p) for p in rows]
+        if head is not None:
+            statements.insert(0, Statement(head.heading_en if a.lang == "en" else head.heading, head))
+        return Composition(statements, False, kind="list", tables={table}, evidence=evidence)
+
+    def _rows_filtered(self, table: int, a: Analysis, question: str, query: str) -> tuple[list[Passage], bool]:
+        """The table's rows that the question's filters keep, and whether a filter chose them (strong)."""
+        role = self.profile.tables.get(table)
+        rows = sorted(self.by_table[table], key=lambda p: p.row or 0)
+        strong = False
+        if role is None:
+            return rows, strong
+        # The current question's words win over the earlier turn's ("and the challenges?").
+        groups = self.profile.groups_named(table, question) or (
+            self.profile.groups_named(table, query) if query != question else []
+        )
+        if groups and len(groups) < len(role.groups):
+            rows = [p for p in rows if any(g.match_en.lower() in _group_cell(p, role).lower() for g in groups)]
+            strong = True
+        if role.place_column:
+            places = [m.entity for m in a.mentions if m.entity.type in ("region", "country")]
+            if places:
+                kept = [p for p in rows if self._place_matches(p, role.place_column, places)]
+                if kept:
+                    rows, strong = kept, True
+        if role.status_column:
+            kept = _status_rows(rows, role.status_column, role, question)
+            if kept and len(kept) < len(rows):
+                rows, strong = kept, True
+        if role.name_column:
+            names = [m.entity for m in a.mentions if m.entity.type not in ("region", "country")]
+            kept = [p for p in rows if self._cell_entities(p, role.name_column) & {e.id for e in names}]
+            if kept:
+                rows, strong = kept, True
+        if role.measure_column and a.comparator:
+            rows, strong = _within_bound(rows, role.measure_column, a.comparator), True
+        return rows, strong
+
+    def _cell_entities(self, p: Passage, column: str) -> set[str]:
+        """Entities a cell names (either language); the same cells for every question: memoized."""
+        key = (p.id, column)
+        if key not in self._cells_seen:
+            cell = p.cells.get(column) or {}
+            self._cells_seen[key] = {
+                m.entity.id for lang in ("en", "fa") for m in self.profile.mentions(cell.get(lang, ""))
+            }
+        return self._cells_seen[key]
+
+    def _place_matches(self, p: Passage, place_column: str, places: list[Entity]) -> bool:
+        ids = self._cell_entities(p, place_column)
+        for e_id in ids:
+            e = self.profile.by_id[e_id]
+            regions = self.profile.regions_of(e)
+            if any(pl.id == e.id or pl.id in regions for pl in places):
+                return True
+        return False
+
+    def _cell_stems(self, p: Passage, role: TableRole | None) -> set[str]:
+        """What a row says about itself as a member of its list: its name, place and status cells."""
+        out: set[str] = set()
+        if role is None:
+            return out
+        for col in (role.name_column, role.place_column, role.status_column, role.group_column):
+            if col:
+                cell = p.cells.get(col) or {}
+                out |= stems(cell.get("fa", "")) | stems(cell.get("en", ""))
+        for e_id in self._cell_entities(p, role.place_column) if role.place_column else set():
+            e = self.profile.by_id[e_id]
+            for r in self.profile.regions_of(e):
+                reg = self.profile.by_id.get(r)
+                if reg:
+                    for n in (reg.fa, reg.en, *reg.aliases):
+                        out |= stems(n)
+        return out
+
+
+def _group_cell(p: Passage, role: TableRole | None, lang: str = "en") -> str:
+    col = role.group_column if role else None
+    return ((p.cells.get(col) or {}).get(lang, "")) if col else ""
+
+
+def _status_rows(rows: list[Passage], column: str, role: TableRole, question: str) -> list[Passage]:
+    """The rows whose status cell says the most of what the question says about status: "still in
+    consultation towards a sister-city agreement" names two statuses, and one cell says both."""
+    qtoks = tokens(question)
+    phrases = [a_ for g in role.statuses for a_ in g.aliases if find_phrase(qtoks, tuple(tokens(a_))) >= 0]
+    if not phrases:
+        return []
+
+    def said(p: Passage) -> int:
+        cell = p.cells.get(column) or {}
+        toks = tokens(cell.get("fa", "") + " " + cell.get("en", ""))
+        return sum(find_phrase(toks, tuple(tokens(ph))) >= 0 for ph in phrases)
+
+    best = max(said(p) for p in rows) if rows else 0
+    return [p for p in rows if best and said(p) == best]
+
+
+def _within_bound(rows: list[Passage], column: str, comparator: tuple[str, float]) -> list[Passage]:
+    """The rows whose largest number in the measure cell passes the bound ("more than 100 members")."""
+    op, bound = comparator
+    kept = []
+    for p in rows:
+        values = numbers_in((p.cells.get(column) or {}).get("en", ""))
+        top = max(values, default=None)
+        if top is not None and ((op == "gt" and top > bound) or (op == "lt" and top < bound)):
+            kept.append(p)
+    return kept
