@@ -2,7 +2,7 @@
 (Chroma's engine directly, or chromadb's client), BM25 over both renderings, the question keys and the
 answer-type classifier; and opening a version from its folder, checking it for damage on the way.
 
-A Store only reads: building, ingesting and repairing are build.py's and index.py's.
+A Store neither builds nor repairs (build.py, index.py); ingesting writes through its `collection`.
 """
 
 from __future__ import annotations
