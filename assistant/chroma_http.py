@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import httpx
 from chromadb.api.fastapi import FastAPI
+from chromadb.config import System
 
 _limit_s = 10.0
 
@@ -22,9 +23,9 @@ def limit_requests(seconds: float) -> None:
         return
     original = FastAPI.__init__
 
-    def __init__(self, system):
+    def __init__(self: FastAPI, system: System) -> None:
         original(self, system)
         self._session.timeout = httpx.Timeout(_limit_s, connect=min(5.0, _limit_s))
 
-    __init__._assistant_timed = True
-    FastAPI.__init__ = __init__
+    vars(__init__)["_assistant_timed"] = True  # the mark that keeps it wrapped once
+    FastAPI.__init__ = __init__  # type: ignore[method-assign]  # wrapping chromadb's constructor is the point

@@ -4,6 +4,8 @@ names what was found and, where the user has something to do, the one command or
 from __future__ import annotations
 
 EXIT_INTERNAL, EXIT_BAD_INPUT = 1, 2
+# The fix named when the index must be built again.
+REBUILD = "run `assistant index --rebuild`"
 
 
 class AssistantError(Exception):
@@ -29,6 +31,14 @@ class IndexDamaged(AssistantError):
 
 class QuestionError(ValueError):
     """The question cannot be asked as given; the message says why in one line."""
+
+
+class VersionDamaged(IndexDamaged):
+    """One version of the index cannot be used; `what` says what was found, in words."""
+
+    def __init__(self, what: str, fix: str = f"rebuild it: {REBUILD}"):
+        self.what = what
+        super().__init__(what, fix)
 
 
 # Older name, still imported by the answering chain, the UI and tests.

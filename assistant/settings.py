@@ -26,6 +26,8 @@ def _forms_digest() -> str:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore")
+    # Defaults given to Field() by keyword: type checkers read only `default=` as one (else Settings()
+    # looks as if it lacked required arguments).
 
     corpus_dir: Path = ROOT / "corpus"
     index_dir: Path = ROOT / "index"

@@ -69,11 +69,12 @@ def chroma_client(settings: Settings, version_dir: Path):
 
 def _timed_out(exc: BaseException) -> bool:
     """Did the request time out? chromadb re-raises httpx's timeout as a ValueError: look down the chain."""
+    link: BaseException | None = exc
     seen = 0
-    while exc is not None and seen < 10:
-        if "Timeout" in type(exc).__name__:
+    while link is not None and seen < 10:
+        if "Timeout" in type(link).__name__:
             return True
-        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+        link, seen = link.__cause__ or link.__context__, seen + 1
     return False
 
 

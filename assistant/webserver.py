@@ -24,6 +24,8 @@ import sys
 import time
 import traceback
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
 CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
@@ -50,6 +52,13 @@ UPLOAD_ROUTES = ("/upload", "/gradio_api/upload", "/upload_progress", "/gradio_a
 LOGIN_ROUTES = ("/login", "/login/")
 
 log = logging.getLogger("assistant.web")
+
+# ASGI's shapes: a connection's scope, one message, and the two channels.
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+Refusal = tuple[int, dict, list]  # status, JSON body, extra headers
 
 
 class LoginThrottle:
@@ -133,56 +142,51 @@ class Guard:
         self.max_body = max_body
         self.root = root_path.rstrip("/")
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
         if self.root and path.startswith(self.root):
             path = path[len(self.root) :] or "/"
         method = scope.get("method", "GET")
-        started = {"status": 0}
-
-        async def send_with_headers(message):
-            if message["type"] == "http.response.start":
-                started["status"] = message["status"]
-                present = {k.lower() for k, _ in message.get("headers", [])}
-                message = {
-                    **message,
-                    "headers": list(message.get("headers", []))
-                    + [(k, v) for k, v in SECURITY_HEADERS if k not in present],
-                }
-            await send(message)
-
         client = (scope.get("client") or ("?", 0))[0]
-        limit = self.max_body
-        if method == "POST" and path.rstrip("/") in UPLOAD_ROUTES:
-            limit = MAX_UPLOAD_BODY
+        started = {"status": 0}
+        send_with_headers = _with_security_headers(send, started)
+        upload = method == "POST" and path.rstrip("/") in UPLOAD_ROUTES
+        login = method == "POST" and path in LOGIN_ROUTES
+        limit = MAX_UPLOAD_BODY if upload else self.max_body
+        refusal = self._refusal(scope, client, upload, login, limit)
+        if refusal is not None:
+            return await _respond(send_with_headers, *refusal)
+        served = await self._serve(scope, receive, send_with_headers, started, limit, f"{method} {path[:100]}")
+        if served and login and started["status"] == 200:
+            self.throttle.succeeded(client)
+
+    def _refusal(self, scope: Scope, client: str, upload: bool, login: bool, limit: int) -> Refusal | None:
+        """(status, body, headers) of a request refused before Gradio sees it, or None. The checks run in this
+        order, and each counts what it lets through: an upload over the rate, a body declared over `limit`,
+        a login attempt during its wait."""
+        if upload:
             wait = self.uploads.begin(client)
             if wait > 0:
-                return await _respond(
-                    send_with_headers,
-                    429,
-                    {"detail": f"too many uploads: try again in {wait:.0f} s"},
-                    [(b"retry-after", str(max(1, round(wait + 0.49))).encode())],
-                )
+                return _too_many("too many uploads", wait)
         length = _content_length(scope)
         if length is not None and length > limit:
-            return await _respond(send_with_headers, 413, {"detail": f"request body over {limit} bytes"})
-
-        login = method == "POST" and path in LOGIN_ROUTES
+            return 413, {"detail": f"request body over {limit} bytes"}, []
         if login:
             wait = self.throttle.begin(client)
             if wait > 0:
-                return await _respond(
-                    send_with_headers,
-                    429,
-                    {"detail": f"too many login attempts: try again in {wait:.0f} s"},
-                    [(b"retry-after", str(max(1, round(wait + 0.49))).encode())],
-                )
+                return _too_many("too many login attempts", wait)
+        return None
 
+    async def _serve(
+        self, scope: Scope, receive: Receive, send: Send, started: dict[str, int], limit: int, what: str
+    ) -> bool:
+        """Hand the request to Gradio with its body counted as it arrives (cut off past `limit`: a chunked
+        body declares no length). False when it failed: the client gets a plain 413 or 500, the log one line."""
         seen = {"bytes": 0}
 
-        async def bounded_receive():
+        async def bounded_receive() -> Message:
             message = await receive()
             if message.get("type") == "http.request":
                 seen["bytes"] += len(message.get("body", b""))
@@ -191,25 +195,48 @@ class Guard:
             return message
 
         try:
-            await self.app(scope, bounded_receive, send_with_headers)
+            await self.app(scope, bounded_receive, send)
         except _BodyTooLarge:
             if not started["status"]:
-                await _respond(send_with_headers, 413, {"detail": f"request body over {limit} bytes"})
-            return
+                await _respond(send, 413, {"detail": f"request body over {limit} bytes"})
+            return False
         except Exception as exc:  # noqa: BLE001 - one line in the log, a plain 500 to the client
-            log.error("%s %s failed: %s", method, path[:100], _one_line(exc))
+            log.error("%s failed: %s", what, _one_line(exc))
             if not started["status"]:
-                await _respond(send_with_headers, 500, {"detail": "internal error"})
-            return
-        if login and started["status"] == 200:
-            self.throttle.succeeded(client)
+                await _respond(send, 500, {"detail": "internal error"})
+            return False
+        return True
+
+
+def _with_security_headers(send: Send, started: dict[str, int]) -> Send:
+    """`send` that adds the security headers a response lacks, and notes its status in `started`."""
+
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            started["status"] = message["status"]
+            present = {k.lower() for k, _ in message.get("headers", [])}
+            message = {
+                **message,
+                "headers": list(message.get("headers", [])) + [(k, v) for k, v in SECURITY_HEADERS if k not in present],
+            }
+        await send(message)
+
+    return send_with_headers
+
+
+def _too_many(what: str, wait: float) -> Refusal:
+    return (
+        429,
+        {"detail": f"{what}: try again in {wait:.0f} s"},
+        [(b"retry-after", str(max(1, round(wait + 0.49))).encode())],
+    )
 
 
 class _BodyTooLarge(Exception):
     pass
 
 
-def _content_length(scope) -> int | None:
+def _content_length(scope: Scope) -> int | None:
     for k, v in scope.get("headers", []):
         if k.lower() == b"content-length":
             try:
@@ -219,7 +246,7 @@ def _content_length(scope) -> int | None:
     return None
 
 
-async def _respond(send, status: int, body: dict, headers: list | None = None) -> None:
+async def _respond(send: Send, status: int, body: dict, headers: list | None = None) -> None:
     data = json.dumps(body).encode()
     await send(
         {
@@ -301,7 +328,7 @@ def bound_logs() -> None:
         except ImportError:
             continue
         if getattr(module, "traceback", None) is traceback:
-            module.traceback = _OneLineTraceback()
+            vars(module)["traceback"] = _OneLineTraceback()  # the module's own name, rebound
 
 
 # ---------------------------------------------------------------------- launch
