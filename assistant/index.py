@@ -33,13 +33,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import offline  # noqa: F401 - for its effect: no telemetry (before chromadb is imported)
 from .errors import IndexDamaged, IndexError_, is_fatal  # noqa: F401 - IndexError_: the older name, re-exported
 from .ingest import IngestError, corpus_digest, load_edition, load_path
 from .normalize import tokens
 from .settings import Settings
 from .types import Passage
-
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 Progress = Callable[[int, int], None]
 Report = Callable[[str], None]

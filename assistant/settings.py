@@ -40,41 +40,41 @@ class Settings(BaseSettings):
     # OpenMP threads for the embedding engine; 0 = one per core. With OMP_WAIT_POLICY=PASSIVE (set by
     # embeddings.py) two threads halve a query's embedding time on an idle 2-core machine (p50 22 vs
     # 37 ms) and no longer collapse when the CPU is shared, as busy-waiting threads did (p95 1.7 s).
-    embedding_threads: int = Field(0, ge=0, le=64)
+    embedding_threads: int = Field(default=0, ge=0, le=64)
 
     # Vector store: a local persistent Chroma folder, or a Chroma server.
     chroma_url: str | None = None
     # Every request to a Chroma server is given this long: a server that accepts and never answers must
     # not hang a question.
-    chroma_timeout_s: float = Field(10.0, gt=0, le=600)
+    chroma_timeout_s: float = Field(default=10.0, gt=0, le=600)
     collection_prefix: str = "tehran-city-diplomacy"
 
     # Retrieval.
-    k: int = Field(5, ge=1, le=50, description="passages returned by search / handed to the composer")
-    k_dense: int = Field(24, ge=1, le=200)
-    k_lexical: int = Field(24, ge=1, le=200)
-    rrf_k: int = Field(60, ge=1, le=100_000)
+    k: int = Field(default=5, ge=1, le=50, description="passages returned by search / handed to the composer")
+    k_dense: int = Field(default=24, ge=1, le=200)
+    k_lexical: int = Field(default=24, ge=1, le=200)
+    rrf_k: int = Field(default=60, ge=1, le=100_000)
     # Weight of the question-to-question list (a user's question against the passages' keys) in the fusion:
     # a near-paraphrase of a key is the most precise evidence there is (chosen on the dev split, see README).
-    key_weight: float = Field(2.0, ge=0)
+    key_weight: float = Field(default=2.0, ge=0)
     # A question this close to one key (cosine) is taken as that key: its passage ranks first.
-    key_promote: float = Field(0.97, ge=0, le=1.01)
+    key_promote: float = Field(default=0.97, ge=0, le=1.01)
 
     # Answering.
     backend: Literal["extractive", "openai", "ollama", "llamacpp"] = "extractive"
     language: Literal["auto", "fa", "en"] = "auto"
-    max_question_chars: int = Field(2000, ge=1, le=100_000)
-    max_sentences: int = Field(4, ge=1, le=50)
+    max_question_chars: int = Field(default=2000, ge=1, le=100_000)
+    max_sentences: int = Field(default=4, ge=1, le=50)
     # A running assistant (the chat window) looks at most this often whether another process rebuilt the
     # index or ingested into it, and switches to the new version between questions.
-    reload_check_s: float = Field(1.0, ge=0)
+    reload_check_s: float = Field(default=1.0, ge=0)
 
     # Optional chat-model backends (contacted only when selected).
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: SecretStr | None = None
     llm_gguf_path: Path | None = None
-    llm_timeout_s: float = Field(30.0, gt=0, le=3600)
+    llm_timeout_s: float = Field(default=30.0, gt=0, le=3600)
 
     def index_fingerprint(self, corpus_digest: str) -> str:
         """Hash of everything that shapes the stored vectors and passages."""

@@ -13,7 +13,6 @@ from typing import Protocol
 
 from ..errors import ChatError  # defined with the project's other errors; imported from here by the clients
 
-
 __all__ = ["ChatError", "ChatModel"]
 
 
