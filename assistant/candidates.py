@@ -19,7 +19,7 @@ from .settings import ROOT, Settings
 
 
 def candidates_from_feedback(feedback: Path, existing: set[str]) -> list[dict]:
-    out = []
+    out: list[dict] = []
     if not feedback.exists():
         return out
     for line in feedback.read_text(encoding="utf-8").splitlines():

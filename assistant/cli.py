@@ -1,5 +1,10 @@
-"""`assistant` command line. Heavy modules are imported inside the commands that need them,
-so `assistant --help` is instant and `assistant ask` never imports gradio or torch."""
+"""`assistant` command line: the parser, the commands and the one place that turns errors into exit codes.
+Heavy modules are imported inside the commands that need them, so `assistant --help` is instant and
+`assistant ask` never imports gradio or torch. `assistant eval` is in cli_eval.py; what the commands share
+(exit codes, UserError, settings from the flags, the progress bar) in cli_common.py.
+
+Must not: hold answering, indexing or scoring logic (the commands call the package and print its results).
+"""
 
 from __future__ import annotations
 
@@ -8,68 +13,38 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+from . import offline  # noqa: F401 - imported first for its effect: no telemetry, no model hub
+from .cli_common import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, UserError, progress_bar, settings_from_args
+from .cli_eval import cmd_eval
 
-EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
+if TYPE_CHECKING:
+    from .answer import Assistant
+    from .settings import Settings
+    from .types import Answer
 
-
-class UserError(Exception):
-    """Bad input: printed as one line, exit code 2."""
-
-
-def _settings(args):
-    """Environment + flags, validated here at the boundary (errors.SettingsError: one line, exit 2)."""
-    from .settings import load_settings
-
-    return load_settings(
-        dict(
-            corpus_dir=args.corpus,
-            index_dir=args.index,
-            chroma_url=args.chroma_url,
-            embedding_backend=args.embedding_backend,
-            embedding_model=args.embedding_model,
-            backend=getattr(args, "backend", None),
-            llm_base_url=getattr(args, "base_url", None),
-            llm_model=getattr(args, "model", None),
-            k=getattr(args, "k", None),
-        )
-    )
+# Names other code imported from here before the split.
+__all__ = [
+    "EXIT_OK",
+    "EXIT_INTERNAL",
+    "EXIT_BAD_INPUT",
+    "UserError",
+    "build_parser",
+    "cmd_eval",
+    "main",
+]
 
 
-def _progress(desc: str):
-    if not sys.stderr.isatty():  # a log or a pipe gets the one-line reports, not a progress bar's redraws
-        return None
-    from tqdm import tqdm
-
-    bar = {"b": None}
-
-    def update(done: int, total: int) -> None:
-        # A build reports two phases (passages, then the question keys): a new total starts a new bar.
-        if bar["b"] is None or bar["b"].total != total or bar["b"].disable:
-            if bar["b"] is not None:
-                bar["b"].close()
-            bar["b"] = tqdm(total=total, desc=desc, unit="text", file=sys.stderr, leave=False)
-        bar["b"].n = done
-        bar["b"].refresh()
-        if done >= total:
-            bar["b"].close()
-
-    return update
-
-
-def _assistant(args):
+def _assistant(args: argparse.Namespace) -> Assistant:
     from .answer import Assistant
     from .index import open_index
 
-    settings = _settings(args)
-    return Assistant(settings, open_index(settings, progress=_progress("building index")))
+    settings = settings_from_args(args)
+    return Assistant(settings, open_index(settings, progress=progress_bar("building index")))
 
 
-def _read_question(args, settings) -> str:
+def _read_question(args: argparse.Namespace, settings: Settings) -> str:
     q = " ".join(args.question)
     if q == "-":
         # At most the longest question's UTF-8 size plus one byte: a huge pipe is refused, not read.
@@ -87,7 +62,7 @@ def _read_question(args, settings) -> str:
     return q
 
 
-def _print_answer(ans, as_json: bool) -> None:
+def _print_answer(ans: Answer, as_json: bool) -> None:
     if as_json:
         print(json.dumps(ans.contract(), ensure_ascii=False))
         return
@@ -103,45 +78,45 @@ def _print_answer(ans, as_json: bool) -> None:
 
 
 # ---------------------------------------------------------------------- commands
-def cmd_index(args) -> int:
+def cmd_index(args: argparse.Namespace) -> int:
     from .index import build, status
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     if args.rebuild:
-        store = build(settings, progress=_progress("building index"))
+        store = build(settings, progress=progress_bar("building index"))
         print(f"built {store.manifest.n_passages} passages into {store.dir}")
     else:
         print(json.dumps(status(settings), ensure_ascii=False, indent=1))
     return EXIT_OK
 
 
-def cmd_ingest(args) -> int:
+def cmd_ingest(args: argparse.Namespace) -> int:
     from .index import add_documents, build
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     if not args.paths:
-        store = build(settings, progress=_progress("building index"))
+        store = build(settings, progress=progress_bar("building index"))
         print(f"indexed the edition: {store.manifest.n_passages} passages")
         return EXIT_OK
-    res = add_documents(settings, [Path(p) for p in args.paths], progress=_progress("embedding"))
+    res = add_documents(settings, [Path(p) for p in args.paths], progress=progress_bar("embedding"))
     print(f"added {res['added']} new passages from {res['files']} file(s); {res['total']} in the index")
     return EXIT_OK
 
 
-def cmd_search(args) -> int:
+def cmd_search(args: argparse.Namespace) -> int:
     from .index import open_index
     from .retrieve import Filters, HybridRetriever
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     q = _read_question(args, settings)
     from .answer import validate_question
 
     q = validate_question(q, settings)
-    store = open_index(settings, progress=_progress("building index"))
+    store = open_index(settings, progress=progress_bar("building index"))
     hits = HybridRetriever(store).search(
         q, k=args.k or settings.k, filters=Filters(table=args.table, section=args.section, lang=args.lang)
     )
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": h.passage.id,
             "score": round(h.score, 5),
@@ -165,8 +140,8 @@ def cmd_search(args) -> int:
     return EXIT_OK
 
 
-def cmd_ask(args) -> int:
-    settings = _settings(args)
+def cmd_ask(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
     q = _read_question(args, settings)
     from .answer import validate_question
 
@@ -176,7 +151,7 @@ def cmd_ask(args) -> int:
     return EXIT_OK
 
 
-def cmd_chat(args) -> int:
+def cmd_chat(args: argparse.Namespace) -> int:
     from .answer import QuestionError
 
     assistant = _assistant(args)
@@ -203,10 +178,10 @@ def cmd_chat(args) -> int:
         history += [{"role": "user", "content": q}, {"role": "assistant", "content": ans.answer}]
 
 
-def _stream_to_terminal(assistant) -> list:
+def _stream_to_terminal(assistant: Assistant) -> list[str]:
     """With a streaming chat-model backend, print its answer as it is written; returns the chunks shown."""
     gen = getattr(assistant, "generator", None)
-    shown: list = []
+    shown: list[str] = []
     if gen is None or not getattr(gen, "streams", False):
         return shown
 
@@ -218,7 +193,7 @@ def _stream_to_terminal(assistant) -> list:
     return shown
 
 
-def cmd_recommendations(args) -> int:
+def cmd_recommendations(args: argparse.Namespace) -> int:
     assistant = _assistant(args)
     lang = args.lang or "fa"
     groups = assistant.recommendations(lang)
@@ -233,118 +208,14 @@ def cmd_recommendations(args) -> int:
     return EXIT_OK
 
 
-def cmd_eval(args) -> int:
-    """Answer and score a test set, calibrate the similarity cut-off, or compare two runs. The evaluation
-    package raises EvalInputError for bad input; here it becomes one line and exit code 2."""
-    from .evaluation import EvalInputError
-
-    try:
-        if args.compare:
-            return _eval_compare(args)
-        if not args.questions:
-            raise UserError("eval needs --questions FILE (CSV, XLSX or JSONL), or --compare RUN_A RUN_B")
-        return _eval_run(args)
-    except EvalInputError as exc:
-        raise UserError(str(exc)) from None
-
-
-def _eval_compare(args) -> int:
-    from .evaluation.compare import compare_runs, load_run
-    from .evaluation.report import write_compare_report
-
-    a, b = (Path(p) for p in args.compare)
-    names = [p.stem if p.is_file() else p.name for p in (a, b)]
-    if names[0] == names[1]:
-        names = [f"A:{names[0]}", f"B:{names[1]}"]
-    cmp = compare_runs(load_run(a), load_run(b), *names)
-    paths = write_compare_report(args.report or Path("evals/compare"), cmp)
-    sig = cmp.significance
-    print(
-        f"{names[0]} -> {names[1]}: {sig['better']} better, {sig['worse']} worse, "
-        f"{len(cmp.items) - len(cmp.changed)} same; exact McNemar p={sig['mcnemar_exact_p']}; "
-        f"accuracy {cmp.figures['accuracy']['a']} -> {cmp.figures['accuracy']['b']}"
-    )
-    for it in cmp.changed:
-        print(f"{it['change']:6s} {it['id']}: {it['question']}")
-    print(f"report: {paths['html']}, {paths['markdown']}, {paths['json']}")
-    return EXIT_OK
-
-
-def _eval_run(args) -> int:
-    from .answer import Assistant
-    from .evaluation import THRESHOLDS_FILE, failing_thresholds, read_questions, run_evaluation
-    from .evaluation.progress import progress_reporter
-    from .evaluation.report import SLICE_ORDER, write_run_report
-    from .index import open_index
-
-    items = read_questions(args.questions)  # before the index is opened: bad input fails at once
-    if args.lang:
-        for it in items:
-            it["lang_override"] = args.lang
-    settings = _settings(args)
-    judge = None
-    if args.judge:
-        from .evaluation.judge import make_judge
-
-        try:
-            judge = make_judge(settings)
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
-    assistant = Assistant(settings, open_index(settings, progress=_progress("building index")))
-    assistant.warm_up()
-    if args.calibrate:
-        from .evaluation.calibrate import calibrate, write_calibration
-
-        cal = calibrate(assistant, items, progress=progress_reporter("calibrating"))
-        target = args.out or Path("evals/similarity_calibration.json")
-        write_calibration(cal, target)
-        print(json.dumps(cal, ensure_ascii=False))
-        print(f"calibration: {target}")
-        return EXIT_OK
-    run = run_evaluation(assistant, items, progress=progress_reporter("answering"), judge=judge)
-    report = args.report or Path("evals/report")
-    out = args.out or report / "results.jsonl"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8") as fh:
-        for r in run.results:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-    summary = run.summary
-    if summary["slices"] or summary["reference"]:
-        paths = write_run_report(report, run, source=str(args.questions))
-        overall = (summary["reference"] or summary["slices"])["all"]
-        print(json.dumps(overall, ensure_ascii=False))
-        for name in SLICE_ORDER[1:]:
-            if name in summary["slices"]:
-                s = summary["slices"][name]
-                print(
-                    f"{name:13s} n={s['n']:3d} acc={s['accuracy']} recall@5={s['recall@5']} "
-                    f"support={s['citation_support']} abst_recall={s['abstention_recall']} lang={s['language_match']}"
-                )
-            if name in summary["reference"]:
-                s = summary["reference"][name]
-                print(
-                    f"{name:13s} n={s['n']:3d} acc={s['accuracy']} facts={s['fact_recall']} "
-                    f"similarity={s['similarity']} faithful={s['faithfulness']} context={s['context_recall']} "
-                    f"abstention={s['abstention_correct']}"
-                )
-        print("report: " + ", ".join(str(p) for p in paths.values()))
-    if args.check and summary["slices"]:
-        thresholds = json.loads(THRESHOLDS_FILE.read_text(encoding="utf-8")) if THRESHOLDS_FILE.exists() else {}
-        problems = failing_thresholds(run, thresholds)
-        if problems:
-            print("below threshold: " + "; ".join(problems), file=sys.stderr)
-            return EXIT_INTERNAL
-    return EXIT_OK
-
-
-def cmd_serve(args) -> int:
+def cmd_serve(args: argparse.Namespace) -> int:
     from .ui import serve, ui_auth_from_env
 
     try:
         ui_auth_from_env()  # checked before the index is opened: a half-set login is refused at once
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    return serve(_settings(args), host=args.host, port=args.port)
+    return serve(settings_from_args(args), host=args.host, port=args.port)
 
 
 # ---------------------------------------------------------------------- parser
@@ -443,15 +314,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from .answer import QuestionError
     from .errors import AssistantError, is_fatal
-    from .ingest import IngestError
 
     try:
         return args.func(args)
-    except (UserError, QuestionError, IngestError) as exc:
+    except (UserError, QuestionError) as exc:  # UserError: also EvalInputError and IngestError
         print(f"assistant: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except AssistantError as exc:  # index damage, read-only, disk full, server unreachable, bad settings

@@ -24,9 +24,9 @@ nothing outside it is deleted, whatever CURRENT holds.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
+from . import offline  # noqa: F401 - for its effect: no telemetry (before chromadb is imported)
 from .build import (  # noqa: F401 - re-exported
     _BUILDS,
     _build_keys,
@@ -80,8 +80,6 @@ from .versions import (  # noqa: F401 - re-exported
     _why,
     _write_error,
 )
-
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 
 def status(settings: Settings) -> dict:

@@ -15,16 +15,13 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from .errors import IngestError
 from .normalize import clean_display, normalize, persian_digits
 from .types import Passage
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_PDF_PAGES = 500
 CHUNK_CHARS = 700  # PDF/text chunks: about one paragraph of the paper
-
-
-class IngestError(ValueError):
-    """A source the user named cannot be ingested; the message says why and what to do."""
 
 
 # ---------------------------------------------------------------- the edition

@@ -13,7 +13,6 @@ release change the bindings, opening the reader fails and the store falls back t
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
 
     from .settings import Settings
 
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+from . import offline  # noqa: F401 - for its effect: no telemetry (before chromadb is imported)
 
 # Chroma's defaults for a PersistentClient (chromadb.config): the tenant and database it creates.
 TENANT, DATABASE = "default_tenant", "default_database"

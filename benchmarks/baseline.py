@@ -13,19 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from pathlib import Path
-
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere: make `assistant` importable
     sys.path.insert(0, str(ROOT))
 
+from assistant import offline  # noqa: E402, F401 - first, for its effect: no telemetry, no model hub
 from assistant.embeddings import E5Embeddings  # noqa: E402
 from assistant.normalize import tokens  # noqa: E402
 

@@ -26,7 +26,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -49,18 +51,13 @@ for _p in (str(ROOT), str(HERE)):
 
 
 # ====================================================================== helpers
-def child_env() -> dict:
-    """The environment of every child: offline, no telemetry, and no ASSISTANT_* overrides,
-    so the project is measured with its defaults whatever the calling shell exports."""
+def child_env() -> dict[str, str]:
+    """The environment of every child: offline, no telemetry (assistant/offline.py), and no ASSISTANT_*
+    overrides, so the project is measured with its defaults whatever the calling shell exports."""
+    from assistant.offline import child_env as offline_env
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env.update(
-        ANONYMIZED_TELEMETRY="False",
-        HF_HUB_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-        GRADIO_ANALYTICS_ENABLED="False",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
+    return offline_env(env, PYTHONUNBUFFERED="1")
 
 
 def peak_rss_mb() -> dict:
@@ -86,12 +83,11 @@ def drop_tmp(tmp: Path, keep: bool) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def pct(xs: list[float], q: float):
-    """Nearest-rank percentile (p50 of 83 values = the 42nd smallest)."""
-    if not xs:
-        return None
-    xs = sorted(xs)
-    return xs[max(0, math.ceil(q * len(xs)) - 1)]
+def pct(xs: list[float], q: float) -> float | None:
+    """The project's one percentile rule (assistant/stats.py): p50 of 83 values is the 42nd smallest."""
+    from assistant.stats import percentile
+
+    return percentile(xs, q)
 
 
 def ratio(a, b):
@@ -175,11 +171,11 @@ def child_warm(system: str, directory: Path, limit: int | None) -> int:
     else:
         from baseline import Baseline
 
-        bot = Baseline(directory)
-        embed = bot.embeddings.embed_query
+        naive = Baseline(directory)
+        embed = naive.embeddings.embed_query
 
         def answer(item: dict) -> dict:  # the ask-contract shape, so score_item treats both alike
-            out = bot.ask(item["question"])  # history ignored
+            out = naive.ask(item["question"])  # history ignored
             return {
                 "answer": out["answer"],
                 "language": detect_language(item["question"]),
@@ -290,6 +286,7 @@ def child_llm(directory: Path, base_url: str, model: str, timeout: float) -> dic
     from assistant.answer import Assistant, Turn
     from assistant.index import open_index
     from assistant.llm import approx_tokens
+    from assistant.llm.openai_compat import OpenAIChat
     from assistant.settings import Settings
 
     settings = Settings(index_dir=directory)
@@ -319,16 +316,20 @@ def child_llm(directory: Path, base_url: str, model: str, timeout: float) -> dic
                 "reply": (gen.get("reply") or "")[:300],
             }
         )
+    gen = bot.generator
+    assert gen is not None and isinstance(gen.model, OpenAIChat)  # backend="openai" above
+    chat = gen.model
     for it, row in zip(items, rows):
         turn = bot._retrieve(bot._condense(bot._prepare(Turn(question=it["question"], history=[]))))
+        assert turn.analysis is not None  # set by the chain's steps above
         extractive = bot.composer.compose(turn.question, turn.query, turn.analysis, turn.hits)
-        messages, _ = bot.generator.messages(turn, extractive)
+        messages, _ = gen.messages(turn, extractive)
         est = sum(approx_tokens(m["content"]) for m in messages)
         t = time.perf_counter()
         first = None
         chunks = 0
         try:
-            for _chunk in bot.generator.stream(turn, extractive):
+            for _chunk in gen.stream(turn, extractive):
                 if first is None:
                     first = time.perf_counter() - t
                 chunks += 1
@@ -340,7 +341,7 @@ def child_llm(directory: Path, base_url: str, model: str, timeout: float) -> dic
             stream_chunks=chunks,
             prompt_tokens_est=est,
         )
-        server = prompt_tokens_from_server(base_url, model, bot.generator.model.api_key, messages, timeout)
+        server = prompt_tokens_from_server(base_url, model, chat.api_key, messages, timeout)
         row["prompt_tokens_server"] = server
         row["prompt_tokens"] = server if server is not None else est
         row["prompt_tokens_source"] = "server usage.prompt_tokens" if server is not None else "backend estimate"
@@ -409,6 +410,7 @@ class WarmChild:
         )
 
     def _read(self) -> dict:
+        assert self.proc.stdout is not None  # opened with stdout=PIPE
         for line in self.proc.stdout:
             if line.startswith(RESULT_TAG):
                 return json.loads(line[len(RESULT_TAG) :])
@@ -417,6 +419,7 @@ class WarmChild:
         raise RuntimeError(f"warm child {self.system} ended (exit {self.proc.wait()}):\n{tail}")
 
     def send(self, line: str) -> dict:
+        assert self.proc.stdin is not None  # opened with stdin=PIPE
         self.proc.stdin.write(line + "\n")
         self.proc.stdin.flush()
         return self._read()
@@ -438,8 +441,8 @@ def warm_runs(dirs: dict, limit: int | None, n: int, repeats: int, warnings: lis
                     f"the {system} index was stale when the warm run opened it and was rebuilt "
                     "first (untimed; peak RSS includes it): the corpus changed during the benchmark"
                 )
-        lat = {s: [[] for _ in range(n)] for s in children}
-        emb = {s: [[] for _ in range(n)] for s in children}
+        lat: dict[str, list[list[float]]] = {s: [[] for _ in range(n)] for s in children}
+        emb: dict[str, list[list[float]]] = {s: [[] for _ in range(n)] for s in children}
         for rep in range(repeats):
             order = list(children) if rep % 2 == 0 else list(children)[::-1]
             for i in range(n):
@@ -697,10 +700,8 @@ def check(value, op: str, limit: float):
     return value <= limit if op == "<=" else value >= limit
 
 
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["_child"]:
-        return child_main(argv[1:])
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The flags, checked; `out` defaulted."""
     p = argparse.ArgumentParser(prog="benchmarks/run.py", description="Assistant vs. naive RAG baseline.")
     p.add_argument(
         "--quick",
@@ -747,6 +748,15 @@ def main(argv=None) -> int:
     if a.only_llm and not want_llm:
         p.error("--only-llm needs --llm-base-url URL or --llm-local")
     a.out = a.out or HERE / ("results-llm.json" if a.only_llm else "results.json")
+    a.want_llm = want_llm
+    return a
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["_child"]:
+        return child_main(argv[1:])
+    a = parse_args(argv)
     if a.only_llm:
         return only_llm_main(a)
     build_runs = a.build_runs or (1 if a.quick else 3)
@@ -755,7 +765,7 @@ def main(argv=None) -> int:
 
     items = dev_questions(limit)
     question = items[0]["question"]
-    meta = {
+    meta: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "quick": a.quick,
         "dev_questions": len(items),
@@ -769,43 +779,14 @@ def main(argv=None) -> int:
         "warnings": [],
     }
     tmp = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
-    raw: dict = {}
+    raw: dict[str, Any] = {}
     try:
         # ---- 1. index build from scratch, alternating systems, each in a fresh process and folder
-        builds = {"project": [], "baseline": []}
-        dirs = {}
-        for r in range(build_runs):
-            for system in ("project", "baseline"):
-                d = tmp / f"{system}-build{r}"
-                say(f"build {r + 1}/{build_runs}: {system}")
-                res = run_child(["build", system, "--dir", str(d)])
-                builds[system].append(res)
-                say(f"  {res['build_s']:.1f} s, {res['units']} {'passages' if system == 'project' else 'chunks'}")
-                if system in dirs:  # keep only the newest build of each system on disk
-                    shutil.rmtree(dirs[system], ignore_errors=True)
-                dirs[system] = d
+        builds, dirs = measure_builds(tmp, build_runs)
         raw["build"] = builds
-        current = (dirs["project"] / "CURRENT").read_text().strip()
-
         # ---- 2. fresh `ask` processes: one untimed run each (disk cache), then alternate timed runs
-        cmds = fresh_ask_cmds(dirs["project"], dirs["baseline"], question)
-        fresh = {"project": [], "baseline": []}
-        for system in ("project", "baseline"):
-            time_fresh(cmds[system])
-        for r in range(a.fresh_runs):
-            for system in ("project", "baseline"):
-                s, _ = time_fresh(cmds[system])
-                fresh[system].append(s)
-            say(
-                f"fresh ask {r + 1}/{a.fresh_runs}: project {fresh['project'][-1]:.2f} s, "
-                f"baseline {fresh['baseline'][-1]:.2f} s"
-            )
+        fresh = measure_fresh(dirs, question, a.fresh_runs, meta["warnings"])
         raw["fresh_ask_s"] = fresh
-        if (dirs["project"] / "CURRENT").read_text().strip() != current:
-            meta["warnings"].append(
-                "the project index was rebuilt during the fresh-ask runs (the corpus changed?): "
-                "fresh-ask times include a rebuild"
-            )
 
         # ---- 3-5. warm latency, peak RSS and accuracy: one child per system does the whole warm run;
         # the parent interleaves them question by question and only one of them works at a time.
@@ -821,13 +802,89 @@ def main(argv=None) -> int:
         raw["warm"] = warm
 
         # ---- 6. optional: the chat-model section, after every other measurement is done
-        llm = llm_section(a, tmp, dirs["project"]) if want_llm else None
+        llm = llm_section(a, tmp, dirs["project"]) if a.want_llm else None
     finally:
         drop_tmp(tmp, a.keep)
     meta["loadavg_end"] = loadavg()
 
-    # ---- figures
-    def both(fn):
+    figures, targets, joint = figures_and_targets(builds, fresh, warm)
+    notes = {
+        "index_build_s": f"median of {build_runs}",
+        "fresh_ask_s": f"median of {a.fresh_runs}",
+        "warm_p50_ms": f"{len(items)} dev q, median of {repeats}",
+        "accuracy": f"n={len(items)}",
+    }
+    lines = figures_table(figures, targets, joint, notes)
+    errs = {s: len(warm[s]["errors"]) for s in warm}
+    lines.append("-" * 100)
+    lines.append(
+        f"machine: {meta.get('cpu', '?')}, {meta['cpus']} CPUs; load avg start {meta['loadavg_start']} "
+        f"end {meta['loadavg_end']}; git {meta.get('git', '?')}; answer errors {errs}"
+    )
+    lines += [f"WARNING: {w}" for w in meta["warnings"]]
+    if llm is not None:
+        lines += ["", *llm_table(llm)]
+    table = "\n".join(lines)
+    print(table)
+
+    out: dict[str, Any] = {
+        "meta": meta,
+        "figures": figures,
+        "targets": {**targets, "joint_latency_accuracy": {"met": joint}},
+        "raw": raw,
+        "table": table,
+    }
+    if llm is not None:
+        out["llm"] = llm
+    write_results(a.out, out)
+    return 0
+
+
+def measure_builds(tmp: Path, build_runs: int) -> tuple[dict[str, list[dict]], dict[str, Path]]:
+    """Index builds from scratch, systems alternating, each in a fresh process and folder -> (the builds'
+    reports per system, the newest build's folder per system; older ones are removed)."""
+    builds: dict[str, list[dict]] = {"project": [], "baseline": []}
+    dirs: dict[str, Path] = {}
+    for r in range(build_runs):
+        for system in ("project", "baseline"):
+            d = tmp / f"{system}-build{r}"
+            say(f"build {r + 1}/{build_runs}: {system}")
+            res = run_child(["build", system, "--dir", str(d)])
+            builds[system].append(res)
+            say(f"  {res['build_s']:.1f} s, {res['units']} {'passages' if system == 'project' else 'chunks'}")
+            if system in dirs:  # keep only the newest build of each system on disk
+                shutil.rmtree(dirs[system], ignore_errors=True)
+            dirs[system] = d
+    return builds, dirs
+
+
+def measure_fresh(dirs: dict[str, Path], question: str, runs: int, warnings: list[str]) -> dict[str, list[float]]:
+    """Seconds of fresh `ask` processes per system: one untimed run each (disk cache), then alternate timed
+    runs. A project index rebuilt meanwhile (the corpus changed) is noted in `warnings`."""
+    current = (dirs["project"] / "CURRENT").read_text().strip()
+    cmds = fresh_ask_cmds(dirs["project"], dirs["baseline"], question)
+    fresh: dict[str, list[float]] = {"project": [], "baseline": []}
+    for system in ("project", "baseline"):
+        time_fresh(cmds[system])
+    for r in range(runs):
+        for system in ("project", "baseline"):
+            s, _ = time_fresh(cmds[system])
+            fresh[system].append(s)
+        say(f"fresh ask {r + 1}/{runs}: project {fresh['project'][-1]:.2f} s, baseline {fresh['baseline'][-1]:.2f} s")
+    if (dirs["project"] / "CURRENT").read_text().strip() != current:
+        warnings.append(
+            "the project index was rebuilt during the fresh-ask runs (the corpus changed?): "
+            "fresh-ask times include a rebuild"
+        )
+    return fresh
+
+
+def figures_and_targets(
+    builds: dict[str, list[dict]], fresh: dict[str, list[float]], warm: dict[str, dict]
+) -> tuple[dict[str, dict], dict[str, dict], bool | None]:
+    """(figure -> {project, baseline, ratio}, target -> {op, limit, value, met}, both joint targets met)."""
+
+    def both(fn: Callable[[str], Any]) -> dict[str, Any]:
         return {s: fn(s) for s in ("project", "baseline")}
 
     figures = {
@@ -843,34 +900,46 @@ def main(argv=None) -> int:
     }
     for f in figures.values():
         f["ratio"] = ratio(f["project"], f["baseline"])
-    lat_ratio, acc_ratio = figures["warm_p50_ms"]["ratio"], figures["accuracy"]["ratio"]
     values = {
         "warm_p50_ms": figures["warm_p50_ms"]["project"],
         "warm_p95_ms": figures["warm_p95_ms"]["project"],
         "fresh_ask_s": figures["fresh_ask_s"]["project"],
         "index_build_s": figures["index_build_s"]["project"],
         "peak_rss_mb": figures["peak_rss_mb"]["project"],
-        "latency_ratio_p50": lat_ratio,
-        "accuracy_ratio": acc_ratio,
+        "latency_ratio_p50": figures["warm_p50_ms"]["ratio"],
+        "accuracy_ratio": figures["accuracy"]["ratio"],
     }
     targets = {
         k: {"op": op, "limit": lim, "value": values[k], "met": check(values[k], op, lim)}
         for k, (op, lim) in TARGETS.items()
     }
     joint = targets["latency_ratio_p50"]["met"] and targets["accuracy_ratio"]["met"]
+    return figures, targets, joint
 
-    # ---- table
+
+def figures_table(
+    figures: dict[str, dict], targets: dict[str, dict], joint: bool | None, notes: dict[str, str]
+) -> list[str]:
+    """The main table's lines: each figure for both systems, their ratio, its target and whether it is met."""
     rows = [
-        ("index build from scratch (s)", "index_build_s", 1, "index_build_s", f"median of {build_runs}"),
-        ("fresh `ask` process (s)", "fresh_ask_s", 2, "fresh_ask_s", f"median of {a.fresh_runs}"),
-        ("warm answer p50 (ms)", "warm_p50_ms", 1, "warm_p50_ms", f"{len(items)} dev q, median of {repeats}"),
+        ("index build from scratch (s)", "index_build_s", 1, "index_build_s", notes["index_build_s"]),
+        ("fresh `ask` process (s)", "fresh_ask_s", 2, "fresh_ask_s", notes["fresh_ask_s"]),
+        ("warm answer p50 (ms)", "warm_p50_ms", 1, "warm_p50_ms", notes["warm_p50_ms"]),
         ("warm answer p95 (ms)", "warm_p95_ms", 1, "warm_p95_ms", ""),
         ("  query embedding alone p50", "embed_p50_ms", 1, None, "same model in both: the floor"),
         ("peak RSS, dev run (MB)", "peak_rss_mb", 0, "peak_rss_mb", "VmHWM"),
-        ("dev accuracy", "accuracy", 3, "accuracy_ratio", f"n={len(items)}"),
+        ("dev accuracy", "accuracy", 3, "accuracy_ratio", notes["accuracy"]),
         ("  answerable only", "answer_accuracy", 3, None, ""),
         ("  abstention recall", "abstention_recall", 3, None, "unanswerable q"),
     ]
+    met = {True: "met", False: "MISSED", None: "n/a"}
+    units = {
+        "index_build_s": " s",
+        "fresh_ask_s": " s",
+        "warm_p50_ms": " ms",
+        "warm_p95_ms": " ms",
+        "peak_rss_mb": " MB",
+    }
     lines = [
         f"{'figure':31s} {'project':>9s} {'baseline':>9s} {'ratio p/b':>9s}  {'target':16s} {'status':6s}  note",
         "-" * 100,
@@ -880,56 +949,32 @@ def main(argv=None) -> int:
         tgt = status = ""
         if tkey:
             t = targets[tkey]
-            unit = {
-                "index_build_s": " s",
-                "fresh_ask_s": " s",
-                "warm_p50_ms": " ms",
-                "warm_p95_ms": " ms",
-                "peak_rss_mb": " MB",
-            }.get(tkey, "")
             what = "ratio " if tkey.endswith("ratio") else ""
-            tgt = f"{what}{t['op']} {t['limit']:g}{unit}"
-            status = {True: "met", False: "MISSED", None: "n/a"}[t["met"]]
+            tgt = f"{what}{t['op']} {t['limit']:g}{units.get(tkey, '')}"
+            status = met[t["met"]]
         lines.append(
             f"{label:31s} {fmt(f['project'], nd):>9s} {fmt(f['baseline'], nd):>9s} "
             f"{fmt(f['ratio'], 2):>9s}  {tgt:16s} {status:6s}  {note}"
         )
     lt = targets["latency_ratio_p50"]
     lines.append(
-        f"{'latency ratio p50 (p/b)':31s} {'':>9s} {'':>9s} {fmt(lat_ratio, 2):>9s}  "
-        f"{'ratio <= 1.5':16s} {({True: 'met', False: 'MISSED', None: 'n/a'})[lt['met']]:6s}"
+        f"{'latency ratio p50 (p/b)':31s} {'':>9s} {'':>9s} {fmt(figures['warm_p50_ms']['ratio'], 2):>9s}  "
+        f"{'ratio <= 1.5':16s} {met[lt['met']]:6s}"
     )
     lines.append(
         f"{'joint: lat <= 1.5 & acc >= 2.5':31s} {'':>9s} {'':>9s} {'':>9s}  {'both':16s} "
         f"{'met' if joint else 'MISSED':6s}"
     )
-    errs = {s: len(warm[s]["errors"]) for s in warm}
-    lines.append("-" * 100)
-    lines.append(
-        f"machine: {meta.get('cpu', '?')}, {meta['cpus']} CPUs; load avg start {meta['loadavg_start']} "
-        f"end {meta['loadavg_end']}; git {meta.get('git', '?')}; answer errors {errs}"
-    )
-    lines += [f"WARNING: {w}" for w in meta["warnings"]]
-    if llm is not None:
-        lines += ["", *llm_table(llm)]
-    table = "\n".join(lines)
-    print(table)
+    return lines
 
-    out = {
-        "meta": meta,
-        "figures": figures,
-        "targets": {**targets, "joint_latency_accuracy": {"met": joint}},
-        "raw": raw,
-        "table": table,
-    }
-    if llm is not None:
-        out["llm"] = llm
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(
+
+def write_results(path: Path, out: dict[str, Any]) -> None:
+    """The results as JSON (non-finite numbers as strings), and where they are."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
         json.dumps(finite(out), ensure_ascii=False, indent=1, default=str, allow_nan=False), encoding="utf-8"
     )
-    print(f"results: {a.out}")
-    return 0
+    print(f"results: {path}")
 
 
 def only_llm_main(a) -> int:
@@ -957,18 +1002,7 @@ def only_llm_main(a) -> int:
         ]
     )
     print(table)
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(
-        json.dumps(
-            finite({"meta": meta, "llm": llm, "table": table}),
-            ensure_ascii=False,
-            indent=1,
-            default=str,
-            allow_nan=False,
-        ),
-        encoding="utf-8",
-    )
-    print(f"results: {a.out}")
+    write_results(a.out, {"meta": meta, "llm": llm, "table": table})
     return 0
 
 

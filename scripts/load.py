@@ -27,6 +27,12 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from anywhere: this checkout's `assistant` (stats, offline)
+    sys.path.insert(0, str(ROOT))
+
+from assistant.offline import child_env  # noqa: E402
+from assistant.stats import percentile  # noqa: E402
+
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 MAX_CLIENTS, MAX_QUESTIONS = 50, 50
 QUESTIONS = [
@@ -73,13 +79,7 @@ def start_server(port: int, args) -> subprocess.Popen:
     if args.corpus:
         cmd += ["--corpus", str(args.corpus)]
     cmd += ["serve", "--host", "127.0.0.1", "--port", str(port)]
-    env = {
-        **os.environ,
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "ANONYMIZED_TELEMETRY": "False",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-    }
+    env = child_env()
     env.pop("ASSISTANT_UI_USER", None)  # the load test talks to an open window
     env.pop("ASSISTANT_UI_PASSWORD", None)
     log = open(args.server_log, "wb") if args.server_log else subprocess.DEVNULL  # noqa: SIM115
@@ -166,12 +166,10 @@ def run_client(
         pass
 
 
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    xs = sorted(values)
-    k = max(0, min(len(xs) - 1, round(p / 100 * len(xs) + 0.5) - 1))  # nearest rank
-    return xs[k]
+def seconds_at(values: list[float], q: float) -> float:
+    """A latency percentile (assistant/stats.py's rule) in seconds, 3 decimals; NaN when nothing came back."""
+    p = percentile(values, q)
+    return float("nan") if p is None else round(p, 3)
 
 
 def main(argv=None) -> int:
@@ -241,8 +239,8 @@ def main(argv=None) -> int:
             "errors": len(errs),
             "wall_s": round(wall, 2),
             "throughput_per_s": round(len(lat) / wall, 2) if wall else None,
-            "p50_s": round(percentile(lat, 50), 3),
-            "p95_s": round(percentile(lat, 95), 3),
+            "p50_s": seconds_at(lat, 0.50),
+            "p95_s": seconds_at(lat, 0.95),
             "max_s": round(max(lat), 3) if lat else None,
             "mean_s": round(statistics.fmean(lat), 3) if lat else None,
         }

@@ -3,16 +3,12 @@ in a temporary folder, and an Assistant over it. Nothing here is faked."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+from assistant import offline  # noqa: F401 - first, for its effect: no telemetry, no model hub in the tests
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"

@@ -6,7 +6,6 @@ Screenshots go to tests/artifacts/ (git-ignored)."""
 from __future__ import annotations
 
 import csv
-import os
 import socket
 import subprocess
 import sys
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, stop_process
+
+from assistant.offline import child_env
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -77,18 +78,13 @@ def test_evaluate_tab_end_to_end(settings, store, tmp_path):
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
     log = tmp_path / "server.log"
-    env = {
-        **os.environ,
-        "ASSISTANT_FEEDBACK_FILE": str(tmp_path / "feedback.jsonl"),
-        "GRADIO_TEMP_DIR": str(gradio_tmp),
-        "TMPDIR": str(run_tmp),
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "ANONYMIZED_TELEMETRY": "False",
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONPATH": str(ROOT),
-    }
+    env = child_env(
+        ASSISTANT_FEEDBACK_FILE=str(tmp_path / "feedback.jsonl"),
+        GRADIO_TEMP_DIR=str(gradio_tmp),
+        TMPDIR=str(run_tmp),
+        PYTHONUNBUFFERED="1",
+        PYTHONPATH=str(ROOT),
+    )
     env.pop("ASSISTANT_UI_USER", None)
     env.pop("ASSISTANT_UI_PASSWORD", None)
     bad = tmp_path / "upload" / "windows.csv"  # Persian saved in the Windows code page, not UTF-8

@@ -27,6 +27,7 @@ from markdown_it import MarkdownIt
 from assistant.answer import NOT_IN_PAPER, QuestionError, validate_question
 from assistant.index import IndexError_, add_documents, build, open_index, status
 from assistant.ingest import MAX_FILE_BYTES, MAX_PDF_PAGES, IngestError
+from assistant.offline import child_env
 
 # ---------------------------------------------------------------------- helpers
 REFUSE = "refuse"
@@ -520,7 +521,7 @@ def test_chroma_server_mode_end_to_end(copied_index, store, tmp_path):
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+        env=child_env(),
     )
     try:
         deadline = time.monotonic() + 60

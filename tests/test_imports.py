@@ -19,11 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "assistant"
 
 # Known cycles (issue #14), to be removed here when the cycle is gone:
-KNOWN_CYCLES: set[frozenset[str]] = {
-    # The chat window's handlers build the recommendation cards, and the cards' module reaches back for the
-    # handlers' source-card helpers (inside functions). Known, to be untangled (issue 14).
-    frozenset({"assistant.ui.handlers", "assistant.ui.recommendations"}),
-}
+KNOWN_CYCLES: set[frozenset[str]] = set()
 
 
 def modules(package: Path) -> dict[str, tuple[Path, bool]]:

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, stop_process
 
+from assistant.offline import child_env
+
 REQUESTS = int(os.environ.get("SOAK_REQUESTS", "2000"))
 QUESTIONS = [
     "Which of Tehran's sister cities are in Europe?",
@@ -54,16 +56,12 @@ def test_soak_memory_levels_off_and_no_temp_files(settings, store, tmp_path):
     server_tmp = tmp_path / "server-tmp"
     server_tmp.mkdir()
     log = tmp_path / "server.log"
-    env = {
-        **os.environ,
-        "TMPDIR": str(server_tmp),
-        "ASSISTANT_FEEDBACK_FILE": str(tmp_path / "feedback.jsonl"),
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "HF_HUB_OFFLINE": "1",
-        "ANONYMIZED_TELEMETRY": "False",
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONPATH": str(ROOT),
-    }
+    env = child_env(
+        TMPDIR=str(server_tmp),
+        ASSISTANT_FEEDBACK_FILE=str(tmp_path / "feedback.jsonl"),
+        PYTHONUNBUFFERED="1",
+        PYTHONPATH=str(ROOT),
+    )
     env.pop("GRADIO_TEMP_DIR", None)
     env.pop("ASSISTANT_UI_USER", None)
     env.pop("ASSISTANT_UI_PASSWORD", None)

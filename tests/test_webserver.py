@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, ROOT
 
+from assistant.offline import child_env
+
 CHROMIUM = Path("/usr/bin/chromium")
 VIETNAM = "Which city in Vietnam is Tehran's sister city?"
 USER, PASSWORD = "reader", "s3cret-pass"
@@ -48,9 +50,9 @@ class Server:
                 "ASSISTANT_FEEDBACK_FILE": str(tmp / "feedback.jsonl"),
                 "PYTHONPATH": str(ROOT),
                 "GRADIO_TEMP_DIR": str(self.uploads),
-                "GRADIO_ANALYTICS_ENABLED": "False",
             }
         )
+        env = child_env(env)
         if auth:
             env.update({"ASSISTANT_UI_USER": USER, "ASSISTANT_UI_PASSWORD": PASSWORD})
         self._out = self.log.open("wb")

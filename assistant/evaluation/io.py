@@ -10,6 +10,7 @@ import json
 import re
 from pathlib import Path
 
+from ..errors import EvalInputError
 from ..normalize import clean_display, normalize
 
 SUFFIXES = (".csv", ".xlsx", ".jsonl")
@@ -31,10 +32,6 @@ _UNANSWERABLE = re.compile(
     r"|\bthe paper (?:does not|doesn't|does n't) (?:answer|say|state|mention|cover)\b"
     r"|مقاله (?:به این پرسش )?پاسخ نمی ?دهد|در مقاله (?:نیامده|نیست)|مقاله (?:در این باره |درباره این )?چیزی نمی ?گوید"
 )
-
-
-class EvalInputError(ValueError):
-    """A test set that cannot be read as given; the message says why in one line."""
 
 
 def says_unanswerable(reference: str) -> bool:

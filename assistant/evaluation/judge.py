@@ -28,7 +28,9 @@ def make_judge(settings) -> Callable[[dict, dict], tuple[bool | None, str]]:
                 "or --backend openai/ollama/llamacpp"
             )
         settings = settings.with_overrides(backend="openai")
-    chat = make_backend(settings).model
+    generator = make_backend(settings)
+    assert generator is not None  # a chat-model backend here: "extractive" was replaced by "openai" above
+    chat = generator.model
     timeout = float(settings.llm_timeout_s)
 
     def judge(item: dict, result: dict) -> tuple[bool | None, str]:

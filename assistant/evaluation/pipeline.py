@@ -18,8 +18,8 @@ from .scoring import (
     Vocabulary,
     check_thresholds,
     cosine,
+    latency_percentile,
     mean,
-    percentile,
     score_item,
     score_reference,
     scored,
@@ -240,8 +240,8 @@ def summarize_reference(scores: list[RefScore]) -> dict:
         "false_answers": sum(1 for s in una if not s.abstained),
         "language_match": mean([float(s.lang_match) for s in scores]),
         "judge_accuracy": mean([float(j) for j in judged]) if judged else None,
-        "latency_p50_ms": percentile([s.latency_ms for s in scores], 0.5),
-        "latency_p95_ms": percentile([s.latency_ms for s in scores], 0.95),
+        "latency_p50_ms": latency_percentile([s.latency_ms for s in scores], 0.5),
+        "latency_p95_ms": latency_percentile([s.latency_ms for s in scores], 0.95),
     }
 
 

@@ -35,18 +35,20 @@ def _bar(desc: str, unit: str, stream: TextIO) -> Callable[[int, int], None]:
 
 
 def _lines(desc: str, unit: str, stream: TextIO) -> Callable[[int, int], None]:
-    state = {"next": 0, "start": None}
+    next_tenth = 0
+    start: float | None = None
 
     def update(done: int, total: int) -> None:
-        if state["start"] is None:
-            state["start"] = time.monotonic()
+        nonlocal next_tenth, start
+        if start is None:
+            start = time.monotonic()
         if total <= 0:
             return
         tenth = done * 10 // total  # 0..10: which 10% step has been reached
-        if tenth >= state["next"] or done >= total:
-            elapsed = time.monotonic() - state["start"]
+        if tenth >= next_tenth or done >= total:
+            elapsed = time.monotonic() - start
             stream.write(f"{desc}: {done}/{total} {unit} ({done * 100 // total}%, {elapsed:.0f} s)\n")
             stream.flush()
-            state["next"] = tenth + 1
+            next_tenth = tenth + 1
 
     return update

@@ -157,8 +157,11 @@ class Generator:
         parts = []
         for chunk in self._stream_call(messages, ANSWER_TOKENS):
             parts.append(chunk)
+            show = self.on_chunk  # cleared below after a display error; later chunks are only collected
+            if show is None:
+                continue
             try:
-                self.on_chunk(chunk)
+                show(chunk)
             except Exception:  # noqa: BLE001 - a display error must not lose the answer
                 self.on_chunk = None
         return "".join(parts)
@@ -197,6 +200,7 @@ def make_backend(settings) -> Generator | None:
     backend = settings.backend
     if backend == "extractive":
         return None
+    chat: ChatModel
     if backend == "openai":
         model = settings.llm_model or DEFAULT_MODEL["openai"]
         chat = OpenAIChat(settings.llm_base_url, model, api_key_from(settings))

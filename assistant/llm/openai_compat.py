@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from typing import Any
 
 from .protocol import ChatError
 from .transport import http_json, http_lines
@@ -39,7 +40,7 @@ class OpenAIChat:
         # Local servers want no key, but the client wants one: a placeholder is sent to them.
         self.api_key = api_key or "not-needed"
         self.transport = transport
-        self._client = None
+        self._client: Any = None  # an openai.OpenAI once the SDK is used (the package is optional)
 
     def _use_sdk(self) -> bool:
         if self.transport != "auto":

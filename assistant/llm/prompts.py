@@ -102,7 +102,8 @@ def trim_passage(text: str, terms: set[str], limit: int = PASSAGE_CHARS) -> str:
         return text
     sents = sentences(text)
     scored = sorted(range(len(sents)), key=lambda i: (-len(terms & {stem(t) for t in content_terms(sents[i])}), i))
-    keep, used = [], 0
+    keep: list[int] = []
+    used = 0
     for i in scored:
         if used + len(sents[i]) > limit and keep:
             continue

@@ -3,7 +3,7 @@
 For: the contract between backend.py and the clients (openai_compat.py, ollama.py, llamacpp.py): a reply
 for a list of messages, optionally as chunks, within a timeout, or a `ChatError` saying why not and
 whether a second attempt may get past it.
-Must not: import a client package or anything else of the project (every other llm module imports it).
+Must not: import a client package or anything of the project but errors.py (every other llm module imports it).
 """
 
 from __future__ import annotations
@@ -11,14 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
+from ..errors import ChatError  # defined with the project's other errors; imported from here by the clients
 
-class ChatError(Exception):
-    """A chat-model call failed; `retryable` for failures a second attempt may get past."""
-
-    def __init__(self, reason: str, retryable: bool = False):
-        super().__init__(reason)
-        self.reason = reason
-        self.retryable = retryable
+__all__ = ["ChatError", "ChatModel"]
 
 
 class ChatModel(Protocol):

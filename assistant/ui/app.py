@@ -9,13 +9,18 @@ import html
 import json
 import os
 from pathlib import Path
+from typing import cast
 
+from .. import offline
 from ..answer import Assistant
 from ..settings import Settings
 from .chatlog import SESSION_TTL_S
 from .handlers import FeedbackLog, Handlers
 from .text import LANG_CHOICES, bi
 
+# Gradio 6 still takes api_name=False (a private endpoint with no name), as this window has always used;
+# its type hints say str | None only.
+NO_API = cast(str, False)
 STATIC = Path(__file__).resolve().parent / "static"
 CSS = (STATIC / "app.css").read_text(encoding="utf-8")
 # The CSS goes in <head> as it is: Gradio's css= would scope every rule under its `.contain` element, and
@@ -188,21 +193,21 @@ def build_app(assistant: Assistant, feedback_path: Path | None = None):
                 [box, session, lang],
                 [box, log, session, send, stop, status],
                 show_progress="hidden",
-                api_name=False,
+                api_name=NO_API,
             )
-            ans_ev = ev.then(_answer, [session, lang], [log, session], show_progress="hidden", api_name=False)
-            ans_ev.then(_idle, None, [send, stop], show_progress="hidden", api_name=False)
+            ans_ev = ev.then(_answer, [session, lang], [log, session], show_progress="hidden", api_name=NO_API)
+            ans_ev.then(_idle, None, [send, stop], show_progress="hidden", api_name=NO_API)
             answering.append(ans_ev)
         stop.click(
-            handlers.stop, [session], [log, session], cancels=answering, show_progress="hidden", api_name=False
-        ).then(_idle, None, [send, stop], api_name=False)
-        clear.click(lambda: (*handlers.clear(), ""), None, [log, session, status], api_name=False)
+            handlers.stop, [session], [log, session], cancels=answering, show_progress="hidden", api_name=NO_API
+        ).then(_idle, None, [send, stop], api_name=NO_API)
+        clear.click(lambda: (*handlers.clear(), ""), None, [log, session, status], api_name=NO_API)
 
         def _export(s):
             return handlers.export_chat(s)
 
-        export.click(_export, [session], [payload, status], show_progress="hidden", api_name=False).then(
-            None, [payload], None, js="(p) => { window.taDownload(p); }", api_name=False
+        export.click(_export, [session], [payload, status], show_progress="hidden", api_name=NO_API).then(
+            None, [payload], None, js="(p) => { window.taDownload(p); }", api_name=NO_API
         )
 
         def _action(p, s):
@@ -214,22 +219,22 @@ def build_app(assistant: Assistant, feedback_path: Path | None = None):
             [action, session],
             [log, session, status, rec_status, rec_card, payload],
             show_progress="hidden",
-            api_name=False,
+            api_name=NO_API,
         ).then(
             None,
             [payload],
             None,
             js="(p) => { window.taDownload(p); const c = document.querySelector('#rec-card .rec-card');"
             " if (c) c.scrollIntoView({block: 'nearest'}); }",
-            api_name=False,
+            api_name=NO_API,
         )
 
         def _list(q, k):
             return recs.list_html(q, k)
 
-        search.change(_list, [search, kinds], rec_list, show_progress="hidden", api_name=False)
-        kinds.change(_list, [search, kinds], rec_list, show_progress="hidden", api_name=False)
-        tlang.change(lambda v: tables_html(assistant, "en" if v == "English" else "fa"), tlang, tables, api_name=False)
+        search.change(_list, [search, kinds], rec_list, show_progress="hidden", api_name=NO_API)
+        kinds.change(_list, [search, kinds], rec_list, show_progress="hidden", api_name=NO_API)
+        tlang.change(lambda v: tables_html(assistant, "en" if v == "English" else "fa"), tlang, tables, api_name=NO_API)
 
         def respond(q, c, lg):
             """One question, answered on its own: (box value, messages). For scripts and load tests."""
@@ -268,7 +273,7 @@ def ui_auth_from_env(environ=None) -> tuple[str, str] | None:
 
 # ---------------------------------------------------------------------- launch (kept apart: the web server may change)
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    offline.apply_defaults()  # no gradio analytics (nor telemetry, nor model hub) when called from Python
     from ..index import open_index
 
     auth = ui_auth_from_env()  # first: half a login is refused before anything is loaded

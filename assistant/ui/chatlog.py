@@ -90,9 +90,10 @@ class Session:
 def answer_body(ans: Answer, msg_id: str) -> str:
     """The answer's text as HTML: lines starting with '- ' as a list, [n] as links to this message's cards."""
     known = {c.n for c in ans.citations}
-    out, items = [], []
+    out: list[str] = []
+    items: list[str] = []
 
-    def flush():
+    def flush() -> None:
         if items:
             out.append("<ul>" + "".join(f"<li>{x}</li>" for x in items) + "</ul>")
             items.clear()
@@ -194,6 +195,7 @@ def message_html(
             f'<i></i><i></i><i></i></span> Writing… · <bdi lang="fa">در حال نوشتن…</bdi></div></div>'
         )
     ans = msg.answer
+    assert ans is not None  # an assistant message that is neither pending nor streaming carries its answer
     body = answer_body(ans, msg.id)
     extra = ""
     if ans.abstained:

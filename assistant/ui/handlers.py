@@ -11,12 +11,8 @@ browser as data and removed at once.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
-import os
-import queue
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -27,114 +23,35 @@ from ..answer import NOT_IN_PAPER, Assistant, QuestionError
 from ..normalize import clean_display
 from ..types import Answer
 from .chatlog import Message, Session, log_html
+from .export import conversation_markdown, download_payload, plain_messages
+from .feedback import (
+    FEEDBACK_MAX_BYTES,
+    FEEDBACK_PER_SESSION,
+    FEEDBACK_WINDOW_S,
+    MAX_FEEDBACK_CHARS,
+    FeedbackLog,
+)
+from .recommendations import Recommendations
 from .sources import PdfPages, card_html, where
+from .stream import STREAM_POLL_S, StreamTap
 from .text import friendly_messages, lang_of, preview, question_language, question_problem
 
+# The feedback log, the stream tap and the exports live in their own modules; these names are still
+# imported from here.
+__all__ = [
+    "FEEDBACK_MAX_BYTES",
+    "FEEDBACK_PER_SESSION",
+    "FEEDBACK_WINDOW_S",
+    "MAX_FEEDBACK_CHARS",
+    "STREAM_POLL_S",
+    "FeedbackLog",
+    "Handlers",
+    "StreamTap",
+    "download_payload",
+    "plain_messages",
+]
+
 log = logging.getLogger(__name__)
-
-MAX_FEEDBACK_CHARS = 4000
-FEEDBACK_MAX_BYTES = 5_000_000  # the feedback file stops growing here (the operator is told in the log, once)
-FEEDBACK_PER_SESSION = 20  # ratings/corrections a session may send ...
-FEEDBACK_WINDOW_S = 600.0  # ... per ten minutes
-STREAM_POLL_S = 0.2
-
-
-# ---------------------------------------------------------------------- feedback
-class FeedbackLog:
-    """Append-only JSONL; one write per record under a lock (and a file lock: several server processes may
-    share it), so concurrent users lose nothing. Bounded: records are cut to MAX_FEEDBACK_CHARS per field and
-    the file stops at FEEDBACK_MAX_BYTES."""
-
-    def __init__(self, path: Path, max_bytes: int = FEEDBACK_MAX_BYTES):
-        self.path = path
-        self.max_bytes = max_bytes
-        self._lock = threading.Lock()
-        self._full_logged = False
-
-    def add(self, record: dict) -> bool:
-        from filelock import FileLock
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"time": time.time(), **record}, ensure_ascii=False) + "\n"
-        with self._lock, FileLock(str(self.path) + ".lock", timeout=30):
-            size = self.path.stat().st_size if self.path.exists() else 0
-            if size + len(line.encode("utf-8")) > self.max_bytes:
-                if not self._full_logged:
-                    log.warning("feedback file %s reached %d bytes; further feedback is not saved", self.path, size)
-                    self._full_logged = True
-                return False
-            with self.path.open("a", encoding="utf-8") as fh:
-                fh.write(line)
-                fh.flush()
-                os.fsync(fh.fileno())
-        return True
-
-
-# ---------------------------------------------------------------------- streaming from a chat model
-class StreamTap:
-    """Shows a streaming chat model's answer sentence by sentence, each once it passes the same checks the
-    final answer goes through (llm.parse_reply + compose.verify against the passages the model was given).
-
-    The Generator has one `on_chunk` hook for the whole process; the tap routes each chunk to the question
-    being answered on that thread, and notes which passages that question's model call was given."""
-
-    def __init__(self, generator):
-        self.generator = generator
-        self._listeners: dict[int, _Listener] = {}
-        generator.on_chunk = self._dispatch
-        original = generator.messages
-
-        def messages(turn, extractive=None):
-            msgs, context = original(turn, extractive)
-            listener = self._listeners.get(threading.get_ident())
-            if listener is not None:
-                listener.context = context
-                listener.lang = turn.lang if turn.lang in ("fa", "en") else "en"
-            return msgs, context
-
-        generator.messages = messages
-
-    def _dispatch(self, chunk: str) -> None:
-        listener = self._listeners.get(threading.get_ident())
-        if listener is not None:
-            listener.feed(chunk)
-
-    def listen(self) -> _Listener:
-        listener = _Listener()
-        self._listeners[threading.get_ident()] = listener
-        return listener
-
-    def done(self) -> None:
-        self._listeners.pop(threading.get_ident(), None)
-
-
-_SENTENCE_END = re.compile(r"[.!?؟](?:\s*\[[\d,\s]+\])*\s")
-
-
-class _Listener:
-    def __init__(self):
-        self.text = ""
-        self.context: list = []
-        self.lang = "en"
-        self.verified: list[str] = []
-        self.updates: queue.Queue[list[str]] = queue.Queue()
-        self._checked_upto = 0
-
-    def feed(self, chunk: str) -> None:
-        from ..compose import verify
-        from ..llm import parse_reply
-
-        self.text += chunk
-        ends = [m.end() for m in _SENTENCE_END.finditer(self.text)]
-        if not ends or ends[-1] <= self._checked_upto or not self.context:
-            return
-        self._checked_upto = ends[-1]
-        parsed = parse_reply(self.text[: ends[-1]], self.context, self.lang)
-        kept = verify(parsed.statements, {p.id for p, _ in self.context}, self.lang)
-        sentences = [st.text for st in kept]
-        if sentences != self.verified:
-            self.verified = sentences
-            self.updates.put(list(sentences))
 
 
 # ---------------------------------------------------------------------- handlers
@@ -150,8 +67,6 @@ class Handlers:
         self.table_titles = _table_titles(corpus)
         gen = getattr(assistant, "generator", None)
         self.tap = StreamTap(gen) if gen is not None and getattr(gen, "streams", False) else None
-        from .recommendations import Recommendations
-
         self.recs = Recommendations(assistant, self)
 
     # -------------------------------------------------------------- rendering
@@ -230,12 +145,13 @@ class Handlers:
 
     def answer(
         self, session: Session | None, lang_choice: str | None = None, standalone: bool = False
-    ) -> Iterator[tuple[str, Session]]:
+    ) -> Iterator[tuple[str, Session | None]]:
         """Step 2: answer the pending question; yields (log html, session) as the answer is written."""
         found = self._pending(session)
         if found is None:
             yield self.render(session), session
             return
+        assert session is not None  # a pending message was found in it
         msg, question = found
         history = [] if standalone else self._history_before(session, msg)
         if self.tap is None:
@@ -305,6 +221,7 @@ class Handlers:
         """The Stop button: the answer being written is dropped and a note says so."""
         found = self._pending(session)
         if found is not None:
+            assert session is not None  # a pending message was found in it
             msg, question = found
             session.cancelled.add(msg.id)
             self._to_note(session, msg, question, "stopped")
@@ -317,7 +234,7 @@ class Handlers:
     def feedback_action(self, session: Session | None, msg_id: str, rating: str | None, correction: str = "") -> str:
         """A rating or a correction of the answer `msg_id` -> a status line."""
         msg = session.get(msg_id) if session else None
-        if msg is None or msg.role != "assistant" or msg.answer is None:
+        if session is None or msg is None or msg.role != "assistant" or msg.answer is None:
             return "Only answers can be rated. · فقط پاسخ‌ها را می‌توان ارزیابی کرد.\u200f"
         now = time.monotonic()
         session.feedback_times = [t for t in session.feedback_times if now - t < FEEDBACK_WINDOW_S]
@@ -345,30 +262,7 @@ class Handlers:
     # -------------------------------------------------------------- export
     def export_markdown(self, session: Session | None) -> str | None:
         """The conversation as Markdown text (None when there is nothing to export)."""
-        pairs = session.answered() if session else []
-        if not pairs:
-            return None
-        lines = [
-            "# Conversation about the paper on city diplomacy in Tehran",
-            "# گفت‌وگو درباره مقاله «دیپلماسی شهری در کلانشهر تهران»",
-            "",
-        ]
-        for q, a in pairs:
-            lines += [f"## {q}", "", a.answer, ""]
-            if a.citations:
-                lines += ["Sources / منابع:", ""]
-            for c in a.citations:
-                where_en, where_fa = where(c, self.table_titles)
-                page = self.page_of(c)
-                lines += [
-                    f"- [{c.n}] {where_en} / {where_fa}" + (f", page {page}" if page else "") + f" — `{c.id}`",
-                    f"  - Persian original: {c.text}",
-                    f"  - English translation: {c.text_en}",
-                ]
-                if c.quote:
-                    lines.append(f"  - Cited: {c.quote}")
-            lines.append("")
-        return "\n".join(lines)
+        return conversation_markdown(session.answered() if session else [], self.table_titles, self.page_of)
 
     def export_chat(self, session: Session | None) -> tuple[str, str]:
         """-> (download payload for the browser, status line). Nothing is kept on disk."""
@@ -438,31 +332,6 @@ class Handlers:
         cards = "\n".join(self.card(c, last.id, links=False) for c in ans.citations)
         choices = [(f"[{c.n}] {where(c)[0][:38]}", f"[{c.n}] {c.id}") for c in ans.citations]
         return cards, choices
-
-
-def plain_messages(session: Session, handlers: Handlers) -> list[dict]:
-    """The log as a list of {'role','content'} with each message's text (HTML-escaped, direction wrapper),
-    refusal notes as assistant messages starting with ⚠️: what an API client reads."""
-    from .text import dir_of, h
-
-    out = []
-    for m in session.messages:
-        role = "user" if m.role == "user" else "assistant"
-        if m.role == "note" and m.note_lang_pair:
-            content = "".join(
-                f'<div class="msg-{lg}" dir="{dir_of(lg)}" lang="{lg}">⚠️ {h(m.note_lang_pair[lg])}</div>'
-                for lg in ("fa", "en")
-            )
-        else:
-            text = ("⚠️ " if m.role == "note" else "") + (m.text or "")
-            content = f'<div class="msg-{m.lang}" dir="{dir_of(m.lang)}" lang="{m.lang}">{h(text)}</div>'
-        out.append({"role": role, "content": content})
-    return out
-
-
-def download_payload(name: str, mime: str, data: bytes) -> str:
-    """What the page turns into a download (no file on the server)."""
-    return json.dumps({"name": name, "mime": mime, "b64": base64.b64encode(data).decode("ascii"), "t": time.time()})
 
 
 def _table_titles(corpus: Path) -> dict:

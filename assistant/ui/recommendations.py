@@ -12,10 +12,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import re
-import shutil
-import subprocess
-import tempfile
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -23,8 +19,10 @@ from pathlib import Path
 from ..normalize import normalize, persian_digits
 from ..retrieve import Filters
 from ..types import Citation, Passage
+from .brief_pdf import CHROMIUM, brief_html, markdown_to_pdf  # noqa: F401 - CHROMIUM, brief_html: imported from here
+from .export import download_payload
 from .sources import where
-from .text import FA_FONTS, h
+from .text import h
 
 # kind -> (English label, Persian label, words that mark it in an English group cell)
 KINDS: OrderedDict[str, tuple[str, str, tuple[str, ...]]] = OrderedDict(
@@ -39,7 +37,7 @@ KINDS: OrderedDict[str, tuple[str, str, tuple[str, ...]]] = OrderedDict(
     ]
 )
 # What a card shows for an item of each kind: (heading en, heading fa, kinds) sections, then the paragraphs.
-RELATED = {
+RELATED: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     "recommendation": [
         ("Expected results", "نتایج مورد انتظار", ("result",)),
         ("Related necessities and challenges", "ضرورت‌ها و چالش‌های مرتبط", ("necessity", "challenge", "shortcoming")),
@@ -352,6 +350,7 @@ class Recommendations:
 
         for item_id in items:
             card = self.related(item_id)
+            assert card is not None  # every id in `items` is a known item
             it = card["item"]
             en_k, fa_k, _ = KINDS[it["kind"]]
             n = n_of(it["passage"])
@@ -379,8 +378,6 @@ class Recommendations:
         return "\n".join(lines) + "\n"
 
     def brief(self, ids: list[str], fmt: str) -> tuple[str, str]:
-        from .handlers import download_payload
-
         text = self.brief_markdown(ids)
         if text is None:
             return "", "Select items first (the boxes beside them). · ابتدا موردهایی را انتخاب کنید.\u200f"
@@ -405,59 +402,3 @@ class Recommendations:
 def _excerpt(text: str, limit: int = 420) -> str:
     text = (text or "").strip()
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-# ---------------------------------------------------------------------- PDF through headless Chromium
-CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
-_PERSIAN = re.compile(r"[\u0600-\u06FF]")
-
-
-def brief_html(markdown_text: str) -> str:
-    """The brief's Markdown as a printable HTML page: Persian lines right to left in Noto Naskh Arabic."""
-    from markdown_it import MarkdownIt
-
-    body = MarkdownIt("commonmark", {"html": False}).render(markdown_text)
-    # each block takes the direction of its text (dir=auto), so Persian lines read right to left
-    body = re.sub(r"<(p|li|h1|h2|h3|h4)>", r'<\1 dir="auto">', body)
-    return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Policy brief</title><style>'
-        f'@page {{ size: A4; margin: 18mm; }} body {{ font-family: "Noto Sans", "DejaVu Sans", sans-serif; '
-        f'font-size: 11pt; line-height: 1.55; color: #111; }} [dir="rtl"], :lang(fa) {{ font-family: "Noto Naskh Arabic", '
-        f"{FA_FONTS}; }} h1 {{ font-size: 17pt; margin: 0 0 4pt; }} h2 {{ font-size: 13pt; border-top: 1px solid #999; "
-        f"padding-top: 6pt; }} h3 {{ font-size: 11.5pt; }} code {{ font-size: 9pt; }}</style></head>"
-        f"<body>{body}</body></html>"
-    )
-
-
-def markdown_to_pdf(markdown_text: str, timeout: float = 60.0) -> bytes:
-    """PDF bytes of the brief, printed by headless Chromium in a private folder that is removed at once."""
-    exe = next((c for c in CHROMIUM if Path(c).exists()), None) or shutil.which("chromium")
-    if not exe:
-        raise RuntimeError("no chromium to print the PDF")
-    work = Path(tempfile.mkdtemp(prefix="brief-"))
-    try:
-        page = work / "brief.html"
-        out = work / "brief.pdf"
-        page.write_text(brief_html(markdown_text), encoding="utf-8")
-        subprocess.run(
-            [
-                exe,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--no-first-run",
-                "--disable-sync",
-                "--disable-component-update",
-                f"--user-data-dir={work / 'profile'}",
-                "--no-pdf-header-footer",
-                f"--print-to-pdf={out}",
-                page.as_uri(),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=timeout,
-        )
-        return out.read_bytes()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)

@@ -12,6 +12,7 @@ import re
 from ..normalize import clean_display, persian_digits
 from ..query import detect_language
 from ..settings import Settings
+from ..types import Lang
 
 RLM, LRM = "\u200f", "\u200e"
 LANG_CHOICES = ["auto", "فارسی", "English"]
@@ -35,8 +36,9 @@ def bi(en: str, fa_text: str) -> str:
     return f"{en} · {fa(fa_text)}"
 
 
-def lang_of(choice: str | None) -> str | None:
-    return {"فارسی": "fa", "English": "en", "fa": "fa", "en": "en"}.get(choice or "auto")
+def lang_of(choice: str | None) -> Lang | None:
+    langs: dict[str, Lang] = {"فارسی": "fa", "English": "en", "fa": "fa", "en": "en"}
+    return langs.get(choice or "auto")
 
 
 def dir_of(lang: str) -> str:
