@@ -1,9 +1,12 @@
 """Shared fixtures: one real index (bundled e5 model, real Chroma) built once per test session
-in a temporary folder, and an Assistant over it. Nothing here is faked."""
+in a temporary folder, and an Assistant over it; and helpers to run the CLI and to stop a server a test
+started. Nothing here is faked (the fakes are in fakes.py)."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,10 +59,41 @@ def copied_index(tmp_path, settings, store):
     return settings.with_overrides(index_dir=target, feedback_file=tmp_path / "feedback.jsonl")
 
 
+def run_cli(
+    settings,
+    *args: str,
+    env: dict[str, str] | None = None,
+    stdin: bytes | str | None = None,
+    timeout: float = 300,
+    text: bool = False,
+) -> subprocess.CompletedProcess:
+    """`python -m assistant ARGS` in a child process, as a user runs it, over the index and feedback file of
+    `settings` and the bundled corpus; `env` is layered on top. The caller's own ASSISTANT_* variables are left
+    out: a developer's ASSISTANT_BACKEND or ASSISTANT_DEBUG must not change what a test sees. Output is captured
+    (bytes; str with text=True)."""
+    child = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    child.update(
+        {
+            "ASSISTANT_INDEX_DIR": str(settings.index_dir),
+            "ASSISTANT_CORPUS_DIR": str(CORPUS),
+            "ASSISTANT_FEEDBACK_FILE": str(settings.feedback_file),
+            "PYTHONPATH": str(ROOT),  # this checkout's package, in the child and anything it starts
+            **(env or {}),
+        }
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", *args],
+        env=child,
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=text,
+        timeout=timeout,
+    )
+
+
 def stop_process(proc, timeout: float = 20) -> None:
     """End a server a test started: politely, then by force."""
-    import subprocess
-
     proc.terminate()
     try:
         proc.wait(timeout=timeout)

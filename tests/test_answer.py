@@ -2,12 +2,11 @@
 abstention, verified citations, and the CLI contracts (JSON shape, exit codes)."""
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
-from conftest import CORPUS, ROOT
+from conftest import ROOT, run_cli
 
 from assistant.answer import NOT_IN_PAPER, QuestionError, validate_question
 from assistant.compose import Statement, verify
@@ -133,13 +132,6 @@ def test_bad_questions_are_refused_with_a_reason(bad, settings):
 
 
 # ---------------------------------------------------------------------- the CLI contracts
-def run_cli(settings, *args, stdin=None):
-    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(settings.index_dir), "ASSISTANT_CORPUS_DIR": str(CORPUS)}
-    return subprocess.run(
-        [sys.executable, "-m", "assistant", *args], env=env, cwd=ROOT, input=stdin, capture_output=True, timeout=300
-    )
-
-
 def test_ask_json_contract(settings, store):
     out = run_cli(settings, "ask", "--json", "Which Table 2 city is in Vietnam?")
     assert out.returncode == 0, out.stderr

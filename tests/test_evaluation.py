@@ -10,14 +10,12 @@ import csv
 import http.server
 import io
 import json
-import os
 import re
-import subprocess
-import sys
 import threading
+from functools import partial
 
 import pytest
-from conftest import CORPUS, ROOT
+from conftest import ROOT, run_cli
 
 from assistant.evaluation import EvalInputError, read_questions
 from assistant.evaluation.compare import compare_runs, exact_mcnemar, load_run, paired_bootstrap
@@ -42,17 +40,8 @@ def person_verdicts() -> dict[str, bool]:
         return {r["id"]: r["person_verdict"] == "correct" for r in csv.DictReader(fh)}
 
 
-def run_cli(settings, *args, env=None, timeout=600):
-    env = {
-        **os.environ,
-        "ASSISTANT_INDEX_DIR": str(settings.index_dir),
-        "ASSISTANT_CORPUS_DIR": str(CORPUS),
-        "PYTHONPATH": str(ROOT),
-        **(env or {}),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "assistant", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
-    )
+# The shared CLI runner, read as text, with an evaluation's longer timeout.
+eval_cli = partial(run_cli, text=True, timeout=600)
 
 
 # ====================================================================== reading test sets
@@ -151,7 +140,7 @@ def test_row_limit(tmp_path):
     ],
 )
 def test_cli_maps_bad_input_to_exit_2(settings, args, message):
-    out = run_cli(settings, *args, timeout=120)
+    out = eval_cli(settings, *args, timeout=120)
     assert out.returncode == 2, out.stderr
     assert out.stderr.strip().count("\n") == 0 and message in out.stderr and out.stdout == ""
 
@@ -159,7 +148,7 @@ def test_cli_maps_bad_input_to_exit_2(settings, args, message):
 def test_cli_bad_spreadsheet_exits_2_before_loading_anything(settings, tmp_path):
     bad = tmp_path / "set.csv"
     bad.write_bytes("question,reference\nتهران؟,ب\n".encode("cp1256"))
-    out = run_cli(settings, "eval", "--questions", str(bad), "--report", str(tmp_path / "r"), timeout=120)
+    out = eval_cli(settings, "eval", "--questions", str(bad), "--report", str(tmp_path / "r"), timeout=120)
     assert out.returncode == 2 and out.stderr.startswith("assistant: set.csv: not UTF-8 text"), out.stderr
     assert not (tmp_path / "r").exists()
 
@@ -249,7 +238,7 @@ def test_similarity_cut_off_is_calibrated_on_our_labelled_set(assistant):
 @pytest.fixture(scope="module")
 def extractive_run(settings, store, tmp_path_factory):
     folder = tmp_path_factory.mktemp("extractive")
-    out = run_cli(
+    out = eval_cli(
         settings, "eval", "--questions", str(TEAM), "--report", str(folder / "report"), env={"PYTHONUNBUFFERED": "1"}
     )
     assert out.returncode == 0, out.stderr
@@ -371,7 +360,7 @@ def test_compare_lists_exactly_the_changed_items(settings, store, extractive_run
     items = read_questions(TEAM)
     server = FakeOpenAIServer(every_other_wrong(items))
     try:
-        out = run_cli(
+        out = eval_cli(
             settings,
             "eval",
             "--questions",
@@ -399,7 +388,7 @@ def test_compare_lists_exactly_the_changed_items(settings, store, extractive_run
     assert len(expected_worse) >= 6
 
     cmp_dir = tmp_path / "compare"
-    out = run_cli(
+    out = eval_cli(
         settings, "eval", "--compare", str(report_a), str(tmp_path / "fake-llm"), "--report", str(cmp_dir), timeout=120
     )
     assert out.returncode == 0, out.stderr
@@ -439,7 +428,7 @@ def test_judge_adds_a_verdict_per_item_from_a_chat_model(settings, store, tmp_pa
         encoding="utf-8",
     )
     try:
-        out = run_cli(
+        out = eval_cli(
             settings,
             "eval",
             "--questions",
@@ -463,7 +452,7 @@ def test_judge_adds_a_verdict_per_item_from_a_chat_model(settings, store, tmp_pa
 
 
 def test_judge_needs_an_endpoint(settings):
-    out = run_cli(settings, "eval", "--questions", str(TEAM), "--judge", timeout=120)
+    out = eval_cli(settings, "eval", "--questions", str(TEAM), "--judge", timeout=120)
     assert out.returncode == 2 and "--judge needs a chat-model endpoint" in out.stderr
 
 

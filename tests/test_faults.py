@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, ROOT
+from conftest import CORPUS, ROOT, run_cli
 
 from assistant.errors import IndexDamaged, SettingsError
 from assistant.index import add_documents, build, status
@@ -34,29 +34,6 @@ DOC_TEXT = (
 DOC_Q = "How many river engineers will Zanzibar exchange with Tehran's ferry working group?"
 VIETNAM = "Which city in Vietnam is Tehran's sister city?"
 FEEDBACK = '{"question": "q", "answer": "a", "rating": "up"}\n'
-
-
-def cli(settings, *args, stdin=None, env: dict | None = None, timeout: float = 300, user: int | None = None):
-    env_ = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env_.update(
-        {
-            "ASSISTANT_INDEX_DIR": str(settings.index_dir),
-            "ASSISTANT_CORPUS_DIR": str(CORPUS),
-            "ASSISTANT_FEEDBACK_FILE": str(settings.feedback_file),
-            "PYTHONPATH": str(ROOT),
-        }
-    )
-    env_.update(env or {})
-    extra = {"user": user, "group": user} if user is not None else {}
-    return subprocess.run(
-        [sys.executable, "-m", "assistant", *args],
-        env=env_,
-        cwd=ROOT,
-        input=stdin,
-        capture_output=True,
-        timeout=timeout,
-        **extra,
-    )
 
 
 def report_lines(out) -> list[str]:
@@ -178,7 +155,7 @@ def test_damage_is_reported_in_one_line_and_repaired_losing_nothing(damaged, cas
     feedback = (s.index_dir / "feedback.jsonl").read_bytes()
     st = status(s)  # status looks without writing
     assert st["state"] == "corrupt" and words in st["error"] and "\n" not in st["error"]
-    out = cli(s, "ask", "--json", VIETNAM)  # the first command finds the damage and repairs it
+    out = run_cli(s, "ask", "--json", VIETNAM)  # the first command finds the damage and repairs it
     assert out.returncode == 0, out.stderr
     lines = report_lines(out)
     assert len(lines) == 1, lines
@@ -188,7 +165,7 @@ def test_damage_is_reported_in_one_line_and_repaired_losing_nothing(damaged, cas
     assert (s.index_dir / "feedback.jsonl").read_bytes() == feedback
     assert (s.index_dir / "embedding-cache.sqlite").is_file() and (s.index_dir / "sources.json").is_file()
     assert status(s)["state"] == "current"
-    found = cli(
+    found = run_cli(
         s, "search", "--section", "doc:zanzibar-note.txt", "--json", DOC_Q
     )  # repaired: the next command reports nothing
     assert found.returncode == 0 and report_lines(found) == []
@@ -201,11 +178,11 @@ def test_index_rebuild_keeps_the_ingested_documents(damaged, case):
     s, root = damaged
     dict((d[0], d[1]) for d in DAMAGE)[case](s, root)
     outside = tree(root, skip=s.index_dir)
-    out = cli(s, "index", "--rebuild")
+    out = run_cli(s, "index", "--rebuild")
     assert out.returncode == 0, out.stderr
     assert report_lines(out) == [] and out.stdout.decode().startswith("built 139 passages")
     assert tree(root, skip=s.index_dir) == outside
-    ask = cli(s, "search", "--section", "doc:zanzibar-note.txt", "--json", DOC_Q)
+    ask = run_cli(s, "search", "--section", "doc:zanzibar-note.txt", "--json", DOC_Q)
     assert ask.returncode == 0 and doc_found(ask)
 
 
@@ -218,7 +195,7 @@ def test_only_version_folders_are_ever_removed(damaged):
     link = s.index_dir / ("v-" + "0" * 16 + "-20260101-000000-1-1")
     link.symlink_to(root / "sentinel", target_is_directory=True)
     (s.index_dir / "CURRENT").write_text(link.name)  # a version name, but a link: not followed
-    out = cli(s, "search", "--section", "doc:zanzibar-note.txt", "--json", DOC_Q)
+    out = run_cli(s, "search", "--section", "doc:zanzibar-note.txt", "--json", DOC_Q)
     assert out.returncode == 0 and doc_found(out)
     assert (lookalike / "mine.txt").is_file() and (root / "sentinel" / "keep.txt").is_file()
 
@@ -229,12 +206,12 @@ def test_an_index_from_before_the_registry_is_migrated(damaged):
     s, root = damaged
     (s.index_dir / "sources.json").unlink()
     shutil.rmtree(s.index_dir / "sources")
-    out = cli(s, "ask", "--json", VIETNAM)
+    out = run_cli(s, "ask", "--json", VIETNAM)
     assert out.returncode == 0 and report_lines(out) == []
     reg = json.loads((s.index_dir / "sources.json").read_text(encoding="utf-8"))["sources"]
     assert [Path(e["path"]).name for e in reg] == ["zanzibar-note.txt"] and len(reg[0]["sha256"]) == 64
     (s.index_dir / "CURRENT").write_text("")
-    out = cli(s, "search", "--section", "doc:zanzibar-note.txt", "--json", DOC_Q)
+    out = run_cli(s, "search", "--section", "doc:zanzibar-note.txt", "--json", DOC_Q)
     assert out.returncode == 0 and doc_found(out)
 
 
@@ -245,7 +222,7 @@ def test_a_deleted_source_file_comes_back_from_the_kept_copy(damaged, template):
     shutil.move(doc, moved)
     try:
         (_version(s) / "manifest.json").write_text("{")
-        out = cli(s, "search", "--section", "doc:zanzibar-note.txt", "--json", DOC_Q)
+        out = run_cli(s, "search", "--section", "doc:zanzibar-note.txt", "--json", DOC_Q)
         assert out.returncode == 0 and doc_found(out)
         lines = sorted(report_lines(out), key=lambda line: "rebuilding" in line)
         assert len(lines) == 2 and "kept in the index" in lines[0] and "rebuilding" in lines[1], lines
@@ -257,7 +234,7 @@ def test_a_damaged_registry_is_rebuilt_from_the_kept_copies(damaged):
     s, root = damaged
     (s.index_dir / "sources.json").write_bytes(b"\x00garbage")
     shutil.rmtree(_version(s))
-    out = cli(s, "search", "--section", "doc:zanzibar-note.txt", "--json", DOC_Q)
+    out = run_cli(s, "search", "--section", "doc:zanzibar-note.txt", "--json", DOC_Q)
     assert out.returncode == 0 and doc_found(out)
     lines = report_lines(out)
     assert len(lines) == 2 and "sources.json is damaged" in lines[0], lines
@@ -272,7 +249,7 @@ def test_a_garbage_embedding_cache_is_moved_aside(damaged, tmp_path):
     note.write_text(
         "Second note: the Tehran ferry group also met delegates from Mombasa about harbour pilots.\n", encoding="utf-8"
     )
-    out = cli(s, "ingest", str(note))
+    out = run_cli(s, "ingest", str(note))
     assert out.returncode == 0, out.stderr
     lines = report_lines(out)
     assert len(lines) == 1 and "embedding-cache.sqlite is damaged" in lines[0] and "fresh cache" in lines[0], lines
@@ -280,7 +257,7 @@ def test_a_garbage_embedding_cache_is_moved_aside(damaged, tmp_path):
     import sqlite3
 
     assert sqlite3.connect(str(cache)).execute("SELECT count(*) FROM vec").fetchone()[0] >= 1
-    ask = cli(s, "search", "--section", "doc:zanzibar-note.txt", "--json", DOC_Q)
+    ask = run_cli(s, "search", "--section", "doc:zanzibar-note.txt", "--json", DOC_Q)
     assert ask.returncode == 0 and doc_found(ask)
 
 
@@ -381,7 +358,7 @@ def test_a_read_only_index_folder_is_said_to_be_read_only(damaged, damage):
     finally:
         for p in [s.index_dir, *s.index_dir.rglob("*")]:
             p.chmod(0o755 if p.is_dir() else 0o644)
-    out = cli(
+    out = run_cli(
         s, "search", "--section", "doc:zanzibar-note.txt", "--json", DOC_Q
     )  # writable again: served (repaired first when damaged)
     assert out.returncode == 0 and doc_found(out)
@@ -409,7 +386,7 @@ def test_a_chroma_server_that_never_answers_does_not_hang_ask(damaged):
     url = f"http://127.0.0.1:{listener.getsockname()[1]}"
     try:
         t = time.monotonic()
-        out = cli(s, "--chroma-url", url, "ask", VIETNAM, env={"ASSISTANT_CHROMA_TIMEOUT_S": "2"}, timeout=120)
+        out = run_cli(s, "--chroma-url", url, "ask", VIETNAM, env={"ASSISTANT_CHROMA_TIMEOUT_S": "2"}, timeout=120)
         took = time.monotonic() - t
     finally:
         stop.set()
@@ -473,7 +450,7 @@ def test_bad_settings_exit_2_with_one_line(settings, store, tmp_path, case, args
     a_file.write_text("x")
     args = [a.replace("{file}", str(a_file)) for a in args]
     t = time.monotonic()
-    out = cli(settings, *args, env=env, timeout=120)
+    out = run_cli(settings, *args, env=env, timeout=120)
     assert out.returncode == 2, (out.returncode, out.stderr)
     (line,) = report_lines(out)
     assert words in line, line
@@ -491,7 +468,7 @@ def test_escape_sequences_are_removed_before_the_emptiness_check_and_retrieval(a
     coloured = assistant.ask("\x1b[1;32m" + VIETNAM + "\x1b[0m")
     assert not coloured.abstained and coloured.question == plain.question
     assert [c.id for c in coloured.citations] == [c.id for c in plain.citations] and coloured.answer == plain.answer
-    out = cli(settings, "ask", "\x1b[31m")
+    out = run_cli(settings, "ask", "\x1b[31m")
     assert out.returncode == 2 and "empty" in report_lines(out)[0]
 
 

@@ -21,7 +21,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, ROOT
+from conftest import CORPUS, ROOT, run_cli
 from markdown_it import MarkdownIt
 
 from assistant.answer import NOT_IN_PAPER, QuestionError, validate_question
@@ -36,19 +36,6 @@ VIETNAM = "Which city in Vietnam is Tehran's sister city?"
 ALLOWED_CHAT_TAGS = {"div", "p", "strong", "em", "ul", "ol", "li", "br", "code"}
 ALLOWED_CITE_TAGS = {"div", "b", "bdi", "code", "mark", "span", "p", "br"}
 ANSI = re.compile(r"\x1b|\x9b")
-
-
-def run_cli(settings, *args, stdin: bytes | None = None, timeout: float = 300):
-    env = {
-        **os.environ,
-        "ASSISTANT_INDEX_DIR": str(settings.index_dir),
-        "ASSISTANT_CORPUS_DIR": str(CORPUS),
-        "ASSISTANT_FEEDBACK_FILE": str(settings.feedback_file),
-    }
-    env.pop("ASSISTANT_DEBUG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "assistant", *args], env=env, cwd=ROOT, input=stdin, capture_output=True, timeout=timeout
-    )
 
 
 def one_line_error(out) -> str:

@@ -8,7 +8,6 @@ loopback, the same GGUF in process (llamacpp backend), and a down endpoint throu
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import subprocess
@@ -17,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, ROOT, stop_process
+from conftest import ROOT, run_cli, stop_process
 
 from assistant.answer import NOT_IN_PAPER, Assistant, Turn
 from assistant.compose import Composition, Statement, render, verify
@@ -348,18 +347,6 @@ def test_llamacpp_without_a_model_file_falls_back(settings, store):
 
 
 # ---------------------------------------------------------------------- CLI: a down endpoint
-def run_cli(settings, *args, env=None, stdin=None, timeout=300):
-    env = {
-        **os.environ,
-        "ASSISTANT_INDEX_DIR": str(settings.index_dir),
-        "ASSISTANT_CORPUS_DIR": str(CORPUS),
-        **(env or {}),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "assistant", *args], env=env, cwd=ROOT, input=stdin, capture_output=True, timeout=timeout
-    )
-
-
 def test_down_endpoint_falls_back_cleanly_and_quickly(settings, store):
     t = time.monotonic()
     out = run_cli(

@@ -1,0 +1,271 @@
+"""Fast unit tests of question analysis and answer composition, on a tiny index built with a FAKE embedder.
+
+The document is the invented Isfahan water note (tests/fixtures/second_doc: its own profile, keys and table).
+Its index is built for real (Chroma, BM25, question keys, the answer-type classifier trained at build time),
+but every vector comes from tests/fakes.py:FakeEmbeddings, so the whole file runs in seconds without the e5
+model. What is asserted holds whatever the embedder: the analysis reads the profile, the vocabulary and the
+question's form; the composer picks the sentence or rows that carry the answer. Retrieval quality and the
+calibrated abstention threshold belong to the real-model tests (test_second_document.py and the rest).
+The fixture has no calibration.json: the composer uses the prior a new document starts with.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fakes import FakeEmbeddings, fake_embedding_backend, fake_vector
+
+from assistant.answer import NOT_IN_PAPER, Assistant, Engine
+from assistant.index import Store, build
+from assistant.settings import Settings
+
+FIXTURE = Path(__file__).parent / "fixtures" / "second_doc"
+# An honest label in the manifest; and were the fake not injected, loading a model of this name fails at
+# once (no such model anywhere) instead of quietly loading the real one.
+FAKE_MODEL = "FAKE-hashed-ngrams"
+
+
+@dataclass
+class FastDoc:
+    settings: Settings
+    store: Store
+    fake: FakeEmbeddings
+    engine: Engine
+    assistant: Assistant
+
+
+@pytest.fixture(scope="module")
+def doc(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fast-units")
+    corpus = root / "corpus"
+    shutil.copytree(FIXTURE, corpus)
+    settings = Settings(
+        corpus_dir=corpus,
+        index_dir=root / "index",
+        feedback_file=root / "feedback.jsonl",
+        embedding_backend="sentence-transformers",
+        embedding_model=FAKE_MODEL,
+    )
+    with fake_embedding_backend(FakeEmbeddings()) as fake:
+        store = build(settings, report=lambda line: None)
+        yield FastDoc(settings, store, fake, Engine.over(store, settings), Assistant(settings, store))
+
+
+def analyse(doc: FastDoc, question: str):
+    return doc.engine.analyzer.analyse(question, doc.fake.embed_query(question))
+
+
+def entity_ids(doc: FastDoc, question: str) -> set[str]:
+    return {m.entity.id for m in analyse(doc, question).mentions}
+
+
+def rows_of_kind(kind_en: str) -> dict[str, dict]:
+    """Table 1's rows of one kind, straight from the fixture (id -> cells)."""
+    table = json.loads((FIXTURE / "tables.json").read_text(encoding="utf-8"))["tables"][0]
+    return {r["id"]: r["cells"] for r in table["rows"] if r["cells"]["kind"]["en"] == kind_en}
+
+
+# ====================================================================== the fake itself
+def test_the_index_is_built_with_the_fake_not_the_model(doc):
+    assert doc.store.embeddings is doc.fake and doc.fake.calls > 0
+    assert doc.store.manifest.embedding_model == FAKE_MODEL
+    assert {p.id for p in doc.store.passages} >= {"title.h", "s1.p2", "t1", "t1.r6"}
+    assert doc.store.typer is not None  # the answer-type classifier was trained (on fake vectors)
+
+
+def test_fake_vectors_are_deterministic_unit_and_forgive_spelling():
+    def cos(x: str, y: str) -> float:
+        return sum(p * q for p, q in zip(fake_vector(x), fake_vector(y)))
+
+    v = fake_vector("زاینده‌رود")
+    assert v == fake_vector("زاینده‌رود") and abs(sum(x * x for x in v) - 1.0) < 1e-9
+    assert fake_vector("زاینده‌رود") == fake_vector("زاینده رود")  # a half-space is a space once normalized
+    assert cos("Zayandeh Rud river", "Zayandeh Rud") > cos("Zayandeh Rud river", "treatment plants") + 0.3
+    assert cos("treatment plants", "treatmnet plants") > 0.4  # a typo keeps most trigrams
+    assert abs(sum(x * x for x in fake_vector("؟ ... !")) - 1.0) < 1e-9  # no words: still a direction
+
+
+# ====================================================================== analysis: language
+@pytest.mark.parametrize(
+    "question, lang",
+    [
+        ("شهر اصفهان چند تصفیه‌خانه دارد؟", "fa"),
+        ("How many treatment plants does Isfahan have?", "en"),
+        ("ABFA چه گزارشی داده است؟", "fa"),  # a Latin acronym inside a Persian sentence
+        ("What does آبفا stand for?", "en"),  # one Persian word inside an English sentence
+    ],
+)
+def test_language(doc, question, lang):
+    assert analyse(doc, question).lang == lang
+
+
+# ====================================================================== analysis: entities from the profile
+@pytest.mark.parametrize(
+    "question, entity",
+    [
+        ("What was done in Jolfa?", "district:jolfa"),
+        ("What was done in New Julfa?", "district:jolfa"),  # an alias
+        ("What measures were carried out in Khajju?", "district:khaju"),  # a typo (one letter more)
+        ("What was done in Sepahn Shahr?", "district:sepahan_shahr"),  # a typo (one letter less)
+        ("چه اقداماتی در سپاهان‌شهر انجام شد؟", "district:sepahan_shahr"),  # with a half-space
+        ("چه اقداماتی در سپاهان شهر انجام شد؟", "district:sepahan_shahr"),  # with a space
+        ("چه اقداماتی در سپاهانشهر انجام شد؟", "district:sepahan_shahr"),  # run together
+        ("آب زاینده‌رود از کی قطع شد؟", "river:zayandeh_rud"),
+        ("آب زایده رود از کی قطع شد؟", "river:zayandeh_rud"),  # a Persian typo (a letter dropped)
+        ("Since when has the Zayanderud not flowed?", "river:zayandeh_rud"),
+        ("نظر كاظمي درباره اقدامات فنی چیست؟", "person:kazemi"),  # Arabic kaf and yeh
+        ("What did the ABFA report say about losses?", "organisation:abfa"),
+    ],
+)
+def test_entities_named_through_the_profile(doc, question, entity):
+    assert entity in entity_ids(doc, question)
+
+
+def test_the_documents_subject_is_not_an_entity_mention(doc):
+    # Every passage is about Isfahan: naming it narrows nothing (the profile's subject).
+    assert "city:isfahan" not in entity_ids(doc, "How many treatment plants does Isfahan have?")
+    assert entity_ids(doc, "How many treatment plants does Isfahan have?") == set()
+
+
+def test_a_name_the_document_never_uses_is_reported(doc):
+    a = analyse(doc, "What water-saving measures were carried out in the Zeynabiyeh district?")
+    assert a.mentions == []
+    assert a.unknown_names == ["zeynabiyeh"]
+    # Persian has no capitals: the unknown word is reported, not as a name.
+    a = analyse(doc, "در محله زینبیه چه اقداماتی انجام شد؟")
+    assert "زینبیه" in a.unknown and a.unknown_names == []
+
+
+# ====================================================================== analysis: the answer type
+@pytest.mark.parametrize(
+    "question, qtype",
+    [
+        ("When was the water-saving pilot programme run in the three districts?", "year"),
+        ("Since when has the Zayanderud not flowed through the city?", "year"),
+        ("آب زاینده‌رود از چه سالی در شهر جریان ندارد؟", "year"),
+        ("How many treatment plants treat the city's water?", "number"),
+        ("شهر اصفهان برای تصفیه آب شرب چند تصفیه‌خانه در اختیار دارد؟", "number"),
+        ("Who argues that technical measures do not last without residents?", "person"),
+        ("Why do technical measures not last without residents?", "reason"),
+        ("چرا کاظمی معتقد است اقدامات فنی بدون مشارکت مردم ماندگار نمی‌ماند؟", "reason"),
+        ("Which technical measures for saving water does the note list?", "list"),
+        ("اقدامات فنی صرفه‌جویی آب کدامند؟", "list"),
+    ],
+)
+def test_answer_type(doc, question, qtype):
+    a = analyse(doc, question)
+    assert a.qtype == qtype, a.probs
+
+
+def test_question_form_details(doc):
+    a = analyse(doc, "How many treatment plants treat the city's water?")
+    assert a.counted == "treatment plants" and a.wants_number
+    assert analyse(doc, "شهر اصفهان چند تصفیه‌خانه دارد؟").counted == "تصفیه خانه"  # half-space normalized
+    assert analyse(doc, "اقدامات اجتماعی جدول ۱ کدامند؟").table == 1  # Persian digits
+    assert analyse(doc, "Which measures are in Table 1 and Table 2?").table is None  # two tables: neither
+    assert analyse(doc, "Which measures save more than 10 percent?").comparator == ("gt", 10.0)
+
+
+# ====================================================================== composition: facts
+@pytest.mark.parametrize(
+    "question, passage, sentence, not_said",
+    [
+        (
+            "How many treatment plants treat the city's water?",
+            "s1.p2",
+            "The city's water is treated in 4 treatment plants and distributed through a worn-out network.",
+            "18 percent",
+        ),
+        (
+            "What share of treated water is lost in the network?",
+            "s1.p2",  # the same passage, its other sentence
+            "about 18 percent of the treated water is lost in the network",
+            "4 treatment plants",
+        ),
+        (
+            "شهر اصفهان برای تصفیه آب شرب چند تصفیه‌خانه در اختیار دارد؟",
+            "s1.p2",
+            "آب شهر در ۴ تصفیه‌خانه تصفیه و از طریق شبکه‌ای فرسوده توزیع می‌شود.",
+            "۱۸ درصد",
+        ),
+        (
+            "When was the water-saving pilot programme run in the three districts?",
+            "s2.p1",
+            "In 1398 a pilot programme for saving water was carried out in three districts: Jolfa, Sepahan Shahr and Khaju.",
+            "pressure reducers",
+        ),
+    ],
+)
+def test_a_fact_is_answered_with_the_sentence_that_carries_it(doc, question, passage, sentence, not_said):
+    ans = doc.assistant.ask(question)
+    assert not ans.abstained, ans.evidence.get("abstain_reasons")
+    assert [c.id for c in ans.citations] == [passage]
+    assert sentence in ans.citations[0].quote and sentence in ans.answer
+    assert not_said not in ans.answer  # the passage's other sentence is not part of the answer
+
+
+# ====================================================================== composition: lists
+@pytest.mark.parametrize(
+    "question, kind",
+    [
+        ("Which technical measures for saving water does the note list?", "Technical measure"),
+        ("Which social measures does the note list?", "Social measure"),
+        ("اقدامات فنی صرفه‌جویی آب کدامند؟", "Technical measure"),
+        ("اقدامات اجتماعی جدول ۱ کدامند؟", "Social measure"),
+    ],
+)
+def test_a_list_answer_has_every_matching_row_and_no_other(doc, question, kind):
+    ans = doc.assistant.ask(question)
+    lang = "fa" if ans.language == "fa" else "en"
+    expected = rows_of_kind(kind)
+    assert len(expected) == 3
+    assert {c.id for c in ans.citations if c.kind == "table_row"} == set(expected)
+    for cells in expected.values():
+        assert cells["measure"][lang] in ans.answer
+
+
+def test_a_list_of_the_whole_table(doc):
+    ans = doc.assistant.ask("Which measures does Table 1 list?")
+    rows = [c.id for c in ans.citations if c.kind == "table_row"]
+    assert rows == [f"t1.r{i}" for i in range(1, 7)]  # every row, in the table's order
+
+
+# ====================================================================== composition: abstaining
+def test_an_unknown_entity_is_abstained_on_by_name(doc):
+    ans = doc.assistant.ask("What water-saving measures were carried out in the Zeynabiyeh district?")
+    assert ans.abstained and ans.citations == []
+    assert ans.answer == NOT_IN_PAPER["en"]
+    assert ans.evidence["abstain_reasons"] == ["the paper never mentions zeynabiyeh"]
+
+
+def test_an_unknown_word_is_abstained_on_in_persian(doc):
+    ans = doc.assistant.ask("در محله زینبیه چه اقداماتی انجام شد؟")
+    assert ans.abstained and ans.answer == NOT_IN_PAPER["fa"]
+    assert any("زینبیه" in r for r in ans.evidence["abstain_reasons"])
+
+
+def test_an_off_topic_question_is_abstained_on(doc):
+    ans = doc.assistant.ask("بهترین روش پخت قورمه‌سبزی چیست؟")
+    assert ans.abstained and ans.language == "fa" and ans.citations == []
+
+
+# ====================================================================== composition: the answer's language
+def test_answers_are_in_the_questions_language(doc):
+    fa = doc.assistant.ask("چرا کاظمی معتقد است اقدامات فنی بدون مشارکت مردم ماندگار نمی‌ماند؟")
+    en = doc.assistant.ask("Why do technical measures not last without residents?")
+    assert (fa.language, en.language) == ("fa", "en")
+    assert [c.id for c in fa.citations] == [c.id for c in en.citations] == ["s2.p2"]
+    assert "به باور کاظمی" in fa.answer and "In the view of Kazemi" not in fa.answer
+    assert "In the view of Kazemi" in en.answer and "به باور کاظمی" not in en.answer
+
+
+def test_an_asked_answer_language_renders_the_same_evidence(doc):
+    # The decision is taken in the question's language; lang only chooses which rendering is quoted.
+    question = "شهر اصفهان برای تصفیه آب شرب چند تصفیه‌خانه در اختیار دارد؟"
+    ans = doc.assistant.ask(question, lang="en")
+    assert ans.language == "en" and [c.id for c in ans.citations] == ["s1.p2"]
+    assert "4 treatment plants" in ans.answer and "تصفیه‌خانه" not in ans.answer
