@@ -4,6 +4,7 @@ started. Nothing here is faked (the fakes are in fakes.py)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
