@@ -20,6 +20,7 @@ from .fuzzy import SUFFIXES, edit1
 from .normalize import normalize, tokens
 
 PROFILE_FILE = "profile.json"
+TABLES_FILE = "tables.json"
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,13 @@ class TableRole:
     attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # column -> words that ask for it
     groups: tuple[Group, ...] = ()
     statuses: tuple[Group, ...] = ()
+    headers: dict[str, tuple[str, str]] = field(default_factory=dict)  # column -> its header (fa, en), tables.json
+
+    def described_columns(self) -> dict[str, tuple[str, str]]:
+        """The headers that describe a row's own cell ("Country"): not the row number, and not a group or
+        status column, whose header names every group at once ("Opportunities / Challenges")."""
+        skip = {"row", self.group_column, self.status_column}
+        return {k: h for k, h in self.headers.items() if k not in skip}
 
 
 def _toks(phrase: str) -> tuple[str, ...]:
@@ -163,7 +171,17 @@ class Profile:
         path = Path(corpus_dir) / PROFILE_FILE
         if not path.is_file():
             return cls({})  # a document without a profile: no entities, no table roles
-        return cls(json.loads(path.read_text(encoding="utf-8")))
+        profile = cls(json.loads(path.read_text(encoding="utf-8")))
+        # The column headers come from the tables themselves (tables.json), not from a second copy here.
+        tables = Path(corpus_dir) / TABLES_FILE
+        if tables.is_file():
+            for t in json.loads(tables.read_text(encoding="utf-8")).get("tables", []):
+                role = profile.tables.get(int(t.get("number", 0)))
+                if role is not None:
+                    role.headers = {
+                        c["key"]: (c.get("fa", ""), c.get("en", "")) for c in t.get("columns", []) if "key" in c
+                    }
+        return profile
 
     # ------------------------------------------------------------------ entities
     def mentions(self, text: str) -> list[Mention]:

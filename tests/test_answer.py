@@ -244,3 +244,26 @@ def test_feedback_becomes_candidate_items(tmp_path):
     items = candidates_from_feedback(fb, set())
     assert [i["question"] for i in items] == ["Who chairs UCLG?"]
     assert items[0]["review"]["correction"] == "Not in the paper" and items[0]["lang"] == "en"
+
+
+def test_a_row_is_read_under_the_headers_of_its_filled_cells(assistant, store):
+    """A row's template may leave a column's header unsaid ("Khartoum (Sudan)"): the row still carries
+    "country", so a two-part question gets the row that answers its second part as well."""
+    from assistant.answer import Turn
+    from assistant.query import content_terms, stem
+    from assistant.types import Hit
+
+    role = assistant.composer.profile.tables[2]
+    assert "row" not in role.described_columns() and role.status_column not in role.described_columns()
+    row = next(p for p in store.passages if p.kind == "table_row" and p.table == 2)
+    assert "country" not in row.text_en.lower()
+    question = f"Under which country does the paper list {row.cells['city']['en']}?"
+    terms = {stem(t) for t in content_terms(question)}
+    turn = assistant._retrieve(assistant._condense(assistant._prepare(Turn(question=question, history=[]))))
+    a = turn.analysis
+    cands = assistant.composer.facts.collector.candidates(terms, terms, a, [Hit(passage=row, score=1.0)], question)
+    assert stem("country") in cands[0].matched
+    ans = assistant.ask(
+        f"Is {row.cells['city']['en']} one of Tehran's twin cities, and under which country is it listed?"
+    )
+    assert row.cells["country"]["en"] in ans.answer and row.id in [c.id for c in ans.citations]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..normalize import normalize
 from ..profile import Profile
 from ..text import DEFINES, has_number, prefix_in, sentences, stems
-from ..types import Analysis, Candidate, Hit
+from ..types import Analysis, Candidate, Hit, Lang, Passage
 from .spans import row_span
 from .weights import TermWeights
 
@@ -33,7 +33,7 @@ class Collector:
             prior = 1.0 / (1 + 0.12 * rank)
             other = stems(p.text if lang == "en" else p.text_en)  # names match across scripts
             spans = [row_span(self.profile, p, lang, question)] if p.kind == "table_row" else sentences(p.text_in(lang))
-            row_stems = stems(p.text_in(lang)) if p.kind == "table_row" else frozenset()
+            row_stems = self._row_stems(p, lang) if p.kind == "table_row" else frozenset()
             for i, s in enumerate(spans):
                 st = stems(s) | row_stems  # a cell is read with its row (its name)
                 matched = {t for t in terms if prefix_in(t, st) or (t.isascii() and t in other)}
@@ -54,3 +54,11 @@ class Collector:
                     score += 0.1
                 out.append(Candidate(score, cover, s, p, matched, i))
         return out
+
+    def _row_stems(self, p: Passage, lang: Lang) -> frozenset[str]:
+        """A row's words and the headers of its filled cells: a cell is read under its column's header, so
+        "which country ..." is carried by the row that fills the Country column."""
+        role = self.profile.tables.get(p.table) if p.table is not None else None
+        headers = role.described_columns() if role is not None else {}
+        said = " ".join(f"{fa} {en}" for col, (fa, en) in headers.items() if (p.cells.get(col) or {}).get(lang))
+        return stems(p.text_in(lang)) | (stems(said) if said else frozenset())
