@@ -267,3 +267,17 @@ def test_a_row_is_read_under_the_headers_of_its_filled_cells(assistant, store):
         f"Is {row.cells['city']['en']} one of Tehran's twin cities, and under which country is it listed?"
     )
     assert row.cells["country"]["en"] in ans.answer and row.id in [c.id for c in ans.citations]
+
+
+@pytest.mark.parametrize(
+    "question, rows",
+    [
+        ("سازمان متروپلیس عضو بیشتری دارد یا مجمع شهرداران برای صلح؟", ["t1.r6", "t1.r9"]),
+        ("Which reaches more countries: UNDP or UN-Habitat?", ["t1.r3", "t1.r2"]),
+    ],
+)
+def test_a_comparison_cites_each_sides_own_row(assistant, question, rows):
+    """Each side of "X or Y" is answered by evidence about that side alone, the row that fills the compared
+    column (members, reach), not a sentence that lists both names and no figure."""
+    ans = assistant.ask(question)
+    assert not ans.abstained and [c.id for c in ans.citations] == rows

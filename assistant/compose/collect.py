@@ -50,6 +50,10 @@ class Collector:
                     text = normalize(s + " " + (p.text if p.kind == "table_row" else ""))
                     if any(normalize(n) in text for e in names for n in (e.fa, e.en, *e.aliases) if n):
                         score += 0.15  # the sentence speaks of the thing the question names
+                if p.kind == "table_row" and p.table is not None and p.cells:
+                    want = self.profile.attribute_named(p.table, question)
+                    if want and (p.cells.get(want) or {}).get(lang):
+                        score += 0.15  # the row fills the column the question asks for ("how many members")
                 if a.qtype == "definition" and DEFINES.search(s):
                     score += 0.1
                 out.append(Candidate(score, cover, s, p, matched, i))

@@ -58,11 +58,16 @@ class FactAnswers:
         for i, _half in enumerate(sides):
             # What distinguishes this side from the other (one organisation's name vs the other's).
             half_terms = (side_terms[i] - side_terms[1 - i]) or side_terms[i] or own
-            # The side's own words, then the whole question's (the compared attribute: "members").
+            other_terms = side_terms[1 - i] - side_terms[i]
+            # The side's own words, then the whole question's (the compared attribute: "members"); evidence
+            # that names the other side as well tells nothing of the difference (a sentence listing both).
             pick = max(
                 candidates,
                 key=lambda c: (
-                    self.coverage(half_terms, c.matched) + 0.5 * self.coverage(own, c.matched) + 0.3 * c.score
+                    self.coverage(half_terms, c.matched)
+                    - 0.5 * self.coverage(other_terms, c.matched)
+                    + 0.5 * self.coverage(own, c.matched)
+                    + 0.3 * c.score
                 ),
             )
             if pick.text not in {c.text for c in chosen}:
