@@ -494,6 +494,8 @@ class LocalLlamaServer:
     def __init__(self, tmp: Path):
         import socket
 
+        from assistant.llm.llamacpp import server_command
+
         gguf = local_gguf(tmp)
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
@@ -501,19 +503,7 @@ class LocalLlamaServer:
         self.log = tmp / "llama-server.log"
         with open(self.log, "wb") as fh:
             self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "llama_cpp.server",
-                    "--model",
-                    str(gguf),
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--n_ctx",
-                    str(LLM_LOCAL_CTX),
-                ],
+                server_command(gguf, port, LLM_LOCAL_CTX),
                 stdout=fh,
                 stderr=subprocess.STDOUT,
                 env=child_env(),

@@ -1,11 +1,13 @@
 """Shared fixtures: one real index (bundled e5 model, real Chroma) built once per test session
-in a temporary folder, and an Assistant over it; and helpers to run the CLI and to stop a server a test
-started. Nothing here is faked (the fakes are in fakes.py)."""
+in a temporary folder, and an Assistant over it; helpers to run the CLI, to start and stop a server, and
+to find a free port; and where the browser tests find Debian's Chromium and how they launch it.
+Nothing here is faked (the fakes are in fakes.py)."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +18,19 @@ from assistant import offline  # noqa: F401 - first, for its effect: no telemetr
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
+
+# Debian's chromium (apt-get install chromium), the browser Playwright drives in the browser tests, and its
+# flags: headless, and nothing that reaches out on its own (updates, sync, first-run pages).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="session")
@@ -91,6 +106,29 @@ def run_cli(
         text=text,
         timeout=timeout,
     )
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (the OS picks it), for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(settings, port: int, log: Path, env: dict[str, str], *, new_session: bool = False) -> subprocess.Popen:
+    """`python -m assistant --index INDEX serve --port PORT` from this checkout, as a user starts it, over the
+    index of `settings`, with `env` as its whole environment and its stdout and stderr written to `log`.
+    new_session=True puts it in a process group of its own (for a caller that signals the group). The caller
+    waits until it answers and ends it (stop_process)."""
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "assistant", "--index", str(settings.index_dir), "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=new_session,
+        )
 
 
 def stop_process(proc, timeout: float = 20) -> None:

@@ -6,42 +6,24 @@ Screenshots go to tests/artifacts/ (git-ignored)."""
 from __future__ import annotations
 
 import csv
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, stop_process
+from conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, start_server, stop_process
 
 from assistant.offline import child_env
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TEAM = ROOT / "tests" / "data" / "team_questions.csv"
 PERSON = ROOT / "tests" / "data" / "team_questions.person.csv"
 SERVER_WAIT_S = 90
 RUN_WAIT_MS = 240_000
 
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_until_up(url: str, proc: subprocess.Popen, log: Path) -> None:
@@ -75,7 +57,7 @@ def test_evaluate_tab_end_to_end(settings, store, tmp_path):
     gradio_tmp, run_tmp = tmp_path / "gradio", tmp_path / "tmp"
     gradio_tmp.mkdir()
     run_tmp.mkdir()
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/"
     log = tmp_path / "server.log"
     env = child_env(
@@ -90,14 +72,7 @@ def test_evaluate_tab_end_to_end(settings, store, tmp_path):
     bad = tmp_path / "upload" / "windows.csv"  # Persian saved in the Windows code page, not UTF-8
     bad.parent.mkdir()
     bad.write_bytes("question,reference\nتهران چند خواهرخوانده دارد؟,هفده\n".encode("cp1256"))
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "assistant", "--index", str(settings.index_dir), "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    proc = start_server(settings, port, log, env)
     try:
         _wait_until_up(url, proc, log)
         with sync_playwright() as pw:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli, stop_process
+from conftest import ROOT, free_port, run_cli, stop_process
 
 from assistant.answer import NOT_IN_PAPER, Assistant, Turn
 from assistant.compose import Composition, Statement, render, verify
@@ -30,6 +29,7 @@ from assistant.llm import (
     approx_tokens,
     parse_reply,
 )
+from assistant.llm.llamacpp import server_command
 
 VIETNAM = "Which Table 2 city is in Vietnam?"
 FMDV_FA = "FMDV چند شهر عضو دارد؟"
@@ -416,12 +416,6 @@ def tiny_gguf(tmp_dir: Path) -> Path:
         return Path(pkg.assemble(tmp_dir / pkg.MODEL_NAME))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def real_server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("llama-server")
@@ -430,19 +424,7 @@ def real_server(tmp_path_factory):
     log = folder / "server.log"
     with open(log, "wb") as fh:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "llama_cpp.server",
-                "--model",
-                str(gguf),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--n_ctx",
-                "2048",
-            ],
+            server_command(gguf, port, n_ctx=2048),
             stdout=fh,
             stderr=subprocess.STDOUT,
         )

@@ -8,24 +8,13 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(os.environ.get("UI_SCREENSHOTS") or ROOT / "tests" / "artifacts")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 WAIT_MS = 40_000
 Q_FA = "کدام خواهرشهرهای تهران در آفریقا هستند؟"
 Q_EN = "Which of Tehran's sister cities are in Europe?"
@@ -66,17 +55,11 @@ CONTRAST_JS = r"""
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _serve(assistant, tmp_path):
     from assistant.ui import build_app, launch
 
     app = build_app(assistant, feedback_path=tmp_path / "feedback.jsonl")
-    port = _free_port()
+    port = free_port()
     launch(app, "127.0.0.1", port, None, prevent_thread_lock=True)
     return app, f"http://127.0.0.1:{port}/"
 

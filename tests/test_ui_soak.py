@@ -6,16 +6,13 @@ gets no files, and its log stays a few lines. Marked slow (several minutes on a 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, stop_process
+from conftest import ROOT, free_port, start_server, stop_process
 
 from assistant.offline import child_env
 
@@ -50,9 +47,7 @@ def _files(folder: Path) -> set[str]:
 def test_soak_memory_levels_off_and_no_temp_files(settings, store, tmp_path):
     from gradio_client import Client
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server_tmp = tmp_path / "server-tmp"
     server_tmp.mkdir()
     log = tmp_path / "server.log"
@@ -65,14 +60,7 @@ def test_soak_memory_levels_off_and_no_temp_files(settings, store, tmp_path):
     env.pop("GRADIO_TEMP_DIR", None)
     env.pop("ASSISTANT_UI_USER", None)
     env.pop("ASSISTANT_UI_PASSWORD", None)
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "assistant", "--index", str(settings.index_dir), "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    proc = start_server(settings, port, log, env)
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 120

@@ -11,7 +11,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -20,24 +19,17 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, ROOT
+from conftest import CHROMIUM, CHROMIUM_ARGS, CORPUS, ROOT, free_port, start_server
 
 from assistant.offline import child_env
 
-CHROMIUM = Path("/usr/bin/chromium")
 VIETNAM = "Which city in Vietnam is Tehran's sister city?"
 USER, PASSWORD = "reader", "s3cret-pass"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Server:
     def __init__(self, settings, tmp: Path, auth: bool):
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tmp / "server.log"
         self.uploads = tmp / "gradio-tmp"
@@ -55,15 +47,7 @@ class Server:
         env = child_env(env)
         if auth:
             env.update({"ASSISTANT_UI_USER": USER, "ASSISTANT_UI_PASSWORD": PASSWORD})
-        self._out = self.log.open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "assistant", "serve", "--port", str(self.port)],
-            cwd=ROOT,
-            env=env,
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self.proc = start_server(settings, self.port, self.log, env, new_session=True)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, self.log.read_text(errors="replace")[-3000:]
@@ -96,7 +80,6 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=20)
-        self._out.close()
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +150,7 @@ def test_the_page_renders_and_answers_under_the_policy_in_chromium(anon):
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            args=CHROMIUM_ARGS,
         )
         try:
             page = browser.new_page()

@@ -1,18 +1,41 @@
-"""A client for a local GGUF model run in this process by llama-cpp-python (`llama_cpp.Llama`).
+"""A client for a local GGUF model run in this process by llama-cpp-python (`llama_cpp.Llama`), and the
+command line that serves a GGUF with llama-cpp-python's own OpenAI-compatible server instead.
 
 For: the `llamacpp` backend: the model file is loaded on the first question, and each generation runs in
-a worker thread so that the caller waits at most the timeout.
+a worker thread so that the caller waits at most the timeout. `server_command` is the one place that
+spells `python -m llama_cpp.server ...` (the benchmark and the tests start it, then talk to it through
+the `openai` backend).
 Must not: import llama_cpp or load the model at import time or in the constructor, stream (it says so
-with a ChatError), or run two generations at once (a call while a timed-out one still runs fails at once).
+with a ChatError), run two generations at once (a call while a timed-out one still runs fails at once),
+or start the server itself (the caller owns the process and its log).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Iterator
 
 from .protocol import ChatError
+
+
+def server_command(gguf: str | os.PathLike[str], port: int, n_ctx: int, host: str = "127.0.0.1") -> list[str]:
+    """argv for llama-cpp-python's server: `gguf` behind an OpenAI-compatible http://HOST:PORT/v1, with a
+    context window of n_ctx tokens, run by this interpreter (the one that has llama_cpp installed)."""
+    return [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(gguf),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--n_ctx",
+        str(n_ctx),
+    ]
 
 
 class LlamaCppChat:
