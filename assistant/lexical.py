@@ -3,6 +3,11 @@
 rank_bm25 fits the statistics (idf with its epsilon floor, k1, b, average length); each term's Okapi weight
 per document is then computed once, so a question costs a slice add per token instead of rank_bm25's Python
 loop over every document (0.02 vs 0.7 ms on the paper). Scores are rank_bm25's own, bit for bit.
+
+Why not bm25s (a maintained sparse-matrix BM25): measured on the paper's Persian tokens (bm25s 0.3.16, every
+fifth passage's first six tokens as queries), none of its variants scores as rank_bm25 does, whose idf has an
+epsilon floor for words in most passages ("و", "در"): largest score differences 16.5 (robertson), 15.8
+(lucene), 3.1 (atire), which reorders passages; and a question cost 0.034 ms against 0.014 ms here.
 """
 
 from __future__ import annotations
