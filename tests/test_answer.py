@@ -281,3 +281,11 @@ def test_a_comparison_cites_each_sides_own_row(assistant, question, rows):
     column (members, reach), not a sentence that lists both names and no figure."""
     ans = assistant.ask(question)
     assert not ans.abstained and [c.id for c in ans.citations] == rows
+
+
+def test_a_word_that_names_a_table_does_not_turn_a_paragraph_question_into_its_list(assistant):
+    """'position' also names what a table lists (a standing in organisations); retrieval finds the answer in the
+    text, not in that table, so the answer is the paragraph's sentences, not the table's rows."""
+    ans = assistant.ask("What keeps Tehran from reaching a fitting position in city diplomacy?")
+    assert not ans.abstained
+    assert ans.citations and all(c.kind == "paragraph" for c in ans.citations), [c.id for c in ans.citations]

@@ -47,11 +47,14 @@ class ListAnswers:
         for t in hit_tables:  # the best-ranked table that the question's words also point at
             if t in named:
                 return t
+        # Beyond this point the table is chosen by the question's words alone; retrieval must agree that the
+        # table is about it (one of its passages among the hits), or a common word that also names a table
+        # ("organisations", "position") turns a question about a paragraph into that table's list.
         if places:
             with_places = [t for t, r in self.profile.tables.items() if r.place_column and t in self.by_table]
-            if len(with_places) == 1:
+            if len(with_places) == 1 and with_places[0] in hit_tables:
                 return with_places[0]
-        if len(named) == 1 and named[0] in self.by_table:
+        if len(named) == 1 and named[0] in self.by_table and named[0] in hit_tables:
             return named[0]
         top = hits[0].passage if hits else None
         if a.wants_list and top is not None and top.kind == "heading" and top.table in self.by_table:
