@@ -79,7 +79,8 @@ def test_evaluate_tab_end_to_end(settings, store, tmp_path):
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             context = browser.new_context(viewport={"width": 1300, "height": 1000}, accept_downloads=True)
             page = context.new_page()
-            page.set_default_timeout(60_000)
+            # An evaluation run on 2 busy cores may take minutes: this bounds a hang, not the speed.
+            page.set_default_timeout(180_000)
             page.goto(url)
             page.get_by_role("tab", name="Evaluate · ارزیابی").click()
             page.wait_for_selector("#eval-run")

@@ -263,15 +263,13 @@ def test_a_garbage_embedding_cache_is_moved_aside(damaged, tmp_path):
 
 def test_disk_full_while_rebuilding_keeps_the_index(damaged, monkeypatch):
     s, root = damaged
-    from assistant import index as index_module
-
     before = _version(s)
     with monkeypatch.context() as m:
 
         def no_space(*_a, **_k):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-        m.setattr(index_module.os, "fsync", no_space)
+        m.setattr(os, "fsync", no_space)  # every durable write of the index goes through os.fsync
         with pytest.raises(IndexDamaged) as exc:
             build(s)
     msg = str(exc.value)

@@ -467,7 +467,7 @@ def test_disk_full_while_ingesting_leaves_the_index_working(copied_index, tmp_pa
         elif where == "embedding":
             m.setattr(index_module.EmbeddingCache, "embed", _no_space)
         else:
-            m.setattr(index_module.os, "fsync", _no_space)
+            m.setattr(os, "fsync", _no_space)  # every durable write of the index goes through os.fsync
         with pytest.raises(IndexError_) as exc:
             add_documents(copied_index, [doc])
     assert "No space left on device" in str(exc.value) and "unchanged" in str(exc.value)
