@@ -85,10 +85,7 @@ def test_followup_uses_the_conversation(assistant):
         "In which year was the Hanoi agreement signed?",
         # A known near-miss failure of the calibrated decision (issue 13 stays open; see README "Evaluation"):
         # the asked "budget" is a word the paper never uses, but the decision weighs it too lightly.
-        pytest.param(
-            "What budget does the paper propose for implementing its recommendations?",
-            marks=pytest.mark.xfail(reason="near miss answered: the calibrated decision (issue 13)", strict=False),
-        ),
+        "What budget does the paper propose for implementing its recommendations?",  # a near miss
         "How many members did UCLG have in 2020?",
     ],
 )
