@@ -19,6 +19,7 @@ class Collector:
         self.profile = profile
         # Stems of each passage's question keys: the words people use when they ask what it answers.
         self.key_words = key_words
+        self._rows_seen: dict[tuple[str, str], frozenset[str]] = {}
 
     def candidates(
         self, terms: set[str], own: set[str], a: Analysis, hits: list[Hit], question: str
@@ -28,12 +29,19 @@ class Collector:
         lang = a.lang
         out: list[Candidate] = []
         names = [m.entity for m in a.mentions if m.entity.type != "region"]
+        asked: dict[int, str | None] = {}  # table -> the column the question asks for (one lookup per table)
         for rank, h in enumerate(hits[:8]):
             p = h.passage
             prior = 1.0 / (1 + 0.12 * rank)
             other = stems(p.text if lang == "en" else p.text_en)  # names match across scripts
             spans = [row_span(self.profile, p, lang, question)] if p.kind == "table_row" else sentences(p.text_in(lang))
             row_stems = self._row_stems(p, lang) if p.kind == "table_row" else frozenset()
+            fills_asked = False  # the row fills the column the question asks for ("how many members")
+            if p.kind == "table_row" and p.table is not None and p.cells:
+                if p.table not in asked:
+                    asked[p.table] = self.profile.attribute_named(p.table, question)
+                want = asked[p.table]
+                fills_asked = bool(want and (p.cells.get(want) or {}).get(lang))
             for i, s in enumerate(spans):
                 st = stems(s) | row_stems  # a cell is read with its row (its name)
                 matched = {t for t in terms if prefix_in(t, st) or (t.isascii() and t in other)}
@@ -50,10 +58,8 @@ class Collector:
                     text = normalize(s + " " + (p.text if p.kind == "table_row" else ""))
                     if any(normalize(n) in text for e in names for n in (e.fa, e.en, *e.aliases) if n):
                         score += 0.15  # the sentence speaks of the thing the question names
-                if p.kind == "table_row" and p.table is not None and p.cells:
-                    want = self.profile.attribute_named(p.table, question)
-                    if want and (p.cells.get(want) or {}).get(lang):
-                        score += 0.15  # the row fills the column the question asks for ("how many members")
+                if fills_asked:
+                    score += 0.15
                 if a.qtype == "definition" and DEFINES.search(s):
                     score += 0.1
                 out.append(Candidate(score, cover, s, p, matched, i))
@@ -61,7 +67,14 @@ class Collector:
 
     def _row_stems(self, p: Passage, lang: Lang) -> frozenset[str]:
         """A row's words and the headers of its filled cells: a cell is read under its column's header, so
-        "which country ..." is carried by the row that fills the Country column."""
+        "which country ..." is carried by the row that fills the Country column. The same for every
+        question: memoized."""
+        key = (p.id, lang)
+        if key not in self._rows_seen:
+            self._rows_seen[key] = self._read_row(p, lang)
+        return self._rows_seen[key]
+
+    def _read_row(self, p: Passage, lang: Lang) -> frozenset[str]:
         role = self.profile.tables.get(p.table) if p.table is not None else None
         headers = role.described_columns() if role is not None else {}
         said = " ".join(f"{fa} {en}" for col, (fa, en) in headers.items() if (p.cells.get(col) or {}).get(lang))
