@@ -68,7 +68,7 @@ class Composer:
         self.profile = profile or Profile({})
         self.calibration = calibration or Calibration.load(settings.corpus_dir)
         self.weights = TermWeights(passages, tokens_of)
-        self.lists = ListAnswers(passages, self.profile, self.weights)
+        self.lists = ListAnswers(passages, self.profile, self.weights, self.key_words)
         self.facts = FactAnswers(Collector(self.weights, self.profile, self.key_words), settings.max_sentences)
 
     def compose(
@@ -115,7 +115,7 @@ class Composer:
         table = self.lists.table_for(a, question, query, hits)
         if table is None:
             return fact
-        listed = self.lists.answer(table, a, question, query)
+        listed = self.lists.answer(table, a, question, query, hits)
         if listed is not None and (
             a.table == table
             or listed.evidence.strong

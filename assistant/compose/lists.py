@@ -16,8 +16,16 @@ from .weights import TermWeights
 
 
 class ListAnswers:
-    def __init__(self, passages: list[Passage], profile: Profile, weights: TermWeights):
+    def __init__(
+        self,
+        passages: list[Passage],
+        profile: Profile,
+        weights: TermWeights,
+        key_words: dict[str, frozenset[str]] | None = None,
+    ):
         self.profile = profile
+        # Stems of each passage's question keys: a table's own keys are how people ask for its whole list.
+        self.key_words = key_words or {}
         self.weights = weights
         self.by_table: dict[int, list[Passage]] = {}
         self.heads: dict[int, Passage] = {}  # each table's own passage (its title)
@@ -64,8 +72,11 @@ class ListAnswers:
             return rows[0]
         return None
 
-    def answer(self, table: int, a: Analysis, question: str, query: str) -> Composition | None:
-        """The rows of the table that the question keeps, as a list (one row: a fact); None when none is kept."""
+    def answer(
+        self, table: int, a: Analysis, question: str, query: str, hits: list[Hit] | None = None
+    ) -> Composition | None:
+        """The rows of the table that the question keeps, as a list (one row: a fact); None when none is kept.
+        hits: the retrieved passages; a narrowing by words must agree with them."""
         rows, strong = self._rows_filtered(table, a, question, query)
         role = self.profile.tables.get(table)
         # Words beyond the table's own vocabulary narrow the list ("recommendations on education").
@@ -74,7 +85,7 @@ class ListAnswers:
         for p in self.by_table[table]:
             framing |= stems(_group_cell(p, role, "en")) | stems(_group_cell(p, role, "fa"))
         if head is not None:
-            framing |= stems(head.text) | stems(head.text_en)
+            framing |= stems(head.text) | stems(head.text_en) | self.key_words.get(head.id, frozenset())
         if role is not None:
             for w in list(role.names) + [x for g in role.groups + role.statuses for x in g.aliases]:
                 framing |= stems(w)
@@ -94,7 +105,7 @@ class ListAnswers:
         }
         if specific and not (role and role.place_column and strong):
             narrowed = [p for p in rows if self.weights.coverage(specific, stems(p.text) | stems(p.text_en)) > 0]
-            if narrowed and len(narrowed) < len(rows):
+            if narrowed and len(narrowed) < len(rows) and _retrieval_agrees(narrowed, head, hits):
                 rows, strong = narrowed, strong or len(narrowed) <= 3
         if not rows:
             return None
@@ -149,6 +160,12 @@ class ListAnswers:
             kept = [p for p in rows if self._cell_entities(p, role.name_column) & {e.id for e in names}]
             if kept:
                 rows, strong = kept, True
+        # A thing the question names, said anywhere in a row ("the challenge about <country>"); a region only
+        # where no place column filters by it.
+        ids = {m.entity.id for m in a.mentions if m.entity.type != "region" or not role.place_column}
+        kept = [p for p in rows if ids & self._row_entities(p)] if ids else []
+        if kept and len(kept) < len(rows):
+            rows, strong = kept, True
         if role.measure_column and a.comparator:
             rows, strong = _within_bound(rows, role.measure_column, a.comparator), True
         return rows, strong
@@ -161,6 +178,13 @@ class ListAnswers:
             self._cells_seen[key] = {
                 m.entity.id for lang in ("en", "fa") for m in self.profile.mentions(cell.get(lang, ""))
             }
+        return self._cells_seen[key]
+
+    def _row_entities(self, p: Passage) -> set[str]:
+        """Entities a row's text names (either language); memoized like the cells'."""
+        key = (p.id, "")
+        if key not in self._cells_seen:
+            self._cells_seen[key] = {m.entity.id for t in (p.text, p.text_en) for m in self.profile.mentions(t)}
         return self._cells_seen[key]
 
     def _place_matches(self, p: Passage, place_column: str, places: list[Entity]) -> bool:
@@ -189,6 +213,17 @@ class ListAnswers:
                     for n in (reg.fa, reg.en, *reg.aliases):
                         out |= stems(n)
         return out
+
+
+def _retrieval_agrees(narrowed: list[Passage], head: Passage | None, hits: list[Hit] | None) -> bool:
+    """A row kept by a shared word alone is the one asked about only if retrieval ranks it above the table's
+    own passage: a word the whole-list question happens to share with a row ("influencing") does not narrow."""
+    if hits is None:
+        return True
+    ranked = [h.passage.id for h in hits[:8]]
+    head_rank = ranked.index(head.id) if head is not None and head.id in ranked else len(ranked)
+    kept = {p.id for p in narrowed}
+    return any(pid in kept for pid in ranked[:head_rank])
 
 
 def _group_cell(p: Passage, role: TableRole | None, lang: str = "en") -> str:
