@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from langchain_core.runnables import RunnableLambda
@@ -154,13 +155,13 @@ def answerability_signals(store: Store, query_vec, leave_out_self: bool = False)
     }
 
 
-def history_query(question: str, history: list) -> str:
+def history_query(question: str, history: list, known: Callable[[str], bool] | None = None) -> str:
     """The retrieval query for a turn: a follow-up is read together with the previous question.
 
     Only earlier *user* turns are used: they name the topic (a table's kind of row, an organisation)
     that a follow-up refers to with "them" or "این سازمان"; answers would add noise.
     """
-    if not history or not is_followup(question):
+    if not history or not is_followup(question, known):
         return question
     previous = [t.get("content", "") for t in history if isinstance(t, dict) and t.get("role") == "user"]
     previous = [p for p in previous if isinstance(p, str) and p.strip()]
@@ -238,7 +239,7 @@ class Assistant:
         return turn
 
     def _condense(self, turn: Turn) -> Turn:
-        turn.query = history_query(turn.question, turn.history or [])
+        turn.query = history_query(turn.question, turn.history or [], turn.the_engine.analyzer.spelled)
         if self.generator is not None and turn.history:
             # History-aware retrieval: the chat model rewrites the question into a standalone query;
             # on any failure it returns None and the extractive history query stays (llm.py).

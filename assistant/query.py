@@ -11,6 +11,7 @@ written here is language-general: stop words, interrogatives ("how many", «چن
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from .fuzzy import FuzzyVocab
 from .normalize import normalize, tokens
@@ -130,11 +131,13 @@ _FOLLOWUP_EN = re.compile(
     r"\b(it|its|they|them|their|those|these|this one|that one|of them|the same)\b",
     re.I,
 )
-_FOLLOWUP_FA = re.compile(
-    r"^(و |همچنین|در مورد |درباره |آن |این |خب |اون |این )|"
-    r"(آنها|آن‌ها|اینها|این‌ها|اونا|کدام یک از|کدامیک از|کدومشون|همین|ایشان|آن را|این را|"
-    r"اونو|اینو|این سازمان|آن سازمان|این نهاد|این شهر|آن شهر|این مورد|اهداف آن|اعضای آن|چرا)"
-)
+_FOLLOWUP_FA = re.compile(r"^(و |همچنین|در مورد |درباره |خب |حالا )|کدام یک از|کدامیک از")
+# Persian pronouns that point back (matching form: «آن» is «ان» once normalized).
+_POINTERS_FA = frozenset(tokens("آن اون آنها اینها اونا ایشان همین اینو اونو کدومشون"))
+# Kinds of document: «این مقاله», «این یادداشت» is the document itself, not an earlier turn's subject.
+_DOCUMENT_FA = frozenset(tokens("مقاله مقالهٔ پژوهش تحقیق یادداشت گزارش متن نوشته مطالعه کتاب رساله"))
+# Persian object/possessive clitics ("تأثیرش": its reach; "اهدافشان": their goals): a reference to an earlier turn.
+_CLITICS = ("شان", "شون", "ش")
 
 
 def content_terms(text: str) -> list[str]:
@@ -158,14 +161,33 @@ def is_comparison(question: str) -> bool:
     return bool(_COMPARE.search(f" {normalize(question)} "))
 
 
-def is_followup(question: str) -> bool:
-    """Does the question lean on an earlier turn? Pronouns and "and ..." openings in a short question do;
-    a long question that names its own subject stands alone."""
+def is_followup(question: str, known: Callable[[str], bool] | None = None) -> bool:
+    """Does the question lean on an earlier turn? A short question does; so does one, not long, that points
+    back: "and ..." openings, pronouns, a demonstrative before a noun ("این سازمان"), or a Persian clitic on a
+    word (known: is a word spelled so in the document; "تأثیرش" is not, "نقش" is). A long question that names
+    its own subject stands alone."""
     norm = normalize(question)
     n_terms = len(content_terms(question))
     if n_terms <= 2:
         return True
-    return bool(_FOLLOWUP_EN.search(norm) or _FOLLOWUP_FA.search(norm)) and n_terms <= 8
+    if n_terms > 8:
+        return False
+    if _FOLLOWUP_EN.search(norm) or _FOLLOWUP_FA.search(norm):
+        return True
+    toks = tokens(question)
+    if _POINTERS_FA & set(toks):
+        return True
+    # A demonstrative before a noun or a plural ("این سازمان", "این‌ها"); «این مقاله» is the paper itself.
+    if any(t == "این" and (nxt == "ها" or nxt not in STOP_FA | _DOCUMENT_FA) for t, nxt in zip(toks, toks[1:])):
+        return True
+    return known is not None and any(_has_clitic(t, known) for t in toks)
+
+
+def _has_clitic(word: str, spelled: Callable[[str], bool]) -> bool:
+    """A word the document never spells so, ending in a clitic after at least three letters ("نفوذش")."""
+    if word.isascii() or spelled(word):
+        return False
+    return any(word.endswith(c) and len(word) - len(c) >= 3 for c in _CLITICS)
 
 
 class Analyzer:
@@ -175,6 +197,10 @@ class Analyzer:
         self.profile = profile
         self.vocab = FuzzyVocab(vocabulary)
         self.typer = typer
+
+    def spelled(self, word: str) -> bool:
+        """Is this exact word (or its plural's stem) one the document uses? No edits forgiven."""
+        return word in self.vocab.words or stem(word) in self.vocab.words
 
     def known(self, word: str) -> bool:
         """Does the document use this word (inflected, colloquial or misspelt by one letter)?"""

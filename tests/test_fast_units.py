@@ -269,3 +269,21 @@ def test_an_asked_answer_language_renders_the_same_evidence(doc):
     ans = doc.assistant.ask(question, lang="en")
     assert ans.language == "en" and [c.id for c in ans.citations] == ["s1.p2"]
     assert "4 treatment plants" in ans.answer and "تصفیه‌خانه" not in ans.answer
+
+
+# ====================================================================== follow-ups
+@pytest.mark.parametrize(
+    "question, leans",
+    [
+        ("دامنه نفوذ آن در شهرهای دیگر تا کجاست؟", True),  # «آن» (normalized to «ان») points back
+        ("گستره تأثیرش در شهرهای دیگر چقدر است؟", True),  # a clitic on a word the note never spells so
+        ("این اقدام در کدام منطقه‌های شهر اجرا شده است؟", True),  # a demonstrative before a noun
+        ("And which of the districts carried them out first?", True),
+        ("این یادداشت کدام اقدامات صرفه‌جویی آب را در منطقه جلفا بررسی می‌کند؟", False),  # the note itself
+        ("Which water-saving measures in the Jolfa district does the note describe?", False),
+    ],
+)
+def test_a_question_that_points_back_is_read_with_the_earlier_one(doc, question, leans):
+    from assistant.query import is_followup
+
+    assert is_followup(question, doc.engine.analyzer.spelled) is leans
