@@ -20,6 +20,7 @@ from .errors import QuestionError  # defined with the other errors; imported fro
 from .index import IndexError_, Store, open_index
 from .normalize import clean_display, tokens
 from .profile import Profile
+from .qtype import ANSWERED
 from .query import Analysis, Analyzer, as_lang, detect_language, is_followup, stem
 from .retrieve import Filters, Hit, HybridRetriever, fuse
 from .settings import Settings
@@ -127,9 +128,10 @@ def validate_question(question, settings: Settings) -> str:
     return q
 
 
-def answerability_signals(store: Store, query_vec, leave_out_self: bool = False) -> dict:
+def answerability_signals(store: Store, query_vec, question: str = "", leave_out_self: bool = False) -> dict:
     """Where the question falls among the questions the document answers (its keys), the near misses it is
-    known not to answer (anti-keys) and everyday questions about other things (question forms).
+    known not to answer (anti-keys) and everyday questions about other things (question forms); and the
+    answerability classifier's probability that it is one of the first kind (learned: its words and vector).
     leave_out_self: calibration asks the anti-keys and forms themselves; their own vector is not a neighbour."""
     import numpy as np
 
@@ -139,8 +141,10 @@ def answerability_signals(store: Store, query_vec, leave_out_self: bool = False)
     if leave_out_self:
         sims = [(np.where(x > 0.9999, -1.0, x), label) for x, label in sims]
     if not sims or not len(store.keys):
-        return {"key_top": 0.0, "answered_share": 0.5, "near_miss": 0.0, "offtopic": 0.0}
+        return {"key_top": 0.0, "answered_share": 0.5, "near_miss": 0.0, "offtopic": 0.0, "learned": 0.5}
     key_top = float(sims[0][0].max())
+    clf = store.answerable
+    learned = clf.probabilities(question, query_vec).get(ANSWERED, 0.5) if clf is not None else 0.5
     s = np.concatenate([x for x, _ in sims])
     labels = np.concatenate([np.full(len(x), lab) for x, lab in sims])
     # A soft vote of the ten nearest questions (weights sharpen towards the closest): the share that the
@@ -152,6 +156,7 @@ def answerability_signals(store: Store, query_vec, leave_out_self: bool = False)
         "answered_share": float((w * labels[top]).sum() / w.sum()),
         "near_miss": (anti.top_similarity(query_vec) - key_top) if len(anti) else 0.0,
         "offtopic": (forms.top_similarity(query_vec) - key_top) if len(forms) else 0.0,
+        "learned": learned,
     }
 
 
@@ -285,10 +290,10 @@ class Assistant:
     def _compose(self, turn: Turn) -> Turn:
         t = time.perf_counter()
         engine = turn.the_engine
-        signals = answerability_signals(engine.store, turn.query_vec, self.leave_out_self)
+        signals = answerability_signals(engine.store, turn.query_vec, turn.question, self.leave_out_self)
         if turn.query != turn.question:
             # A follow-up ("and which of them are in the south?") is judged with the question it follows too.
-            joined = answerability_signals(engine.store, turn.joined_vec)
+            joined = answerability_signals(engine.store, turn.joined_vec, turn.query)
             if joined["answered_share"] > signals["answered_share"]:
                 signals = joined
         turn.composition = engine.composer.compose(

@@ -116,7 +116,7 @@ def _build_keys(
     forms, and the answer-type classifier trained on the keys; written beside the Chroma folder of the version.
     Progress is reported as its own phase (questions)."""
     from .keys import ANTIKEYS_FILE, QuestionKey, build_keys, from_questions, load_keys
-    from .qtype import QuestionTyper, load_forms
+    from .qtype import ANSWERABLE_C, ANSWERABLE_NPZ, QuestionTyper, answerability_data, load_forms
 
     ids = {p.id for p in passages}
     total = (
@@ -138,11 +138,16 @@ def _build_keys(
 
     keys = build_keys(settings.corpus_dir, ids, embed)
     keys.save(d)
-    build_keys(settings.corpus_dir, ids, embed, ANTIKEYS_FILE).save(d, "antikeys")
+    antikeys = build_keys(settings.corpus_dir, ids, embed, ANTIKEYS_FILE)
+    antikeys.save(d, "antikeys")
     forms = load_forms()
-    from_questions(
+    form_keys = from_questions(
         [QuestionKey("", f["q"], f.get("lang", ""), f.get("register", ""), f["type"]) for f in forms], embed
-    ).save(d, "forms")
+    )
+    form_keys.save(d, "forms")
+    texts, vectors, labels, _ = answerability_data(keys, antikeys, form_keys)
+    if len(set(labels)) >= 2:
+        QuestionTyper.train(texts, vectors, labels, c=ANSWERABLE_C).save(d, ANSWERABLE_NPZ)
     if len(keys) and len({k.type for k in keys.keys}) >= 2:
         # The document's keys, plus document-independent question forms (assistant/data): a document
         # seldom asks for every answer type, and the forms teach the shape of the ones it lacks.

@@ -4,8 +4,9 @@
 
 Every dev question (and its dev rewordings) is asked once, with the decision switched off; the features of
 each answer and whether the paper answers it (the item's `answerable`), together with the corpus's near misses and
-the everyday question forms asked as unanswerable questions (weight 0.3), train a logistic regression (scikit-learn, balanced classes,
-standardised). The threshold is the one with the fewest
+the everyday question forms asked as unanswerable questions (weight 0.3; each asked with an answerability
+classifier trained without it: `collect_held_out_negatives`), train a logistic regression (scikit-learn,
+balanced classes, standardised). The threshold is the one with the fewest
 abstention mistakes on those items (ties: the middle of the best run). Written to corpus/calibration.json
 with what it was fitted on; the held-out and test splits are never read.
 """
@@ -34,6 +35,33 @@ def collect(assistant, items: list[dict]) -> tuple[list[list[float]], list[int]]
             continue  # no content words: abstained before any evidence
         xs.append([float(feats.get(f, 0.0)) for f in FEATURES])
         ys.append(1 if item.get("answerable", True) else 0)
+    return xs, ys
+
+
+def collect_held_out_negatives(assistant) -> tuple[list[list[float]], list[int]]:
+    """The anti-keys and question forms asked as unanswerable questions, each with an answerability
+    classifier that never saw it (trained on the other four of five folds, grouped by passage): the stored
+    classifier was trained on them and would vouch for them too well."""
+    from sklearn.model_selection import GroupKFold
+
+    from .qtype import ANSWERABLE_C, ANSWERED, QuestionTyper, answerability_data
+
+    store = assistant.store
+    anti, forms = store.antikeys
+    texts, vectors, labels, groups = answerability_data(store.keys, anti, forms)
+    xs: list[list[float]] = []
+    ys: list[int] = []
+    try:
+        for train, test in GroupKFold(n_splits=5).split(texts, labels, groups):
+            store._answerable = QuestionTyper.train(
+                [texts[i] for i in train], vectors[train], [labels[i] for i in train], c=ANSWERABLE_C
+            )
+            asked = [{"question": texts[i], "answerable": False} for i in test if labels[i] != ANSWERED]
+            x, y = collect(assistant, asked)
+            xs += x
+            ys += y
+    finally:
+        store._answerable = False  # the stored classifier again, loaded on next use
     return xs, ys
 
 
@@ -165,13 +193,8 @@ def main(argv=None) -> int:
     # The near misses (corpus anti-keys) and the everyday question forms, asked as questions the paper does
     # not answer (each left out of its own neighbourhood): many more examples of what abstention must catch
     # than dev's 36. The threshold is still chosen on dev alone.
-    from .keys import ANTIKEYS_FILE, load_keys
-    from .qtype import load_forms
-
     assistant.leave_out_self = True
-    negatives = [{"question": k.q, "answerable": False} for k in load_keys(settings.corpus_dir, ANTIKEYS_FILE)]
-    negatives += [{"question": f["q"], "answerable": False} for f in load_forms()]
-    ex, ey = collect(assistant, negatives)
+    ex, ey = collect_held_out_negatives(assistant)
     assistant.leave_out_self = False
     result = fit(xs, ys, ex, ey)
     out = args.out or settings.corpus_dir / CALIBRATION_FILE

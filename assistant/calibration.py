@@ -34,6 +34,7 @@ FEATURES = (
     "near_miss",
     "offtopic",
     "answered_share",
+    "learned",
 )
 
 # Before any fitting (a new document): a prior that reads the features in the obvious direction.
@@ -54,6 +55,7 @@ _PRIOR: dict[str, Any] = {
         "near_miss": -20.0,
         "offtopic": -20.0,
         "answered_share": 4.0,
+        "learned": 4.0,
     },
     "intercept": -10.0,
     "threshold": 0.5,

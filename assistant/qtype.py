@@ -21,6 +21,11 @@ import numpy as np
 from .normalize import tokens
 
 QTYPE_NPZ = "qtype.npz"
+# The same classifier, trained on whether a question is one the document answers (its keys), a near miss it is
+# known not to answer (anti-keys) or an everyday question about something else (question forms).
+ANSWERABLE_NPZ = "answerable.npz"
+ANSWERED = "answered"
+ANSWERABLE_C = 64.0  # weaker regularisation than the types': chosen by AUC on dev and its rewordings (README)
 FORMS_FILE = Path(__file__).resolve().parent / "data" / "question_forms.jsonl"
 HASH_DIM = 1 << 13
 NGRAMS = (2, 3, 4)
@@ -93,9 +98,9 @@ class QuestionTyper:
         return best, probs[best]
 
     # ------------------------------------------------------------------ storage
-    def save(self, folder: Path) -> None:
+    def save(self, folder: Path, name: str = QTYPE_NPZ) -> None:
         np.savez(
-            Path(folder) / QTYPE_NPZ,
+            Path(folder) / name,
             classes=np.asarray(self.classes),
             coef=self.coef,
             intercept=self.intercept,
@@ -103,12 +108,23 @@ class QuestionTyper:
         )
 
     @classmethod
-    def load(cls, folder: Path) -> QuestionTyper | None:
+    def load(cls, folder: Path, name: str = QTYPE_NPZ) -> QuestionTyper | None:
         try:
-            with np.load(Path(folder) / QTYPE_NPZ) as d:
+            with np.load(Path(folder) / name) as d:
                 return cls([str(c) for c in d["classes"]], d["coef"], d["intercept"], int(d["dim"][0]))
         except (OSError, ValueError, KeyError):
             return None
+
+
+def answerability_data(keys, antikeys, forms) -> tuple[list[str], np.ndarray, list[str], list[str]]:
+    """Texts, vectors, labels and groups (a key's or anti-key's passage; a form is its own group) of the
+    answerability classifier, from the three KeyIndex sets."""
+    parts = [(keys, ANSWERED), (antikeys, "near_miss"), (forms, "offtopic")]
+    texts = [k.q for s, _ in parts for k in s.keys]
+    labels = [lab for s, lab in parts for _ in s.keys]
+    groups = [k.passage or f"form:{i}" for i, k in enumerate(k for s, _ in parts for k in s.keys)]
+    vecs = [s.vectors for s, _ in parts if len(s)]
+    return texts, (np.vstack(vecs) if vecs else np.zeros((0, 1), np.float32)), labels, groups
 
 
 def cross_validate(
@@ -118,6 +134,7 @@ def cross_validate(
     groups: Sequence[str],
     folds: int = 5,
     extra: tuple | None = None,
+    c: float = C,
 ) -> dict:
     """Accuracy on keys held back by passage group (GroupKFold), overall and per type. extra: (texts,
     vectors, labels) always trained on (the document-independent question forms)."""
@@ -135,7 +152,7 @@ def cross_validate(
                 np.vstack([tr_vecs, extra[1]]),
                 tr_labels + list(extra[2]),
             )
-        typer = QuestionTyper.train(tr_texts, tr_vecs, tr_labels)
+        typer = QuestionTyper.train(tr_texts, tr_vecs, tr_labels, c=c)
         for i in test:
             ok = typer.predict(texts[i], vectors[i])[0] == labels[i]
             right += ok

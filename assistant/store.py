@@ -48,6 +48,7 @@ class Store:
         self._keys: KeyIndex | None = None
         self._antikeys: tuple[KeyIndex, KeyIndex] | None = None
         self._typer: QuestionTyper | None | Literal[False] = False  # not loaded yet (None: no classifier)
+        self._answerable: QuestionTyper | None | Literal[False] = False
         self.manifest_mtime = 0  # of manifest.json when this version was read (set by _load_version)
 
     def changed(self) -> bool:
@@ -101,6 +102,15 @@ class Store:
 
             self._typer = QuestionTyper.load(self.dir)
         return self._typer
+
+    @property
+    def answerable(self) -> QuestionTyper | None:
+        """The classifier of "does the document answer this question?" (keys vs anti-keys vs forms)."""
+        if self._answerable is False:
+            from .qtype import ANSWERABLE_NPZ, QuestionTyper
+
+            self._answerable = QuestionTyper.load(self.dir, ANSWERABLE_NPZ)
+        return self._answerable
 
     # -- dense
     @property

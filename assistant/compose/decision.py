@@ -94,6 +94,7 @@ def features(
         "answered_share": float(signals.get("answered_share", 0.5)),
         "near_miss": float(signals.get("near_miss", 0.0)),
         "offtopic": float(signals.get("offtopic", 0.0)),
+        "learned": float(signals.get("learned", 0.5)),
         "type_support": type_support,
         "unexplained": unexplained,
         "focus_missing": focus_missing,
