@@ -81,3 +81,12 @@ def test_a_full_width_question_gets_the_ascii_questions_answer(assistant):
     plain = assistant.ask("Which city in Vietnam is Tehran's sister city?")
     assert not wide.abstained and wide.language == "en" and "Hanoi" in wide.answer
     assert [c.id for c in wide.citations] == [c.id for c in plain.citations]
+
+
+def test_a_compound_preposition_is_not_its_noun():
+    """«به عنوان» is "as": a passage that uses it says nothing of a title; «عنوان» on its own is a title."""
+    from assistant.text import stems
+
+    assert "عنو" not in stems("داده‌ها به عنوان یک مجموعه تحلیل می‌شوند")  # the stem of «عنوان»
+    assert "عنو" in stems("عنوان کامل مقاله") and "عنو" in stems("مقاله‌ای با عنوان «ارزیابی»")
+    assert "منظور" in stems("منظور از دیپلماسی شهری چیست") and "منظور" not in stems("به منظور همکاری")
