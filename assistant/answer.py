@@ -272,7 +272,21 @@ class Assistant:
         filters = (
             Filters(table=analysis.table, section=analysis.section) if (analysis.table or analysis.section) else None
         )
-        own = engine.retriever.search(turn.question, k=k, filters=filters, query_vec=turn.query_vec)
+
+        def search(text: str, vec) -> list[Hit]:
+            if len(analysis.tables) >= 2:  # several tables named ("in Table 4 and in Table 5"): each one's best
+                return fuse(
+                    [
+                        engine.retriever.search(
+                            text, k=k, filters=Filters(table=t, section=analysis.section), query_vec=vec
+                        )
+                        for t in analysis.tables
+                    ],
+                    self.settings.rrf_k,
+                )[:k]
+            return engine.retriever.search(text, k=k, filters=filters, query_vec=vec)
+
+        own = search(turn.question, turn.query_vec)
         turn.hits = own
         if turn.query != turn.question:
             # History-aware retrieval: the follow-up read with the previous question, fused (RRF) with the
@@ -280,7 +294,7 @@ class Assistant:
             # The follow-up was judged to lean on its history: the joined reading counts double.
             turn.joined_vec = engine.store.embeddings.embed_query(turn.query)
             turn.hits = fuse(
-                [engine.retriever.search(turn.query, k=k, filters=filters, query_vec=turn.joined_vec), own],
+                [search(turn.query, turn.joined_vec), own],
                 self.settings.rrf_k,
                 [2.0, 1.0],
             )[:k]

@@ -67,8 +67,8 @@ STOP_FA = set(
 # Interrogatives and comparators: language-general forms, not topics.
 _COUNTED_EN = re.compile(r"\bhow many (\w+(?: \w+)?)")
 _COUNTED_FA = re.compile(r"چند(?:\s*تا)?\s+([^\s؟?]+(?: [^\s؟?]+)?)")
-_TABLE_EN = re.compile(r"\btable\s*(\d+)\b", re.I)
-_TABLE_FA = re.compile(r"جدول\s*(?:شماره\s*)?([0-9]+)")
+_TABLE_EN = re.compile(r"\btables?\s*(\d+(?:\s*(?:,|and|or|&|vs\.?|versus)\s*\d+)*)\b", re.I)
+_TABLE_FA = re.compile(r"(?:جدول|جداول)(?:\s*ها(?:ی)?)?\s*(?:شماره\s*)?([0-9]+(?:\s*(?:،|,|و|یا)\s*[0-9]+)*)")
 _ROW = re.compile(r"\brow\b|ردیف")
 _MORE = r"more than|over|greater than|above|at least|exceeding|بیش از|بیشتر از|بالای|حداقل|فراتر از"
 _LESS = r"less than|fewer than|under|below|at most|کمتر از|زیر|حداکثر"
@@ -232,8 +232,9 @@ class Analyzer:
         caps = {w.strip(".,;:!?()'\"’").lower() for w in re.findall(r"(?<=[\w,;] )([A-Z][\w'’.-]+)", question)}
         # Written as a name (a capitalised Latin word) or a number the document never states ("in 2020").
         a.unknown_names = [t for t in a.unknown if t in caps or t.isdigit()]
-        named_tables = {int(x) for x in _TABLE_EN.findall(norm) + _TABLE_FA.findall(norm)}
-        a.table = named_tables.pop() if len(named_tables) == 1 else None  # two tables named: neither alone
+        runs = _TABLE_EN.findall(norm) + _TABLE_FA.findall(norm)  # "Tables 4 and 5", «جدول ۴ و جدول ۵»
+        a.tables = list(dict.fromkeys(int(x) for run in runs for x in re.findall(r"[0-9]+", run)))
+        a.table = a.tables[0] if len(a.tables) == 1 else None  # two tables named: neither alone
         a.section = next((sec for sec, rx in _SECTIONS if rx.search(norm)), None)
         m = _COUNTED_EN.search(norm) or _COUNTED_FA.search(norm)
         a.counted = m.group(1) if m else None

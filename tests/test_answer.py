@@ -316,3 +316,26 @@ def test_a_word_shared_with_one_row_does_not_narrow_a_whole_list_question(assist
     assert not ans.abstained and cited(ans) != ["t1.r6"]
     named = ["Islamic Capitals", "UN-Habitat", "Development Programme", "United Cities", "World Bank", "Monetary Fund"]
     assert sum(n in ans.answer for n in named) == len(named), ans.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "مجمع شهرداران آسیایی در جدول ۴ و ۵ چه نقشی دارد؟",
+        "What part does the Asian Mayors Forum play in Tables 4 and 5?",
+    ],
+)
+def test_a_question_naming_two_tables_is_answered_from_each(assistant, question):
+    """The forum is a row of four tables; the two named are read, one row each, in the order named."""
+    ans = assistant.ask(question)
+    assert not ans.abstained and cited(ans) == ["t4.r12", "t5.r8"]
+
+
+def test_a_list_over_two_named_tables_lists_each_tables_group(assistant):
+    ans = assistant.ask(
+        "Which items appear among the necessities in Table 4 and among the positive results in Table 6?"
+    )
+    rows = [c for c in ans.citations if c.kind == "table_row"]
+    assert {c.table for c in rows} == {4, 6}
+    assert all("necessities" in c.text_en for c in rows if c.table == 4)
+    assert all("Positive result" in c.text_en for c in rows if c.table == 6) and len(rows) == 14

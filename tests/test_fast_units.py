@@ -167,6 +167,9 @@ def test_question_form_details(doc):
     assert analyse(doc, "شهر اصفهان چند تصفیه‌خانه دارد؟").counted == "تصفیه خانه"  # half-space normalized
     assert analyse(doc, "اقدامات اجتماعی جدول ۱ کدامند؟").table == 1  # Persian digits
     assert analyse(doc, "Which measures are in Table 1 and Table 2?").table is None  # two tables: neither
+    assert analyse(doc, "Which measures are in Table 1 and Table 2?").tables == [1, 2]  # but both are named
+    assert analyse(doc, "what do tables 2 and 1 say?").tables == [2, 1]
+    assert analyse(doc, "اقدامات جدول‌های ۱ و ۲ کدامند؟").tables == [1, 2]
     assert analyse(doc, "Which measures save more than 10 percent?").comparator == ("gt", 10.0)
 
 

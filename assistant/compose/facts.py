@@ -38,6 +38,16 @@ class FactAnswers:
         candidates.sort(key=lambda c: -c.score)
         best = candidates[0]
         evidence = Evidence(cover=round(best.cover, 3), own_cover=round(self.coverage(own, best.matched), 3))
+        if len(a.tables) >= 2:  # "how is X described in Table 4 and in Table 5?": the best of each, in order
+            per_table = [
+                max((c for c in candidates if c.passage.table == t), key=lambda c: c.score, default=None)
+                for t in a.tables
+            ]
+            chosen = [c for c in per_table if c is not None]
+            if chosen:
+                return Composition(
+                    [Statement(c.text, c.passage) for c in chosen], False, kind="fact", evidence=evidence
+                )
         if is_comparison(question) and a.qtype in ("comparison", "yesno", "entity", "other", "list"):
             sides = halves(question)
             if len(sides) == 2:  # "X or Y?": the best evidence for each side
