@@ -63,6 +63,7 @@ class Engine:
             profile,
             key_words={p: frozenset(w) for p, w in key_words.items()},
             key_types={p: frozenset(t) for p, t in key_types.items()},
+            sentence_vectors=store.sentence_vectors,
         )
         return cls(store, HybridRetriever(store), composer, Analyzer(profile, vocab, store.typer))
 
@@ -311,7 +312,7 @@ class Assistant:
             if joined["answered_share"] > signals["answered_share"]:
                 signals = joined
         turn.composition = engine.composer.compose(
-            turn.question, turn.query, turn.the_analysis, turn.hits, turn.lang, signals
+            turn.question, turn.query, turn.the_analysis, turn.hits, turn.lang, signals, turn.query_vec
         )
         if self.generator is not None:
             # The model writes from the same retrieved passages; its answer goes through the same

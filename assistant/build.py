@@ -23,6 +23,7 @@ from .normalize import tokens
 from .settings import Settings
 from .sources import _kept_path, _now, _read_registry, _registry_text, _source_passages
 from .store import Store, _load_version
+from .text import sentences
 from .types import Passage
 from .versions import (
     KEPT,
@@ -50,6 +51,21 @@ _BUILDS = itertools.count(1)
 def _lexical_json(passages: list[Passage]) -> str:
     toks = {p.id: {"fa": tokens(p.text), "en": tokens(p.text_en) if p.text_en else []} for p in passages}
     return json.dumps({"tokens": toks}, ensure_ascii=False)
+
+
+SENTENCES_NPZ = "sentences.npz"
+
+
+def sentence_texts(passages: list[Passage]) -> list[tuple[str, str, int, str]]:
+    """(passage id, language, position, sentence) of every sentence of the passages that are not table rows
+    (a row is one span: its passage vector is its sentence's)."""
+    return [
+        (p.id, lang, i, s)
+        for p in passages
+        if p.kind != "table_row"
+        for lang in ("fa", "en")
+        for i, s in enumerate(sentences(p.text_in(lang)))
+    ]
 
 
 def _want(settings: Settings) -> str:
@@ -119,23 +135,33 @@ def _build_keys(
     from .qtype import ANSWERABLE_C, ANSWERABLE_NPZ, QuestionTyper, answerability_data, load_forms
 
     ids = {p.id for p in passages}
+    said = sentence_texts(passages)
     total = (
-        sum(k.passage in ids for k in load_keys(settings.corpus_dir))
+        len(said)
+        + sum(k.passage in ids for k in load_keys(settings.corpus_dir))
         + sum(k.passage in ids for k in load_keys(settings.corpus_dir, ANTIKEYS_FILE))
         + len(load_forms())
     )
     done = 0
 
-    def embed(texts: list[str]) -> list[list[float]]:
+    def embed(texts: list[str], as_query: bool = True) -> list[list[float]]:
         nonlocal done
         out: list[list[float]] = []
         for i in range(0, len(texts), 64):
-            out.extend(cache.embed(embeddings, texts[i : i + 64], as_query=True))
+            out.extend(cache.embed(embeddings, texts[i : i + 64], as_query=as_query))
             done += len(texts[i : i + 64])
             if progress and total:
                 progress(min(done, total), total)
         return out
 
+    # Each sentence of the text passages, as a passage: which sentence of a passage a question is about.
+    import numpy as np
+
+    np.savez(
+        d / SENTENCES_NPZ,
+        ids=np.asarray([f"{pid}|{lang}|{i}" for pid, lang, i, _ in said]),
+        vectors=np.asarray(embed([t for *_, t in said], as_query=False), dtype=np.float32),
+    )
     keys = build_keys(settings.corpus_dir, ids, embed)
     keys.save(d)
     antikeys = build_keys(settings.corpus_dir, ids, embed, ANTIKEYS_FILE)
@@ -153,8 +179,6 @@ def _build_keys(
         # seldom asks for every answer type, and the forms teach the shape of the ones it lacks.
         texts = [k.q for k in keys.keys] + [f["q"] for f in forms]
         labels = [k.type for k in keys.keys] + [f["type"] for f in forms]
-        import numpy as np
-
         vecs = keys.vectors
         if forms:
             extra = np.asarray(cache.embed(embeddings, [f["q"] for f in forms], as_query=True), dtype=np.float32)

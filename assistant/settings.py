@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Bump when ingestion, passage rendering or normalization changes, so old indexes are rebuilt
 # (3: full-width Latin folded; lexical.json stored with each version; 4: question keys and the answer-type
-# classifier stored with each version; 5: the answerability classifier too).
+# classifier stored with each version; 5: the answerability classifier and sentence vectors too).
 PIPELINE_VERSION = "5"
 
 

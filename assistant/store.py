@@ -49,6 +49,7 @@ class Store:
         self._antikeys: tuple[KeyIndex, KeyIndex] | None = None
         self._typer: QuestionTyper | None | Literal[False] = False  # not loaded yet (None: no classifier)
         self._answerable: QuestionTyper | None | Literal[False] = False
+        self._sentences: dict[tuple[str, str], np.ndarray] | None = None
         self.manifest_mtime = 0  # of manifest.json when this version was read (set by _load_version)
 
     def changed(self) -> bool:
@@ -111,6 +112,25 @@ class Store:
 
             self._answerable = QuestionTyper.load(self.dir, ANSWERABLE_NPZ)
         return self._answerable
+
+    @property
+    def sentence_vectors(self) -> dict[tuple[str, str], np.ndarray]:
+        """(passage id, language) -> one row per sentence (text.sentences order); empty for an older build."""
+        if self._sentences is None:
+            import numpy as np
+
+            out: dict[tuple[str, str], list[tuple[int, np.ndarray]]] = {}
+            try:
+                with np.load(self.dir / "sentences.npz") as f:
+                    for key, vec in zip(f["ids"], f["vectors"]):
+                        pid, lang, i = str(key).rsplit("|", 2)
+                        out.setdefault((pid, lang), []).append((int(i), vec))
+            except (OSError, ValueError, KeyError):
+                out = {}
+            self._sentences = {
+                k: np.vstack([v for _, v in sorted(rows, key=lambda r: r[0])]) for k, rows in out.items()
+            }
+        return self._sentences
 
     # -- dense
     @property

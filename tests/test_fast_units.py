@@ -290,3 +290,42 @@ def test_a_question_that_points_back_is_read_with_the_earlier_one(doc, question,
     from assistant.query import is_followup
 
     assert is_followup(question, doc.engine.analyzer.spelled) is leans
+
+
+# ====================================================================== sentence vectors
+def test_every_sentence_of_a_text_passage_has_its_vector_in_both_languages(doc):
+    from assistant.text import sentences
+
+    vecs = doc.store.sentence_vectors
+    for p in doc.store.passages:
+        for lang in ("fa", "en"):
+            if p.kind == "table_row":
+                assert (p.id, lang) not in vecs
+            else:
+                assert vecs[(p.id, lang)].shape[0] == len(sentences(p.text_in(lang))), (p.id, lang)
+
+
+def test_the_sentence_closest_in_meaning_is_preferred_within_its_passage(doc):
+    """Same words matched, same passage: the sentence whose vector is closer to the question's scores higher,
+    by SENTENCE_WEIGHT per unit of cosine; without a question vector nothing changes."""
+    from assistant.compose.collect import SENTENCE_WEIGHT
+    from assistant.query import stem
+
+    question = "What does the note say about the Zayandeh Rud?"
+    turn_vec = doc.fake.embed_query(question)
+    a = analyse(doc, question)
+    collector = doc.engine.composer.facts.collector
+    hits = doc.engine.retriever.search(question, k=8, query_vec=turn_vec)
+    own = {stem(t) for t in a.terms}
+    with_vec = collector.candidates(own, own, a, hits, question, turn_vec)
+    without = collector.candidates(own, own, a, hits, question, None)
+    assert len(with_vec) == len(without)
+    shifts = [round(b.score - c.score, 6) for b, c in zip(without, with_vec)]
+    assert any(s > 0 for s in shifts) and min(shifts) == 0  # the closest sentence of each passage loses nothing
+    import numpy as np
+
+    for c, s in zip(with_vec, shifts):
+        if c.passage.kind == "table_row" or s == 0:
+            continue
+        sims = doc.store.sentence_vectors[(c.passage.id, a.lang)] @ np.asarray(turn_vec, dtype=np.float32)
+        assert abs(s - SENTENCE_WEIGHT * float(sims.max() - sims[c.position])) < 1e-4

@@ -58,6 +58,7 @@ class Composer:
         calibration: Calibration | None = None,
         key_words: dict[str, frozenset[str]] | None = None,
         key_types: dict[str, frozenset[str]] | None = None,
+        sentence_vectors: dict[tuple[str, str], Any] | None = None,
     ):
         self.settings = settings
         # The answer types of each passage's keys: the kinds of question it is known to answer.
@@ -69,7 +70,9 @@ class Composer:
         self.calibration = calibration or Calibration.load(settings.corpus_dir)
         self.weights = TermWeights(passages, tokens_of)
         self.lists = ListAnswers(passages, self.profile, self.weights, self.key_words)
-        self.facts = FactAnswers(Collector(self.weights, self.profile, self.key_words), settings.max_sentences)
+        self.facts = FactAnswers(
+            Collector(self.weights, self.profile, self.key_words, sentence_vectors or {}), settings.max_sentences
+        )
 
     def compose(
         self,
@@ -79,8 +82,10 @@ class Composer:
         hits: list[Hit],
         lang: Lang | None = None,
         signals: dict[str, Any] | None = None,
+        query_vec: Any = None,
     ) -> Composition:
-        """lang: the answer language (rendering only); a.lang, the question's, makes every decision."""
+        """lang: the answer language (rendering only); a.lang, the question's, makes every decision.
+        query_vec: the question's vector (which sentence of a passage is closest to it)."""
         lang = lang or a.lang
         signals = signals or {}
         terms = {stem(t) for t in content_terms(query)}
@@ -89,7 +94,7 @@ class Composer:
             return Composition(
                 [], True, kind="abstain", evidence=Evidence(abstain_reasons=["the question has no content words"])
             )
-        fact = self.facts.answer(terms, own, a, hits, question)
+        fact = self.facts.answer(terms, own, a, hits, question, query_vec)
         chosen = self._fact_or_list(fact, a, question, query, hits)
         feats, reasons = features(a, chosen, fact, hits, signals, self.weights, self.key_words, self.key_types)
         ok, p = self.calibration.answers(feats)

@@ -5,6 +5,10 @@ For: the fact and explanation answers (facts.py). Not for: choosing among the ca
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 from ..normalize import normalize
 from ..profile import Profile
 from ..text import DEFINES, has_number, prefix_in, sentences, stems
@@ -12,19 +16,30 @@ from ..types import Analysis, Candidate, Hit, Lang, Passage
 from .spans import row_span
 from .weights import TermWeights
 
+SENTENCE_WEIGHT = 1.0  # per unit of cosine between a sentence and its passage's closest one (chosen on dev)
+
 
 class Collector:
-    def __init__(self, weights: TermWeights, profile: Profile, key_words: dict[str, frozenset[str]]):
+    def __init__(
+        self,
+        weights: TermWeights,
+        profile: Profile,
+        key_words: dict[str, frozenset[str]],
+        sentence_vectors: dict[tuple[str, str], Any] | None = None,
+    ):
         self.weights = weights
         self.profile = profile
+        # (passage id, language) -> a vector per sentence: which sentence of a passage the question is closest to.
+        self.sentence_vectors = sentence_vectors or {}
         # Stems of each passage's question keys: the words people use when they ask what it answers.
         self.key_words = key_words
         self._rows_seen: dict[tuple[str, str], frozenset[str]] = {}
 
     def candidates(
-        self, terms: set[str], own: set[str], a: Analysis, hits: list[Hit], question: str
+        self, terms: set[str], own: set[str], a: Analysis, hits: list[Hit], question: str, query_vec: Any = None
     ) -> list[Candidate]:
-        """terms: the stems of the retrieval query (a follow-up with its history); own: the question's own."""
+        """terms: the stems of the retrieval query (a follow-up with its history); own: the question's own.
+        query_vec: the question's vector, to tell the sentences of a passage apart by meaning as well."""
         coverage = self.weights.coverage
         lang = a.lang
         out: list[Candidate] = []
@@ -35,6 +50,7 @@ class Collector:
             prior = 1.0 / (1 + 0.12 * rank)
             other = stems(p.text if lang == "en" else p.text_en)  # names match across scripts
             spans = [row_span(self.profile, p, lang, question)] if p.kind == "table_row" else sentences(p.text_in(lang))
+            closeness = self._closeness(p, lang, len(spans), query_vec)
             row_stems = self._row_stems(p, lang) if p.kind == "table_row" else frozenset()
             fills_asked = False  # the row fills the column the question asks for ("how many members")
             if p.kind == "table_row" and p.table is not None and p.cells:
@@ -49,6 +65,9 @@ class Collector:
                 if a.wants_number and not has_number(s, a.asks_row):
                     cover *= 0.3
                 score = (0.5 * cover + 0.5 * coverage(own, matched)) * prior + 0.1 * h.dense
+                # Sentences of one passage told apart by meaning too: the closest one loses nothing, the others
+                # lose in proportion to how much further they are (a paraphrase shares the meaning, not the words).
+                score -= SENTENCE_WEIGHT * closeness[i]
                 # The passage's keys speak for all its sentences: a question its keys ask ("what is the
                 # paper's title?") is answered by it even in words its text does not use.
                 keyed = self.key_words.get(p.id)
@@ -64,6 +83,15 @@ class Collector:
                     score += 0.1
                 out.append(Candidate(score, cover, s, p, matched, i))
         return out
+
+    def _closeness(self, p: Passage, lang: Lang, n: int, query_vec: Any) -> list[float]:
+        """For each sentence of the passage: how much less similar to the question it is than the passage's
+        closest sentence (0 for that one; all 0 without vectors)."""
+        vecs = self.sentence_vectors.get((p.id, lang)) if query_vec is not None else None
+        if vecs is None or len(vecs) != n:
+            return [0.0] * n
+        sims = vecs @ np.asarray(query_vec, dtype=np.float32)
+        return [float(sims.max() - s) for s in sims]
 
     def _row_stems(self, p: Passage, lang: Lang) -> frozenset[str]:
         """A row's words and the headers of its filled cells: a cell is read under its column's header, so

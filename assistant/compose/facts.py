@@ -7,6 +7,8 @@ decision (decision.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..query import content_terms, is_comparison, stem
 from ..text import halves, has_number
 from ..types import Analysis, Candidate, Composition, Evidence, Hit, Statement
@@ -24,8 +26,10 @@ class FactAnswers:
         self.coverage = collector.weights.coverage
         self.max_sentences = max_sentences  # settings.max_sentences: the longest answer of other types
 
-    def answer(self, terms: set[str], own: set[str], a: Analysis, hits: list[Hit], question: str) -> Composition:
-        candidates = self.collector.candidates(terms, own, a, hits, question)
+    def answer(
+        self, terms: set[str], own: set[str], a: Analysis, hits: list[Hit], question: str, query_vec: Any = None
+    ) -> Composition:
+        candidates = self.collector.candidates(terms, own, a, hits, question, query_vec)
         if not candidates:
             return Composition([], True, kind="abstain", evidence=Evidence(cover=0.0))
         if a.counted and a.wants_number:  # "how many X": sentences that count X answer first
