@@ -155,13 +155,36 @@ def numbers_in(text: str) -> list[float]:
     return out
 
 
+# A question that asks for a difference ("how does X differ from Y", «تفاوت X با Y»): its two sides are joined
+# by the words below, not by "or".
+_DIFFERENCE = re.compile(r"\b(?:differ\w*|difference|compare\w*|comparison|versus|vs)\b|تفاوت|فرق|مقایسه")
+_SIDE_JOINS = (
+    " compared with ",
+    " compared to ",
+    " versus ",
+    " vs ",
+    " differ from ",
+    " differs from ",
+    " from ",
+    " and ",
+    " با ",
+    " و ",
+)
+
+
 def halves(question: str) -> list[str]:
-    """The two sides of an "X or Y" question (empty when it has no such shape)."""
+    """The two sides of an "X or Y" question, or of one that asks how X and Y differ (empty otherwise)."""
     norm = normalize(question)
     for sep in (" یا ", " or "):
         if sep in norm:
             left, right = norm.split(sep, 1)
             return [left, right]
+    if _DIFFERENCE.search(norm):
+        for sep in _SIDE_JOINS:  # the first joining word found, in this order of preference
+            if sep in norm:
+                left, right = norm.split(sep, 1)
+                if left.strip() and right.strip():
+                    return [left, right]
     return []
 
 

@@ -90,3 +90,16 @@ def test_a_compound_preposition_is_not_its_noun():
     assert "عنو" not in stems("داده‌ها به عنوان یک مجموعه تحلیل می‌شوند")  # the stem of «عنوان»
     assert "عنو" in stems("عنوان کامل مقاله") and "عنو" in stems("مقاله‌ای با عنوان «ارزیابی»")
     assert "منظور" in stems("منظور از دیپلماسی شهری چیست") and "منظور" not in stems("به منظور همکاری")
+
+
+def test_the_two_sides_of_a_difference_question():
+    from assistant.text import halves
+
+    assert halves("Is the fund or the bank larger?") == ["is the fund", "the bank larger?"]
+    assert [s.strip() for s in halves("How does the note's view differ from the company's view?")] == [
+        "how does the note's view",
+        "the company's view?",
+    ]
+    fa = halves("دیدگاه نویسنده با دیدگاه شرکت آب چه تفاوتی دارد؟")
+    assert len(fa) == 2 and "نویسنده" in fa[0] and "شرکت" in fa[1]
+    assert halves("What does the note say about leaks and meters?") == []  # no difference asked: one question
