@@ -339,3 +339,11 @@ def test_a_list_over_two_named_tables_lists_each_tables_group(assistant):
     assert {c.table for c in rows} == {4, 6}
     assert all("necessities" in c.text_en for c in rows if c.table == 4)
     assert all("Positive result" in c.text_en for c in rows if c.table == 6) and len(rows) == 14
+
+
+def test_a_followups_it_is_the_organisation_named_before(assistant):
+    """ "it" is UCLG, named only in the earlier question: the evidence must speak of UCLG, not of another
+    organisation Tehran is involved in."""
+    history = [{"role": "user", "content": "How many members does UCLG have?"}, {"role": "assistant", "content": "…"}]
+    ans = assistant.ask("And how is Tehran involved in it?", history)
+    assert not ans.abstained and "UCLG" in ans.answer, ans.answer
