@@ -61,7 +61,7 @@ STOP_FA = set(
 کدوم کدوما کدوم‌ها کدوم‌هاش چیه چیا چطوری چجوری میشه می‌شه هستن بودن کی چی اومده اومد داره دارن کردن کرده
 میگن می‌گن می‌گه میگه چقدره تو توی رو اینو اونو اونا اون این‌ها بهش ازش دیگه خب حالا آخه یعنی کنن بکنند بکنن
 بشه شدن شده‌اند شده‌ان هستش بوده‌اند گفته‌اند دقیقا دقیقاً لطفا لطفاً بگو بگید توضیح بده الان اکنون هنوز
-چکیده مقدمه برا واسه واسه‌ی چیا چیان کدوما کدومان کدومه کدومن چیاست چین هستش داریم میشن شدن کن بگین""")
+چکیده مقدمه برا واسه واسه‌ی چیا چیان کدوما کدومان کدومه کدومن چیاست چین هستش داریم میشن شدن کن بگین هایی""")
 )
 
 # Interrogatives and comparators: language-general forms, not topics.
@@ -151,7 +151,8 @@ def stem(token: str) -> str:
             if len(token) > len(suf) + 3 and token.endswith(suf):
                 return token[: -len(suf)] + ("y" if suf in ("ies", "ied") else "")
         return token
-    for suf in ("های", "ها", "ات", "ان", "ای"):
+    # Plural endings, with the indefinite «ی» that "which ...?" questions add («چه شهرهایی», «چه اقداماتی»).
+    for suf in ("هایی", "های", "ها", "اتی", "ات", "ان", "ای"):
         if len(token) > len(suf) + 2 and token.endswith(suf):
             return token[: -len(suf)]
     return token

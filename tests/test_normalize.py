@@ -103,3 +103,12 @@ def test_the_two_sides_of_a_difference_question():
     fa = halves("دیدگاه نویسنده با دیدگاه شرکت آب چه تفاوتی دارد؟")
     assert len(fa) == 2 and "نویسنده" in fa[0] and "شرکت" in fa[1]
     assert halves("What does the note say about leaks and meters?") == []  # no difference asked: one question
+
+
+def test_which_questions_plural_with_the_indefinite_ending_is_stemmed():
+    """«چه شهرهایی», «چه اقداماتی», «سازمان‌هایی»: the plural with the indefinite «ی» is its noun."""
+    from assistant.query import content_terms, stem
+
+    assert stem("شهرهایی") == stem("شهرها") == "شهر"
+    assert stem("اقداماتی") == stem("اقدامات")
+    assert content_terms("چه سازمان‌هایی عضو هستند؟") == ["سازمان", "عضو"]  # the detached ending is no word
