@@ -275,7 +275,7 @@ class Assistant:
         )
 
         def search(text: str, vec) -> list[Hit]:
-            if len(analysis.tables) >= 2:  # several tables named ("in Table 4 and in Table 5"): each one's best
+            if len(analysis.tables) >= 2:  # several tables named ("in Table N and in Table M"): each one's best
                 return fuse(
                     [
                         engine.retriever.search(

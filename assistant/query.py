@@ -233,7 +233,7 @@ class Analyzer:
         caps = {w.strip(".,;:!?()'\"’").lower() for w in re.findall(r"(?<=[\w,;] )([A-Z][\w'’.-]+)", question)}
         # Written as a name (a capitalised Latin word) or a number the document never states ("in 2020").
         a.unknown_names = [t for t in a.unknown if t in caps or t.isdigit()]
-        runs = _TABLE_EN.findall(norm) + _TABLE_FA.findall(norm)  # "Tables 4 and 5", «جدول ۴ و جدول ۵»
+        runs = _TABLE_EN.findall(norm) + _TABLE_FA.findall(norm)  # "Tables N and M", «جدول N و جدول M»
         a.tables = list(dict.fromkeys(int(x) for run in runs for x in re.findall(r"[0-9]+", run)))
         a.table = a.tables[0] if len(a.tables) == 1 else None  # two tables named: neither alone
         a.section = next((sec for sec, rx in _SECTIONS if rx.search(norm)), None)

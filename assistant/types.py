@@ -68,7 +68,7 @@ class Analysis:
     unknown: list[str] = field(default_factory=list)  # content words the document never uses
     unknown_names: list[str] = field(default_factory=list)  # of those, the ones written as names
     table: int | None = None  # a table named by number ("Table N", «جدول N»)
-    tables: list[int] = field(default_factory=list)  # every table named, in order ("in Table 4 and in Table 5")
+    tables: list[int] = field(default_factory=list)  # every table named, in order ("in Table N and in Table M")
     section: str | None = None  # a part named ("according to the abstract")
     counted: str | None = None  # the noun of "how many X" / «چند X»
     focus: str | None = None  # the noun of "which X" / «چه X» (what kind of thing is wanted)

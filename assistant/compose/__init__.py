@@ -117,7 +117,7 @@ class Composer:
 
     def _fact_or_list(self, fact: Composition, a: Analysis, question: str, query: str, hits: list[Hit]) -> Composition:
         """The list answer when the question asks for a table's rows (or the list covers it about as well)."""
-        if a.wants_list and len(a.tables) >= 2:  # "the items of Table 4 and of Table 6": each table's list
+        if a.wants_list and len(a.tables) >= 2:  # "the items of Table N and of Table M": each table's list
             parts = [self.lists.answer(t, a, question, query, hits) for t in a.tables if t in self.lists.by_table]
             listed_parts = [c for c in parts if c is not None]
             if listed_parts:

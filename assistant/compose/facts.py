@@ -42,7 +42,7 @@ class FactAnswers:
         candidates.sort(key=lambda c: -c.score)
         best = candidates[0]
         evidence = Evidence(cover=round(best.cover, 3), own_cover=round(self.coverage(own, best.matched), 3))
-        if len(a.tables) >= 2:  # "how is X described in Table 4 and in Table 5?": the best of each, in order
+        if len(a.tables) >= 2:  # "how is X described in Table N and in Table M?": the best of each, in order
             per_table = [
                 max((c for c in candidates if c.passage.table == t), key=lambda c: c.score, default=None)
                 for t in a.tables
