@@ -105,3 +105,14 @@ def test_answerability_classifier_on_held_back_questions(store):
     said = "تهران با بیشکک از چه سالی خواهرخوانده شد؟"
     p = {q: clf.probabilities(q, store.embeddings.embed_query(q))[ANSWERED] for q in (ask, said)}
     assert p[said] > 0.5 > p[ask], p
+
+
+def test_a_question_that_is_a_key_puts_its_passage_first(store, settings):
+    """At or above the cosine cut-off (settings.key_promote) a key's passage ranks first; without the
+    promotion the fused lists alone put it first less often (measured: 89 of 109 on this sample)."""
+    from assistant.retrieve import HybridRetriever
+
+    keys = load_keys(CORPUS)[::11]
+    first = sum(HybridRetriever(store).search(k.q, k=5)[0].passage.id == k.passage for k in keys)
+    assert first == len(keys)
+    assert settings.key_promote == 0.95
