@@ -120,9 +120,10 @@ def answerability_data(keys, antikeys, forms) -> tuple[list[str], np.ndarray, li
     """Texts, vectors, labels and groups (a key's or anti-key's passage; a form is its own group) of the
     answerability classifier, from the three KeyIndex sets."""
     parts = [(keys, ANSWERED), (antikeys, "near_miss"), (forms, "offtopic")]
-    texts = [k.q for s, _ in parts for k in s.keys]
-    labels = [lab for s, lab in parts for _ in s.keys]
-    groups = [k.passage or f"form:{i}" for i, k in enumerate(k for s, _ in parts for k in s.keys)]
+    labelled = [(k, lab) for s, lab in parts for k in s.keys]
+    texts = [k.q for k, _ in labelled]
+    labels = [lab for _, lab in labelled]
+    groups = [k.passage or f"form:{i}" for i, (k, _) in enumerate(labelled)]
     vecs = [s.vectors for s, _ in parts if len(s)]
     return texts, (np.vstack(vecs) if vecs else np.zeros((0, 1), np.float32)), labels, groups
 

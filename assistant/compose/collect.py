@@ -17,8 +17,6 @@ from .spans import row_span
 from .weights import TermWeights
 
 SENTENCE_WEIGHT = 1.0  # per unit of cosine between a sentence and its passage's closest one (chosen on dev)
-
-
 # For a sentence or row that names what the question names (or what the turn it follows named): 0.15 before;
 # 0.22-0.5 alike on dev, test and rewordings (test +1: a follow-up's "it" read as the organisation named before).
 NAME_BONUS = 0.3
@@ -47,6 +45,7 @@ class Collector:
         query_vec: the question's vector, to tell the sentences of a passage apart by meaning as well."""
         coverage = self.weights.coverage
         lang = a.lang
+        qv = np.asarray(query_vec, dtype=np.float32) if query_vec is not None else None
         out: list[Candidate] = []
         names = [m.entity for m in a.mentions if m.entity.type != "region"]
         asked: dict[int, str | None] = {}  # table -> the column the question asks for (one lookup per table)
@@ -55,7 +54,7 @@ class Collector:
             prior = 1.0 / (1 + 0.12 * rank)
             other = stems(p.text if lang == "en" else p.text_en)  # names match across scripts
             spans = [row_span(self.profile, p, lang, question)] if p.kind == "table_row" else sentences(p.text_in(lang))
-            closeness = self._closeness(p, lang, len(spans), query_vec)
+            closeness = self._closeness(p, lang, len(spans), qv)
             row_stems = self._row_stems(p, lang) if p.kind == "table_row" else frozenset()
             fills_asked = False  # the row fills the column the question asks for ("how many members")
             if p.kind == "table_row" and p.table is not None and p.cells:
@@ -89,13 +88,13 @@ class Collector:
                 out.append(Candidate(score, cover, s, p, matched, i))
         return out
 
-    def _closeness(self, p: Passage, lang: Lang, n: int, query_vec: Any) -> list[float]:
+    def _closeness(self, p: Passage, lang: Lang, n: int, query_vec: np.ndarray | None) -> list[float]:
         """For each sentence of the passage: how much less similar to the question it is than the passage's
         closest sentence (0 for that one; all 0 without vectors)."""
         vecs = self.sentence_vectors.get((p.id, lang)) if query_vec is not None else None
-        if vecs is None or len(vecs) != n:
+        if vecs is None or query_vec is None or len(vecs) != n:
             return [0.0] * n
-        sims = vecs @ np.asarray(query_vec, dtype=np.float32)
+        sims = vecs @ query_vec
         return [float(sims.max() - s) for s in sims]
 
     def _row_stems(self, p: Passage, lang: Lang) -> frozenset[str]:

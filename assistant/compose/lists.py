@@ -35,6 +35,7 @@ class ListAnswers:
             elif p.table is not None:
                 self.heads[p.table] = p
         self._cells_seen: dict[tuple[str, str], set[str]] = {}
+        self._rows_named: dict[str, set[str]] = {}
 
     def table_for(self, a: Analysis, question: str, query: str, hits: list[Hit]) -> int | None:
         """The table the question asks to list, if any."""
@@ -182,10 +183,9 @@ class ListAnswers:
 
     def _row_entities(self, p: Passage) -> set[str]:
         """Entities a row's text names (either language); memoized like the cells'."""
-        key = (p.id, "")
-        if key not in self._cells_seen:
-            self._cells_seen[key] = {m.entity.id for t in (p.text, p.text_en) for m in self.profile.mentions(t)}
-        return self._cells_seen[key]
+        if p.id not in self._rows_named:
+            self._rows_named[p.id] = {m.entity.id for t in (p.text, p.text_en) for m in self.profile.mentions(t)}
+        return self._rows_named[p.id]
 
     def _place_matches(self, p: Passage, place_column: str, places: list[Entity]) -> bool:
         ids = self._cell_entities(p, place_column)
