@@ -279,13 +279,17 @@ class Assistant:
                 return fuse(
                     [
                         engine.retriever.search(
-                            text, k=k, filters=Filters(table=t, section=analysis.section), query_vec=vec
+                            text,
+                            k=k,
+                            filters=Filters(table=t, section=analysis.section),
+                            query_vec=vec,
+                            analysis=analysis,
                         )
                         for t in analysis.tables
                     ],
                     self.settings.rrf_k,
                 )[:k]
-            return engine.retriever.search(text, k=k, filters=filters, query_vec=vec)
+            return engine.retriever.search(text, k=k, filters=filters, query_vec=vec, analysis=analysis)
 
         own = search(turn.question, turn.query_vec)
         turn.hits = own
@@ -311,8 +315,11 @@ class Assistant:
             joined = answerability_signals(engine.store, turn.joined_vec, turn.query)
             if joined["answered_share"] > signals["answered_share"]:
                 signals = joined
+        # The passages the reranker gives almost no chance are not evidence: a table's rows far down the list
+        # would otherwise make the table look like what the question is about (lists.table_for).
+        hits = [h for h in turn.hits if h.confidence >= self.settings.evidence_floor] or turn.hits[:1]
         turn.composition = engine.composer.compose(
-            turn.question, turn.query, turn.the_analysis, turn.hits, turn.lang, signals, turn.query_vec
+            turn.question, turn.query, turn.the_analysis, hits, turn.lang, signals, turn.query_vec
         )
         if self.generator is not None:
             # The model writes from the same retrieved passages; its answer goes through the same

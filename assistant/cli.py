@@ -120,6 +120,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         {
             "id": h.passage.id,
             "score": round(h.score, 5),
+            "confidence": round(h.confidence, 4),  # the reranker's P(evidence); 1.0 without a fitted reranker
             "dense": round(h.dense, 4),
             "lexical": round(h.lexical, 3),
             "kind": h.passage.kind,

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     # A question this close to one key (cosine) is taken as that key: its passage ranks first. 0.97 until the
     # fifth session; 0.95 chosen end to end on dev, test and the dev rewordings (see README).
     key_promote: float = Field(default=0.95, ge=0, le=1.01)
+    # The learned reranker (rerank.py) weighs the passages in the top this many of any retrieval list.
+    rerank_depth: int = Field(default=12, ge=1, le=200)
+    # Passages it gives a lower probability of being evidence are not handed to the composer (chosen end to end
+    # on dev, test and the dev rewordings; see README).
+    evidence_floor: float = Field(default=0.1, ge=0, le=1)
 
     # Answering.
     backend: Literal["extractive", "openai", "ollama", "llamacpp"] = "extractive"

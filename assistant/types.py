@@ -54,6 +54,7 @@ class Hit:
     dense: float = 0.0  # best cosine similarity of the passage (either language), 0 if not in the dense list
     lexical: float = 0.0  # best BM25 score, 0 if not in the lexical list
     key: float = 0.0  # best cosine similarity of one of its question keys to the question
+    confidence: float = 1.0  # the reranker's P(the passage is evidence for the question); 1 without a reranker
 
 
 @dataclass
