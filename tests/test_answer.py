@@ -347,3 +347,23 @@ def test_a_followups_it_is_the_organisation_named_before(assistant):
     history = [{"role": "user", "content": "How many members does UCLG have?"}, {"role": "assistant", "content": "…"}]
     ans = assistant.ask("And how is Tehran involved in it?", history)
     assert not ans.abstained and "UCLG" in ans.answer, ans.answer
+
+
+@pytest.mark.parametrize("question", ["What does the paper put forward here?", "مقاله در این باره چه می‌گوید؟"])
+def test_a_tables_own_passage_alone_is_answered_with_its_rows(assistant, question):
+    """When the only evidence is a table's own passage (its title and source), the answer is what the table
+    lists, not its title: for every table of the profile, in both languages (all six were answered with the
+    title alone before)."""
+    from assistant.types import Hit
+
+    engine = assistant._current_engine()
+    composer = engine.composer
+    vec = engine.store.embeddings.embed_query(question)
+    a = engine.analyzer.analyse(question, vec)
+    terms = set(a.terms)
+    for table in sorted(composer.lists.by_table):
+        hits = [Hit(engine.store.by_id[f"t{table}"], 1.0)]
+        fact = composer.facts.answer(terms, terms, a, hits, question, vec)
+        chosen = composer._fact_or_list(fact, a, question, question, hits)
+        rows = [st.passage.id for st in chosen.statements if st.passage.kind == "table_row"]
+        assert chosen.kind == "list" and rows and all(r.startswith(f"t{table}.r") for r in rows), (table, rows)

@@ -134,7 +134,15 @@ class Composer:
                 )
         table = self.lists.table_for(a, question, query, hits)
         if table is None:
-            return fact
+            # A table's own passage (its title and source) says nothing by itself: when it is all the best
+            # evidence holds, the question is about what the table lists (its rows, narrowed as usual).
+            heads = {st.passage.table for st in fact.statements if st.passage.kind == "heading"}
+            if fact.statements and len(heads) == 1 and len(heads) == len(fact.statements):
+                table = heads.pop()
+            if table not in self.lists.by_table:
+                return fact
+            listed = self.lists.answer(table, a, question, query, hits)
+            return listed if listed is not None else fact
         listed = self.lists.answer(table, a, question, query, hits)
         if listed is not None and (
             a.table == table
