@@ -367,3 +367,28 @@ def test_a_tables_own_passage_alone_is_answered_with_its_rows(assistant, questio
         chosen = composer._fact_or_list(fact, a, question, question, hits)
         rows = [st.passage.id for st in chosen.statements if st.passage.kind == "table_row"]
         assert chosen.kind == "list" and rows and all(r.startswith(f"t{table}.r") for r in rows), (table, rows)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["How does city diplomacy shift who is in charge of foreign relations?", "هدف دیپلماسی شهری چیست؟"],
+)
+def test_the_rerankers_probability_weighs_which_passage_answers(assistant, question):
+    """Two passages of one section that both speak to the question, in the same retrieval order: the one the
+    reranker gives the higher probability of being evidence supplies the best sentence (the rank alone chose
+    the first both times before)."""
+    from assistant.query import content_terms, stem
+    from assistant.types import Hit
+
+    engine = assistant._current_engine()
+    collector = engine.composer.facts.collector
+    vec = engine.store.embeddings.embed_query(question)
+    a = engine.analyzer.analyse(question, vec)
+    terms = {stem(t) for t in content_terms(question)}
+    first, second = engine.store.by_id["s3.p1"], engine.store.by_id["s3.p2"]
+    best = []
+    for p1, p2 in ((0.9, 0.1), (0.1, 0.9)):
+        hits = [Hit(first, 1.0, confidence=p1), Hit(second, 0.5, confidence=p2)]
+        found = collector.candidates(terms, terms, a, hits, question, vec)
+        best.append(max(found, key=lambda c: c.score).passage.id)
+    assert best == ["s3.p1", "s3.p2"], best
