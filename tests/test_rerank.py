@@ -89,3 +89,18 @@ def test_a_passage_first_in_both_passage_lists_stays_in_the_top_five(ranked):
     assert len(both_first) >= 20
     lost = [(i, pid) for i, pid, both in both_first if pid not in both["reranked"]]
     assert not lost, lost
+
+
+def test_the_stored_model_is_what_fitting_on_the_dev_questions_gives(assistant):
+    """corpus/rerank.json is reproducible by its documented procedure (`python -m assistant.calibrate`), so a
+    change to the retrieval lists or the features that leaves it stale fails here."""
+    from assistant.calibrate import collect_rerank
+    from assistant.rerank import fit
+
+    items = [json.loads(line) for line in (ROOT / "evals" / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+    result = fit(collect_rerank(assistant, [i for i in items if i["split"] == "dev"]))
+    stored = json.loads((ROOT / "corpus" / RERANK_FILE).read_text(encoding="utf-8"))
+    assert result["fitted_on"] == stored["fitted_on"]
+    drift = max(abs(result["coef"][f] - stored["coef"][f]) for f in FEATURES)
+    assert drift < 0.02, drift
+    assert result["cv_mrr"] > result["fused_mrr"] + 0.02
