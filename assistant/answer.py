@@ -270,9 +270,7 @@ class Assistant:
         k = max(self.settings.k, 8)
         # A question that names a part of the paper ("according to the abstract") is answered from it.
         analysis, engine = turn.the_analysis, turn.the_engine
-        filters = (
-            Filters(table=analysis.table, section=analysis.section) if (analysis.table or analysis.section) else None
-        )
+        filters = Filters.named_in(analysis)
 
         def search(text: str, vec) -> list[Hit]:
             if len(analysis.tables) >= 2:  # several tables named ("in Table N and in Table M"): each one's best

@@ -68,8 +68,7 @@ def collect_held_out_negatives(assistant) -> tuple[list[list[float]], list[int]]
 def collect_rerank(assistant, items: list[dict]) -> list[tuple[list[dict[str, float]], list[bool]]]:
     """Each answerable dev question's reranker candidates (retrieve.HybridRetriever.candidates) and which are
     gold: a gold passage, or the table whose rows are gold (the composer reads a table through it; as in the
-    eval's recall). Questions
-    that follow an earlier turn are left out (their retrieval fuses two readings)."""
+    eval's recall). Questions that follow an earlier turn are left out (their retrieval fuses two readings)."""
     from .answer import Turn
     from .retrieve import Filters
 
@@ -80,8 +79,7 @@ def collect_rerank(assistant, items: list[dict]) -> list[tuple[list[dict[str, fl
             continue
         turn = assistant._condense(assistant._prepare(Turn(question=item["question"], history=[])))
         a, retriever = turn.the_analysis, turn.the_engine.retriever
-        filters = Filters(table=a.table, section=a.section) if (a.table or a.section) else Filters()
-        known, fused = retriever._fuse(turn.question, filters, turn.query_vec)
+        known, fused = retriever._fuse(turn.question, Filters.named_in(a), turn.query_vec)
         ranked = sorted(fused.values(), key=lambda h: -h.score)
         cands, rows = retriever.candidates(known, ranked, turn.query_vec, a)
         labels = [c.passage in gold or any(g.startswith(c.passage + ".r") for g in gold) for c in cands]

@@ -37,6 +37,11 @@ class Entity:
     def name(self, lang: str) -> str:
         return self.fa if lang == "fa" else self.en
 
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        """Every name of it, normalized: what a normalized text that names it contains."""
+        return tuple(normalize(n) for n in (self.fa, self.en, *self.aliases) if n)
+
 
 @dataclass(frozen=True)
 class Mention:

@@ -52,6 +52,11 @@ class Filters:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
+    @classmethod
+    def named_in(cls, a: Analysis) -> Filters:
+        """The part of the paper a question names ("in Table N", "according to the abstract"), if any."""
+        return cls(table=a.table, section=a.section)
+
     def allows(self, p: Passage) -> bool:
         return (
             (self.table is None or p.table == self.table)
@@ -211,7 +216,7 @@ class HybridRetriever:
             if found:
                 sims[c.passage] = max(float((v @ qv).max()) for v in found if len(v))
         names = [m.entity for m in analysis.mentions if m.entity.type != "region"] if analysis else []
-        spellings = [normalize(n) for e in names for n in (e.fa, e.en, *e.aliases) if n]
+        spellings = [s for e in names for s in e.spellings]
         if self._type_shares is None:
             self._type_shares = rerank.type_shares(self.store.keys.keys) if len(self.store.keys) else {}
         probs = analysis.probs if analysis else {}

@@ -136,13 +136,10 @@ class Composer:
         if table is None:
             # A table's own passage (its title and source) says nothing by itself: when it is all the best
             # evidence holds, the question is about what the table lists (its rows, narrowed as usual).
-            heads = {st.passage.table for st in fact.statements if st.passage.kind == "heading"}
-            if fact.statements and len(heads) == 1 and len(heads) == len(fact.statements):
-                table = heads.pop()
-            if table not in self.lists.by_table:
+            heads = [st.passage.table for st in fact.statements if st.passage.kind == "heading"]
+            if len(heads) != 1 or len(fact.statements) != 1 or heads[0] not in self.lists.by_table:
                 return fact
-            listed = self.lists.answer(table, a, question, query, hits)
-            return listed if listed is not None else fact
+            return self.lists.answer(heads[0], a, question, query, hits) or fact
         listed = self.lists.answer(table, a, question, query, hits)
         if listed is not None and (
             a.table == table

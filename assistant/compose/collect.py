@@ -85,7 +85,7 @@ class Collector:
                     score += 0.3 * coverage(own, {t for t in own if prefix_in(t, keyed)}) * prior
                 if names:
                     text = normalize(s + " " + (p.text if p.kind == "table_row" else ""))
-                    if any(normalize(n) in text for e in names for n in (e.fa, e.en, *e.aliases) if n):
+                    if any(s in text for e in names for s in e.spellings):
                         score += NAME_BONUS  # the sentence speaks of the thing the question names
                 if fills_asked:
                     score += 0.15
