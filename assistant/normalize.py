@@ -92,6 +92,11 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(normalize(text))
 
 
+def latin_digits(text: str) -> str:
+    """Persian and Arabic-Indic digits -> Latin digits; nothing else changed (case and letters kept)."""
+    return text.translate(_DIGITS)
+
+
 def persian_digits(text: str) -> str:
     """Latin digits -> Persian digits, for display in Persian answers."""
     return text.translate(_TO_PERSIAN_DIGITS)

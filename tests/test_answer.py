@@ -392,3 +392,31 @@ def test_the_rerankers_probability_weighs_which_passage_answers(assistant, quest
         found = collector.candidates(terms, terms, a, hits, question, vec)
         best.append(max(found, key=lambda c: c.score).passage.id)
     assert best == ["s3.p1", "s3.p2"], best
+
+
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_a_number_the_question_states_or_a_rows_heading_is_no_answer(assistant, lang):
+    """A "how many" question whose evidence states no number but the question's own, or only the row's own
+    "Table N, row M", lacks what it asks (the decision's type_missing): both counted as the answer before
+    (the heading of the row's other rendering was read inside the joined text). The row's own figure, not
+    given by the question, still answers."""
+    from assistant.compose.decision import _type_missing
+    from assistant.types import Composition, Statement
+
+    engine = assistant._current_engine()
+    by_id = engine.store.by_id
+
+    def missing(question: str, pid: str) -> float:
+        p = by_id[pid]
+        a = engine.analyzer.analyse(question, engine.store.embeddings.embed_query(question))
+        chosen = Composition([Statement(p.text_in(lang), p)], False, kind="fact")
+        return _type_missing(a, chosen, [])
+
+    # Table 2's rows state no figure: only their headings hold digits.
+    assert missing("How many residents does Beijing have?", "t2.r12") > 0
+    assert missing("پکن چند نفر جمعیت دارد؟", "t2.r12") > 0
+    # Table 1, row 7's only figure is the World Bank's 184 member countries.
+    assert missing("The World Bank has 184 member countries; how many people does it employ?", "t1.r7") > 0
+    assert missing("بانک جهانی ۱۸۴ کشور عضو دارد؛ چند نفر کارمند دارد؟", "t1.r7") > 0
+    assert missing("How many member countries does the World Bank have?", "t1.r7") == 0
+    assert missing("بانک جهانی چند کشور عضو دارد؟", "t1.r7") == 0

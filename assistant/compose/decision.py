@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
-from ..normalize import normalize, tokens
+from ..normalize import latin_digits, normalize, tokens
 from ..query import STOP_EN, STOP_FA, stem
-from ..text import NUMBER_WORDS, has_number, has_year, prefix_in, stems
+from ..text import NUMBER_WORDS, ROW_HEAD, has_number, has_year, prefix_in, stems
 from ..types import Analysis, Composition, Hit
 from .twins import twin
 from .weights import TermWeights
@@ -118,7 +118,10 @@ def _type_missing(a: Analysis, chosen: Composition, reasons: list[str]) -> float
     asked for; 0 when the evidence has it. Adds the reason."""
     if chosen.kind == "list" or not chosen.statements:
         return 0.0
-    spans = " ".join(st.text + " " + twin(st) for st in chosen.statements)
+    # A number or year the question itself states is no answer ("about 50 cities: from how many countries?").
+    # Each piece read alone: a row's own "Table N, row M" heading is a number only when the row is asked.
+    pieces = [x for st in chosen.statements for x in (st.text, twin(st))]
+    spans = _unstated(" ".join(x if a.asks_row else ROW_HEAD.sub("", x) for x in pieces), a.raw)
     if a.p("year") >= 0.2 and not has_year(spans):
         reasons.append("it asks for a year; the evidence gives none")
         return a.p("year")
@@ -129,6 +132,14 @@ def _type_missing(a: Analysis, chosen: Composition, reasons: list[str]) -> float
         reasons.append("it asks for a person; the evidence names no one")
         return a.p("person")
     return 0.0
+
+
+def _unstated(text: str, question: str) -> str:
+    """The text without the numbers (digits, either script) that the question states; case kept."""
+    given = set(re.findall(r"[0-9]+", normalize(question).replace(",", "")))
+    if not given:
+        return text
+    return re.sub(r"[0-9][0-9,]*", lambda m: " " if m.group(0).replace(",", "") in given else m.group(0), latin_digits(text))
 
 
 def names_someone(text: str, question: str) -> bool:
