@@ -420,3 +420,44 @@ def test_a_number_the_question_states_or_a_rows_heading_is_no_answer(assistant, 
     assert missing("بانک جهانی ۱۸۴ کشور عضو دارد؛ چند نفر کارمند دارد؟", "t1.r7") > 0
     assert missing("How many member countries does the World Bank have?", "t1.r7") == 0
     assert missing("بانک جهانی چند کشور عضو دارد؟", "t1.r7") == 0
+
+
+@pytest.mark.parametrize(
+    "question, rated, expected",
+    [
+        # A question whose answer is two rows that retrieval rates alike: both (one row before).
+        (
+            "How does Table 3 describe Tehran's ties with the UN programmes?",
+            {"t3.r2": 0.95, "t3.r3": 0.9},
+            {"t3.r2", "t3.r3"},
+        ),
+        (
+            "جدول ۳ روابط تهران با برنامه‌های سازمان ملل را چگونه توصیف می‌کند؟",
+            {"t3.r2": 0.9, "t3.r3": 0.8},
+            {"t3.r2", "t3.r3"},
+        ),
+        # A row rated far below the best stays out.
+        ("How does Table 3 describe Tehran's ties with the UN programmes?", {"t3.r2": 0.95, "t3.r3": 0.3}, {"t3.r2"}),
+        # One number asked: one row, however alike the others are rated.
+        ("How many member countries does the World Bank have?", {"t1.r7": 0.95, "t1.r10": 0.9}, {"t1.r7"}),
+        # The question and its row name UNDP: a row that does not name it stays out.
+        ("What does Table 3 say about Tehran and UNDP?", {"t3.r3": 0.95, "t3.r2": 0.9}, {"t3.r3"}),
+    ],
+)
+def test_rows_retrieval_rates_alike_answer_together(assistant, question, rated, expected):
+    """When the best evidence is one table row and retrieval (the reranker) rates other rows of that table
+    about as likely to be evidence, they answer together; not for a one-value question, not far-below rows,
+    and not rows that miss the name the question and the best row share."""
+    from assistant.query import content_terms, stem
+    from assistant.types import Hit
+
+    engine = assistant._current_engine()
+    composer = engine.composer
+    vec = engine.store.embeddings.embed_query(question)
+    a = engine.analyzer.analyse(question, vec)
+    terms = {stem(t) for t in content_terms(question)}
+    hits = [Hit(engine.store.by_id[pid], 1.0 / (i + 1), confidence=c) for i, (pid, c) in enumerate(rated.items())]
+    fact = composer.facts.answer(terms, terms, a, hits, question, vec)
+    chosen = composer._fact_or_list(fact, a, question, question, hits)
+    rows = {st.passage.id for st in chosen.statements if st.passage.kind == "table_row"}
+    assert rows == expected, (a.qtype, chosen.kind, rows)

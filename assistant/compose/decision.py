@@ -139,7 +139,9 @@ def _unstated(text: str, question: str) -> str:
     given = set(re.findall(r"[0-9]+", normalize(question).replace(",", "")))
     if not given:
         return text
-    return re.sub(r"[0-9][0-9,]*", lambda m: " " if m.group(0).replace(",", "") in given else m.group(0), latin_digits(text))
+    return re.sub(
+        r"[0-9][0-9,]*", lambda m: " " if m.group(0).replace(",", "") in given else m.group(0), latin_digits(text)
+    )
 
 
 def names_someone(text: str, question: str) -> bool:

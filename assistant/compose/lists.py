@@ -118,7 +118,21 @@ class ListAnswers:
                 rows, strong = narrowed, strong or len(narrowed) <= 3
         if not rows:
             return None
-        read = set(framing)
+        return self.compose_rows(table, rows, a, question, framing, strong)
+
+    def compose_rows(
+        self,
+        table: int,
+        rows: list[Passage],
+        a: Analysis,
+        question: str,
+        framing: set[str] | None = None,
+        strong: bool = False,
+    ) -> Composition:
+        """These rows of the table as the answer: one row a fact, several a list under the table's title."""
+        role = self.profile.tables.get(table)
+        head = self.heads.get(table)
+        read = set(framing or ())
         for p in rows:
             read |= self._cell_stems(p, role)
         evidence = Evidence(
@@ -172,7 +186,7 @@ class ListAnswers:
         # A thing the question names, said anywhere in a row ("the challenge about <country>"); a region only
         # where no place column filters by it.
         ids = {m.entity.id for m in a.mentions if m.entity.type != "region" or not role.place_column}
-        kept = [p for p in rows if ids & self._row_entities(p)] if ids else []
+        kept = [p for p in rows if ids & self.row_entities(p)] if ids else []
         if kept and len(kept) < len(rows):
             rows, strong = kept, True
         if role.measure_column and a.comparator:
@@ -189,7 +203,7 @@ class ListAnswers:
             }
         return self._cells_seen[key]
 
-    def _row_entities(self, p: Passage) -> set[str]:
+    def row_entities(self, p: Passage) -> set[str]:
         """Entities a row's text names (either language); memoized like the cells'."""
         if p.id not in self._rows_named:
             self._rows_named[p.id] = {m.entity.id for t in (p.text, p.text_en) for m in self.profile.mentions(t)}
