@@ -140,6 +140,14 @@ def test_a_name_the_document_never_uses_is_reported(doc):
     assert "زینبیه" in a.unknown and a.unknown_names == []
 
 
+def test_a_suffix_a_half_space_separates_is_not_an_unknown_word(doc):
+    """«تصفیه‌خانه‌هایشان», «کم‌ترین», «برنامه‌اش»: the half-space splits the word's ending off as a token,
+    which the document never uses as a word; it was an unknown word, read as a sign of an off-topic question."""
+    a = analyse(doc, "کم‌ترین تصفیه‌خانه‌هایشان کدام است و برنامه‌اش چیست؟")
+    assert a.unknown == [], a.unknown
+    assert not {"ترین", "هایشان", "اش"} & set(a.terms), a.terms
+
+
 # ====================================================================== analysis: the answer type
 @pytest.mark.parametrize(
     "question, qtype",
