@@ -194,6 +194,18 @@ def _has_clitic(word: str, spelled: Callable[[str], bool]) -> bool:
     return any(word.endswith(c) and len(word) - len(c) >= 3 for c in _CLITICS)
 
 
+_WH_EN = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how"}
+
+
+def _main_interrogative(norm: str) -> str:
+    """The words around an English question's first wh-word ("in what year", "since when", "how many"): a later
+    one belongs to a clause ("how does it differ in terms of whom it serves", "the actors who can ..."). Persian
+    interrogatives stand where the asked thing stands, so Persian questions are read whole."""
+    words = norm.split()
+    first = next((i for i, w in enumerate(words) if w.strip("?,.;:!") in _WH_EN), None)
+    return norm if first is None else " ".join(words[max(0, first - 1) : first + 3])
+
+
 class Analyzer:
     """Question analysis over one document: its profile, its vocabulary and its answer-type classifier."""
 
@@ -217,8 +229,9 @@ class Analyzer:
         a = Analysis(lang=lang, terms=terms, raw=question)
         if self.typer is not None and query_vec is not None:
             a.probs = self.typer.probabilities(question, query_vec)
+        asked = _main_interrogative(norm) if lang == "en" else norm
         for t, rx in _ASKS.items():
-            if rx.search(norm):  # an interrogative of that type: at least even odds for it
+            if rx.search(asked):  # an interrogative of that type: at least even odds for it
                 a.probs = {k: v * 0.5 for k, v in a.probs.items()} if a.probs else {}
                 a.probs[t] = a.probs.get(t, 0.0) + 0.5
                 break
