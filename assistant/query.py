@@ -246,7 +246,10 @@ class Analyzer:
         m = _COMPARATOR.search(norm)
         bound = m.group(3).replace(",", "") if m else None
         a.unknown += [t for t in terms if t.isdigit() and t != bound and t not in self.vocab.words]
-        caps = {w.strip(".,;:!?()'\"’").lower() for w in re.findall(r"(?<=[\w,;] )([A-Z][\w'’.-]+)", question)}
+        caps = {
+            re.sub(r"['’]s$", "", w.strip(".,;:!?()'\"’")).lower()  # "Barcelona's" is the name "barcelona"
+            for w in re.findall(r"(?<=[\w,;] )([A-Z][\w'’.-]+)", question)
+        }
         # Written as a name (a capitalised Latin word) or a number the document never states ("in 2020").
         a.unknown_names = [t for t in a.unknown if t in caps or t.isdigit()]
         runs = _TABLE_EN.findall(norm) + _TABLE_FA.findall(norm)  # "Tables N and M", «جدول N و جدول M»

@@ -135,6 +135,8 @@ def test_a_name_the_document_never_uses_is_reported(doc):
     a = analyse(doc, "What water-saving measures were carried out in the Zeynabiyeh district?")
     assert a.mentions == []
     assert a.unknown_names == ["zeynabiyeh"]
+    # A possessive is the name too ("Zeynabiyeh's": it was not matched to its token "zeynabiyeh").
+    assert analyse(doc, "What did Zeynabiyeh's council decide about water?").unknown_names == ["zeynabiyeh"]
     # Persian has no capitals: the unknown word is reported, not as a name.
     a = analyse(doc, "در محله زینبیه چه اقداماتی انجام شد؟")
     assert "زینبیه" in a.unknown and a.unknown_names == []
