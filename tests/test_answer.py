@@ -461,3 +461,23 @@ def test_rows_retrieval_rates_alike_answer_together(assistant, question, rated, 
     chosen = composer._fact_or_list(fact, a, question, question, hits)
     rows = {st.passage.id for st in chosen.statements if st.passage.kind == "table_row"}
     assert rows == expected, (a.qtype, chosen.kind, rows)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Name the organisations with more than 150 member states.", "Organisations present in more than 150 countries?"],
+)
+def test_a_bound_on_a_number_asks_for_the_rows_that_pass_it(assistant, question):
+    """A bound ("more than 150 ...") on the numbers a named kind of row has is a list question, whatever the
+    answer-type classifier reads in it (a number, from the figure): the table's rows that pass the bound. Both
+    were left to a one-sentence fact answer before."""
+    from assistant.answer import Turn
+
+    turn = assistant._retrieve(assistant._condense(assistant._prepare(Turn(question=question, history=[]))))
+    lists = assistant._current_engine().composer.lists
+    assert lists.table_for(turn.analysis, question, question, turn.hits) == 1
+    ans = assistant.ask(question)
+    rows = [c.id for c in ans.citations if c.kind == "table_row"]
+    # The World Bank and the IMF (184 member countries) pass; the fund of thirty cities and the forum of about
+    # fifty do not. (The bound is not read with its unit: a cell's largest figure of anything counts.)
+    assert {"t1.r7", "t1.r10"} <= set(rows) and "t1.r5" not in rows and "t1.r8" not in rows, rows

@@ -46,14 +46,21 @@ class ListAnswers:
         """The table the question asks to list, if any."""
         if a.table in self.by_table and (a.wants_list or not a.mentions):
             return a.table
-        if a.p("year", "number") >= 0.3 or a.counted or (a.section and not a.table):
+        if (a.p("year", "number") >= 0.3 and not a.comparator) or a.counted or (a.section and not a.table):
             return None  # "in which year ...", "how many ..." ask for one fact, not the table
         named = self.profile.tables_named(question) or self.profile.tables_named(query)
         # "Which cities ..." is a list or an entity question by its form alone: a list when the question also
         # names what a table lists (its kind of row, a group, a status) or a place its rows are filtered by.
         places = [m for m in a.mentions if m.entity.type in ("region", "country")]
+        # A bound on a number ("more than 150 countries") asks for the rows of a named table that has such numbers.
+        bounded = bool(a.comparator) and any(
+            self.profile.tables[t].measure_column for t in named if t in self.profile.tables
+        )
         listish = (
-            a.wants_list or bool(places) or (bool(named) and a.p("list", "recommendation", "entity", "other") >= 0.6)
+            a.wants_list
+            or bool(places)
+            or bounded
+            or (bool(named) and a.p("list", "recommendation", "entity", "other") >= 0.6)
         )
         if not listish:
             return None
