@@ -481,3 +481,31 @@ def test_a_bound_on_a_number_asks_for_the_rows_that_pass_it(assistant, question)
     # The World Bank and the IMF (184 member countries) pass; the fund of thirty cities and the forum of about
     # fifty do not. (The bound is not read with its unit: a cell's largest figure of anything counts.)
     assert {"t1.r7", "t1.r10"} <= set(rows) and "t1.r5" not in rows and "t1.r8" not in rows, rows
+
+
+@pytest.mark.parametrize(
+    "earlier, question",
+    [
+        ("Why does the paper say Tehran needs city diplomacy?", "And the rationale behind this insistence?"),
+        ("چرا مقاله بر دیپلماسی شهری برای تهران تأکید می‌کند؟", "انگیزه این پافشاری‌شون چیه؟"),
+    ],
+)
+def test_a_followup_in_words_the_paper_never_uses_is_not_ruled_off_topic(assistant, earlier, question):
+    """Most of a follow-up's own words may be ones the paper never uses ("rationale", "insistence"): it is read
+    with the turn it follows, so the hard "mostly unknown words" check does not rule it off-topic (the weighed
+    decision still decides). Asked alone, the same words are ruled off-topic. The decision is switched off here
+    (always answer) so that only the hard checks can abstain."""
+    import copy
+
+    from assistant.answer import Turn
+    from assistant.calibration import Calibration
+
+    history = [{"role": "user", "content": earlier}, {"role": "assistant", "content": "…"}]
+    composer = copy.copy(assistant._current_engine().composer)
+    composer.calibration = Calibration({}, 0.0, 0.0)
+    verdicts = []
+    for hist in (history, []):
+        turn = assistant._retrieve(assistant._condense(assistant._prepare(Turn(question=question, history=hist))))
+        comp = composer.compose(turn.question, turn.query, turn.analysis, turn.hits, query_vec=turn.query_vec)
+        verdicts.append(comp.abstained)
+    assert verdicts == [False, True], verdicts

@@ -104,10 +104,11 @@ class Composer:
         chosen = self._fact_or_list(fact, a, question, query, hits)
         feats, reasons = features(a, chosen, fact, hits, signals, self.weights, self.key_words, self.key_types)
         ok, p = self.calibration.answers(feats)
-        if a.unknown_names or (len(a.unknown) >= 2 and 2 * len(a.unknown) > len(a.terms)):
+        if a.unknown_names or (len(a.unknown) >= 2 and 2 * len(a.unknown) > len(a.terms) and query == question):
             # The two checks that are not weighed: a name or a number the document never uses ("Jakarta",
             # "in 2020"), or a question most of whose words the document never uses (off-topic). Dev has too
-            # few of either for the regression to learn their weight.
+            # few of either for the regression to learn their weight. A follow-up (its query holds the turn
+            # before) is about that turn's topic whatever its own words: only the weighed decision judges it.
             ok = False
         ev = chosen.evidence
         ev.features = {k: round(v, 3) for k, v in feats.items()}
