@@ -129,7 +129,9 @@ def validate_question(question, settings: Settings) -> str:
     return q
 
 
-def answerability_signals(store: Store, query_vec, question: str = "", leave_out_self: bool = False) -> dict:
+def answerability_signals(
+    store: Store, query_vec, question: str = "", leave_out_self: bool = False, profile: Profile | None = None
+) -> dict:
     """Where the question falls among the questions the document answers (its keys), the near misses it is
     known not to answer (anti-keys) and everyday questions about other things (question forms); and the
     answerability classifier's probability that it is one of the first kind (learned: its words and vector).
@@ -145,7 +147,9 @@ def answerability_signals(store: Store, query_vec, question: str = "", leave_out
         return {"key_top": 0.0, "answered_share": 0.5, "near_miss": 0.0, "offtopic": 0.0, "learned": 0.5}
     key_top = float(sims[0][0].max())
     clf = store.answerable
-    learned = clf.probabilities(question, query_vec).get(ANSWERED, 0.5) if clf is not None else 0.5
+    # The classifier reads the question without the document's subject, as it was trained (build.py).
+    text = profile.without_subject(question) if profile is not None else question
+    learned = clf.probabilities(text, query_vec).get(ANSWERED, 0.5) if clf is not None else 0.5
     s = np.concatenate([x for x, _ in sims])
     labels = np.concatenate([np.full(len(x), lab) for x, lab in sims])
     # A soft vote of the ten nearest questions (weights sharpen towards the closest): the share that the
@@ -307,10 +311,11 @@ class Assistant:
     def _compose(self, turn: Turn) -> Turn:
         t = time.perf_counter()
         engine = turn.the_engine
-        signals = answerability_signals(engine.store, turn.query_vec, turn.question, self.leave_out_self)
+        profile = engine.analyzer.profile
+        signals = answerability_signals(engine.store, turn.query_vec, turn.question, self.leave_out_self, profile)
         if turn.query != turn.question:
             # A follow-up ("and which of them are in the south?") is judged with the question it follows too.
-            joined = answerability_signals(engine.store, turn.joined_vec, turn.query)
+            joined = answerability_signals(engine.store, turn.joined_vec, turn.query, profile=profile)
             if joined["answered_share"] > signals["answered_share"]:
                 signals = joined
         # The passages the reranker gives almost no chance are not evidence: a table's rows far down the list

@@ -132,6 +132,7 @@ def _build_keys(
     forms, and the answer-type classifier trained on the keys; written beside the Chroma folder of the version.
     Progress is reported as its own phase (questions)."""
     from .keys import ANTIKEYS_FILE, QuestionKey, build_keys, from_questions, load_keys
+    from .profile import Profile
     from .qtype import ANSWERABLE_C, ANSWERABLE_NPZ, QuestionTyper, answerability_data, load_forms
 
     ids = {p.id for p in passages}
@@ -172,6 +173,8 @@ def _build_keys(
     )
     form_keys.save(d, "forms")
     texts, vectors, labels, _ = answerability_data(keys, antikeys, form_keys)
+    subject_free = Profile.load(settings.corpus_dir).without_subject
+    texts = [subject_free(t) for t in texts]  # what is asked, not whether the document's subject is named
     if len(set(labels)) >= 2:
         QuestionTyper.train(texts, vectors, labels, c=ANSWERABLE_C).save(d, ANSWERABLE_NPZ)
     if len(keys) and len({k.type for k in keys.keys}) >= 2:

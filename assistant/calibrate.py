@@ -49,12 +49,13 @@ def collect_held_out_negatives(assistant) -> tuple[list[list[float]], list[int]]
     store = assistant.store
     anti, forms = store.antikeys
     texts, vectors, labels, groups = answerability_data(store.keys, anti, forms)
+    subject_free = assistant._current_engine().analyzer.profile.without_subject
     xs: list[list[float]] = []
     ys: list[int] = []
     try:
         for train, test in GroupKFold(n_splits=5).split(texts, labels, groups):
             store._answerable = QuestionTyper.train(
-                [texts[i] for i in train], vectors[train], [labels[i] for i in train], c=ANSWERABLE_C
+                [subject_free(texts[i]) for i in train], vectors[train], [labels[i] for i in train], c=ANSWERABLE_C
             )
             asked = [{"question": texts[i], "answerable": False} for i in test if labels[i] != ANSWERED]
             x, y = collect(assistant, asked)

@@ -13,6 +13,7 @@ half-space variants (through normalize), and transliterations listed as aliases.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,6 +118,7 @@ class Profile:
     def __init__(self, data: dict):
         doc = data.get("document", {})
         self.subject: set[str] = set(doc.get("subject", []))
+        self._subject_rx: re.Pattern[str] | None = None  # built on first use (without_subject)
         self.policy_order: list[int] = list(doc.get("policy_order", []))
         # What the chat window offers a newcomer: example questions, and a word to search the policy items by.
         self.examples: list[str] = list(doc.get("examples", []))
@@ -189,6 +191,17 @@ class Profile:
         return profile
 
     # ------------------------------------------------------------------ entities
+    def without_subject(self, text: str) -> str:
+        """The normalized text without the document's subject (Tehran, Iran): nearly every question about the
+        document names it, and questions about other things seldom do, so a classifier of "is this asked of
+        the document?" would learn the name instead of what is asked ("air pollution in Tehran")."""
+        if self._subject_rx is None:
+            names = sorted({s for i in self.subject if i in self.by_id for s in self.by_id[i].spellings}, key=len)
+            # Longest first ("islamic republic of iran" before "iran"); a pattern matching nothing without names.
+            alternatives = "|".join(re.escape(n) for n in reversed(names)) or r"(?!)"
+            self._subject_rx = re.compile(r"(?<!\w)(?:" + alternatives + r")(?!\w)")
+        return self._subject_rx.sub(" ", normalize(text))
+
     def mentions(self, text: str) -> list[Mention]:
         """The entities a text names, longest match first, non-overlapping (ties: every entity of that span)."""
         qtoks = tokens(text)

@@ -14,8 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Bump when ingestion, passage rendering or normalization changes, so old indexes are rebuilt
 # (3: full-width Latin folded; lexical.json stored with each version; 4: question keys and the answer-type
-# classifier stored with each version; 5: the answerability classifier and sentence vectors too).
-PIPELINE_VERSION = "5"
+# classifier stored with each version; 5: the answerability classifier and sentence vectors too; 6: that
+# classifier trained on questions without the document's subject).
+PIPELINE_VERSION = "6"
 
 
 def _forms_digest() -> str:

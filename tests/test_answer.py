@@ -509,3 +509,21 @@ def test_a_followup_in_words_the_paper_never_uses_is_not_ruled_off_topic(assista
         comp = composer.compose(turn.question, turn.query, turn.analysis, turn.hits, query_vec=turn.query_vec)
         verdicts.append(comp.abstained)
     assert verdicts == [False, True], verdicts
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Why is the air in Tehran so polluted in winter?", "What are the main causes of traffic jams in Tehran?"],
+)
+def test_naming_the_documents_subject_does_not_make_a_question_look_answered(assistant, question):
+    """The answerability classifier reads questions without the document's subject (profile `subject`): every
+    key names Tehran and the everyday off-topic forms never do, so the name made everyday questions about
+    Tehran look like the paper's (P(answered) 0.82 and 0.75 for these two before; 0.50 and 0.54 now)."""
+    from assistant.answer import answerability_signals
+
+    engine = assistant._current_engine()
+    vec = engine.store.embeddings.embed_query(question)
+    signals = answerability_signals(engine.store, vec, question, profile=engine.analyzer.profile)
+    assert signals["learned"] < 0.6, signals["learned"]
+    profile = engine.analyzer.profile
+    assert profile.without_subject("فردا تهرون بارون میاد؟ Tehran's air") == "فردا   بارون میاد؟  's air"
