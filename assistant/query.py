@@ -247,7 +247,7 @@ class Analyzer:
         bound = m.group(3).replace(",", "") if m else None
         a.unknown += [t for t in terms if t.isdigit() and t != bound and t not in self.vocab.words]
         caps = {
-            re.sub(r"['’]s$", "", w.strip(".,;:!?()'\"’")).lower()  # "Barcelona's" is the name "barcelona"
+            re.sub(r"['’]s$", "", w.strip(".,;:!?()'\"’")).lower()  # "Lisbon's" is the name "lisbon"
             for w in re.findall(r"(?<=[\w,;] )([A-Z][\w'’.-]+)", question)
         }
         # Written as a name (a capitalised Latin word) or a number the document never states ("in 2020").

@@ -126,7 +126,7 @@ class Composer:
         """A fact carried by one table row, when retrieval rates other rows of that table about as likely to be
         evidence: those rows together ("which challenges come from foreign policy?" -> two rows). Not for a
         question asking one year, number or person, and not rows that miss a name the question and the row share
-        (a question about the World Bank's aims is about its row alone)."""
+        (a question about one organisation's aims is about its row alone)."""
         first = fact.statements[0].passage if len(fact.statements) == 1 else None
         if first is None or first.kind != "table_row" or first.table not in self.lists.by_table:
             return None
