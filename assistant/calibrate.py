@@ -195,10 +195,6 @@ def fit(
     }
 
 
-def _read(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m assistant.calibrate", description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -215,16 +211,13 @@ def main(argv=None) -> int:
     settings = Settings()
     from .answer import Assistant
     from .calibration import Calibration
+    from .evaluation.io import read_questions
 
-    items = [item for path in args.questions for item in _read(path)]
+    items = [item for path in args.questions for item in read_questions(path)]
     dev = [i for i in items if i.get("split") == "dev"]
     dev_ids = {i["id"] for i in dev}
     if args.paraphrases.is_file():
-        dev += [
-            json.loads(line)
-            for line in args.paraphrases.read_text(encoding="utf-8").splitlines()
-            if line.strip() and json.loads(line).get("of") in dev_ids
-        ]
+        dev += [item for item in read_questions(args.paraphrases) if item.get("of") in dev_ids]
     assistant = Assistant(settings)
     if not args.decision_only:
         # The reranker first (on the dev questions themselves, not their rewordings: those stay a check of it);
@@ -234,7 +227,7 @@ def main(argv=None) -> int:
 
         # The first dev split only: refitted with dev2's questions too it lost a rewording and test MRR fell
         # 0.950 -> 0.941 (README), so the reranker stays fitted where it was.
-        first = {i["id"] for i in _read(args.questions[0]) if i.get("split") == "dev"}
+        first = {i["id"] for i in read_questions(args.questions[0]) if i.get("split") == "dev"}
         questions = [i for i in dev if i["id"] in first]
         ranked = fit_rerank(collect_rerank(assistant, questions))
         path = settings.corpus_dir / RERANK_FILE

@@ -192,9 +192,10 @@ class Profile:
 
     # ------------------------------------------------------------------ entities
     def without_subject(self, text: str) -> str:
-        """The normalized text without the document's subject (the city the paper is about): nearly every question about the
-        document names it, and questions about other things seldom do, so a classifier of "is this asked of
-        the document?" would learn the name instead of what is asked (the air pollution of the subject city)."""
+        """The normalized text without the document's subject (the city the paper is about): nearly every
+        question about the document names it, and questions about other things seldom do, so a classifier of
+        "is this asked of the document?" would learn the name instead of what is asked (the subject city's air
+        pollution)."""
         if self._subject_rx is None:
             names = sorted({s for i in self.subject if i in self.by_id for s in self.by_id[i].spellings}, key=len)
             # Longest first ("islamic republic of iran" before "iran"); a pattern matching nothing without names.

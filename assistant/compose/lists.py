@@ -54,7 +54,7 @@ class ListAnswers:
         places = [m for m in a.mentions if m.entity.type in ("region", "country")]
         # A bound on a number ("more than 150 countries") asks for the rows of a named table that has such numbers.
         bounded = bool(a.comparator) and any(
-            self.profile.tables[t].measure_column for t in named if t in self.profile.tables
+            (role := self.profile.tables.get(t)) is not None and role.measure_column for t in named
         )
         listish = (
             a.wants_list
