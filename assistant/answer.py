@@ -50,6 +50,7 @@ class Engine:
         vocab = {t for p in store.passages for lang in ("fa", "en") for t in store.tokens(p, lang)}
         vocab |= {t for k in store.keys.keys for t in tokens(k.q)}
         vocab |= {t for e in profile.entities for n in (e.fa, e.en, *e.aliases) for t in tokens(n)}
+        profile.words = frozenset(vocab)
         _ = store.antikeys  # loaded with the rest of the version (a version deleted later still answers alike)
         key_words: dict[str, set] = {}
         key_types: dict[str, set] = {}

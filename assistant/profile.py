@@ -88,13 +88,14 @@ def _toks(phrase: str) -> tuple[str, ...]:
     return tuple(tokens(phrase))
 
 
-def _same(q: str, a: str) -> bool:
-    """Does question token q stand for alias token a (exact, with an ending, or one typo away)?"""
+def _same(q: str, a: str, typo: bool = True) -> bool:
+    """Does question token q stand for alias token a (exact, with an ending, or one typo away)?
+    typo: whether q may be a misspelling at all (a word the document itself uses is spelt as meant)."""
     if q == a:
         return True
     if len(a) >= 3 and q.startswith(a) and q[len(a) :] in SUFFIXES:
         return True
-    return len(a) >= 5 and q[:1] == a[:1] and edit1(q, a)
+    return typo and len(a) >= 5 and q[:1] == a[:1] and edit1(q, a)
 
 
 def find_phrase(qtoks: list[str], phrase: tuple[str, ...], start: int = 0) -> int:
@@ -138,6 +139,9 @@ class Profile:
                 )
             )
         self.by_id = {e.id: e for e in self.entities}
+        # The words the document itself uses (set by the engine from its passages and keys): such a word is
+        # spelt as meant, never a typo of a name one letter away («میان» "among" is not the city «میلان»).
+        self.words: frozenset[str] = frozenset()
         self.tables: dict[int, TableRole] = {}
         for t in data.get("tables", []):
             self.tables[int(t["table"])] = TableRole(
@@ -216,7 +220,7 @@ class Profile:
                 span = set(range(i, i + n))
                 if i + n > len(qtoks) or (span & taken and not any(m.start == i and m.end == i + n for m in out)):
                     continue
-                if all(_same(qtoks[i + j], toks[j]) for j in range(n)):
+                if all(_same(qtoks[i + j], toks[j], qtoks[i + j] not in self.words) for j in range(n)):
                     if exact_case and not any(
                         w.strip("'’.").upper() == w.strip("'’.") and normalize(w.strip("'’.")) == toks[0]
                         for w in raw_words

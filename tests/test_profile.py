@@ -85,3 +85,15 @@ def test_short_acronyms_match_only_as_written(profile):
 def test_longest_name_wins(profile):
     ids = {m.entity.id for m in profile.mentions("Pretoria is in South Africa")}
     assert "country:south_africa" in ids and "region:africa" not in ids
+
+
+def test_a_word_the_document_uses_is_not_a_typo_of_a_name(assistant):
+    """«میان» ("among") is one letter from a city's name «میلان», but the paper uses it as a word: the engine's
+    profile knows the document's words and forgives typos only in words the document never uses."""
+    profile = assistant._current_engine().analyzer.profile
+    among = "در میان کاستی‌های تهران، چه ایرادی به شورای شهر گرفته شده است؟"
+    assert "city:milan" not in {m.entity.id for m in profile.mentions(among)}
+    # A misspelt name is still found ("Hanio", a word the document never uses).
+    assert "city:hanoi" in {m.entity.id for m in profile.mentions("is hanio a sister city of tehran?")}
+    # Without the document's words (a bare profile) the one-letter match is all there is to go on.
+    assert "city:milan" in {m.entity.id for m in Profile.load(CORPUS).mentions(among)}
