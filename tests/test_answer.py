@@ -527,3 +527,43 @@ def test_naming_the_documents_subject_does_not_make_a_question_look_answered(ass
     assert signals["learned"] < 0.6, signals["learned"]
     profile = engine.analyzer.profile
     assert profile.without_subject("فردا تهرون بارون میاد؟ Tehran's air") == "فردا   بارون میاد؟  's air"
+
+
+@pytest.mark.parametrize(
+    "question, rows",
+    [
+        ("How do Metropolis and the Asian Mayors Forum differ in membership?", {"t1.r6", "t1.r8"}),
+        ("سازمان متروپلیس و مجمع شهرداران آسیایی از نظر شمار اعضا چه فرقی دارند؟", {"t1.r6", "t1.r8"}),
+        ("Compare the reach of UNDP with that of the Global Fund for Cities Development", {"t1.r3", "t1.r5"}),
+    ],
+)
+def test_each_thing_the_question_names_gets_its_own_evidence(assistant, question, rows):
+    """Two things named without "or" ("X and Y", "X with that of Y"): the evidence about one does not answer
+    for the other; each one's own row of the compared column joins (not a sentence naming it in passing)."""
+    ans = assistant.ask(question)
+    assert not ans.abstained and rows <= set(cited(ans)), cited(ans)
+
+
+@pytest.mark.parametrize(
+    "question, rows, said",
+    [
+        (
+            "What does Table 1 say the World Bank does about disputes with foreign investors, and what does the "
+            "Global Fund for Cities Development try to do about money?",
+            {"t1.r5", "t1.r7"},
+            ["arbitration", "financial resources"],
+        ),
+        (
+            "طبق جدول ۱ بانک جهانی درباره اختلاف با سرمایه‌گذاران خارجی چه می‌کند و صندوق جهانی توسعه شهرها "
+            "درباره پول چه می‌کند؟",
+            {"t1.r5", "t1.r7"},
+            ["داوری", "منابع اندک مالی"],
+        ),
+    ],
+)
+def test_rows_the_question_names_survive_narrowing_and_say_what_they_hold(assistant, question, rows, said):
+    """A word one named row shares with the question ("disputes") does not drop the other named row; a list of
+    rows the question names itself quotes what they say, not only the names the user already gave."""
+    ans = assistant.ask(question)
+    assert not ans.abstained and rows <= set(cited(ans)), cited(ans)
+    assert all(s in ans.answer for s in said), ans.answer

@@ -18,6 +18,9 @@ from .twins import twin_text
 
 FACT_TYPES = ("year", "number", "person", "entity", "yesno")
 EXPLAIN_TYPES = ("definition", "reason", "other", "recommendation")
+# A thing the question names that the chosen evidence does not speak of is answered by its own best evidence
+# when that scores at least this share of the best candidate's score.
+SIDE_SHARE = 0.5
 
 
 class FactAnswers:
@@ -25,6 +28,7 @@ class FactAnswers:
         self.collector = collector
         self.coverage = collector.weights.coverage
         self.max_sentences = max_sentences  # settings.max_sentences: the longest answer of other types
+        self._named: dict[str, set[str]] = {}  # text -> the entities it names (the passages' texts: memoized)
 
     def answer(
         self, terms: set[str], own: set[str], a: Analysis, hits: list[Hit], question: str, query_vec: Any = None
@@ -55,7 +59,7 @@ class FactAnswers:
         if is_comparison(question) and a.qtype in ("comparison", "yesno", "entity", "other", "list"):
             sides = halves(question)
             if len(sides) == 2:  # "X or Y?": the best evidence for each side
-                chosen = self._sides(sides, own, candidates)
+                chosen = self._each_named(self._sides(sides, own, candidates), candidates, a)
                 return Composition(
                     [Statement(c.text, c.passage) for c in chosen], False, kind="fact", evidence=evidence
                 )
@@ -63,7 +67,67 @@ class FactAnswers:
             chosen = explanation(best, candidates)
         else:
             chosen = self._facts(best, candidates, a, own)
+        chosen = self._each_named(chosen, candidates, a)
         return Composition([Statement(c.text, c.passage) for c in chosen], False, kind="fact", evidence=evidence)
+
+    def _each_named(self, chosen: list[Candidate], candidates: list[Candidate], a: Analysis) -> list[Candidate]:
+        """A question that names two or more things (two organisations, two cities: "how do X and Y differ in
+        reach?") is answered about each, whatever its wording: for each named thing the chosen evidence does
+        not speak of, its own best candidate joins (at SIDE_SHARE of the best score or more; a row of a table with
+        the column asked for, then a row of the first evidence's table, before any other: the same attribute of
+        the other thing)."""
+        named: list[str] = []
+        for m in a.mentions:
+            if m.entity.type != "region" and m.entity.id not in named:
+                named.append(m.entity.id)
+        if len(named) < 2 or not chosen:
+            return chosen
+        floor = SIDE_SHARE * max(c.score for c in chosen)
+        out = list(chosen)
+        # Tables whose column the question asks for, that the chosen evidence already quotes: a thing is spoken
+        # of there, like for like, when that table has a row for it.
+        asked = {c.passage.table for c in out if self._asked_in(c, a)}
+        for e in named:
+            said = {x.text for x in out}
+            own = [c for c in candidates if c.score >= floor and c.text not in said and e in self._names(c)]
+            covered = [c for c in out if e in self._names(c)]
+            if covered:
+                if not asked or any(c.passage.table in asked for c in covered):
+                    continue
+                own = [c for c in own if c.passage.table in asked]
+            if not own:
+                continue
+            # Like for like: a row of a table with the column asked for, then of the first evidence's table.
+            pick = max(own, key=lambda c: (self._asked_in(c, a), _alike(c, chosen[0]), c.score))
+            # It takes the place of another table's row about the same thing (that row is not what was asked).
+            replaced = next((i for i, c in enumerate(out) if c in covered and c.passage.kind == "table_row"), None)
+            if replaced is None:
+                out.append(pick)
+            else:
+                out[replaced] = pick
+        return out
+
+    def _asked_in(self, c: Candidate, a: Analysis) -> bool:
+        """Is the candidate a row of a table with a column the question asks for ("the reach of X and Y")?"""
+        t = c.passage.table
+        return (
+            c.passage.kind == "table_row" and t is not None and bool(self.collector.profile.attribute_named(t, a.raw))
+        )
+
+    def _names(self, c: Candidate) -> set[str]:
+        """The entities a candidate speaks of: a row of a table with a name column, the one its name cell
+        names (its goals cell's "metropolises" is not the organisation of that name); any other row, what it
+        names anywhere (either language); a sentence, what it names."""
+        p = c.passage
+        role = self.collector.profile.tables.get(p.table) if p.table is not None else None
+        if p.kind == "table_row" and role is not None and role.name_column and p.cells.get(role.name_column):
+            cell = p.cells[role.name_column]
+            text = f"{cell.get('fa', '')} {cell.get('en', '')}"
+        else:
+            text = c.text if p.kind != "table_row" else f"{p.text} {p.text_en}"
+        if text not in self._named:
+            self._named[text] = {m.entity.id for m in self.collector.profile.mentions(text)}
+        return self._named[text]
 
     def _sides(self, sides: list[str], own: set[str], candidates: list[Candidate]) -> list[Candidate]:
         """The best candidate for each side of "X or Y" (one, when both sides pick the same sentence)."""
@@ -116,3 +180,10 @@ def explanation(best: Candidate, candidates: list[Candidate]) -> list[Candidate]
         nxt = [c for c in same if c.position == best.position + 1 and c.score >= 0.35 * best.score]
         keep += nxt[:1]
     return sorted(keep, key=lambda c: c.position)
+
+
+def _alike(c: Candidate, first: Candidate) -> bool:
+    """Is the candidate a row of the table the first evidence is a row of (the same attribute, for another)?"""
+    return (
+        c.passage.kind == "table_row" and first.passage.kind == "table_row" and c.passage.table == first.passage.table
+    )

@@ -120,7 +120,14 @@ class ListAnswers:
             and t not in a.unknown
         }
         if specific and not (role and role.place_column and strong):
-            narrowed = [p for p in rows if self.weights.coverage(specific, stems(p.text) | stems(p.text_en)) > 0]
+            # A row the question names by name stays: the words narrow the others ("what X does about disputes,
+            # and what Y does about money" keeps both X's and Y's rows).
+            by_name = self._named_rows(rows, a, role)
+            narrowed = [
+                p
+                for p in rows
+                if p.id in by_name or self.weights.coverage(specific, stems(p.text) | stems(p.text_en)) > 0
+            ]
             if narrowed and len(narrowed) < len(rows) and _retrieval_agrees(narrowed, head, hits):
                 rows, strong = narrowed, strong or len(narrowed) <= 3
         if not rows:
@@ -156,7 +163,9 @@ class ListAnswers:
                 tables={table},
                 evidence=evidence,
             )
-        statements = [Statement(row_span(self.profile, p, a.lang, question, brief=True), p) for p in rows]
+        # Names alone, unless the question names every row itself: then what the rows say of them.
+        brief = not {p.id for p in rows} <= self._named_rows(rows, a, role)
+        statements = [Statement(row_span(self.profile, p, a.lang, question, brief=brief), p) for p in rows]
         if head is not None:
             statements.insert(0, Statement(head.heading_en if a.lang == "en" else head.heading, head))
         return Composition(statements, False, kind="list", tables={table}, evidence=evidence)
@@ -199,6 +208,13 @@ class ListAnswers:
         if role.measure_column and a.comparator:
             rows, strong = _within_bound(rows, role.measure_column, a.comparator), True
         return rows, strong
+
+    def _named_rows(self, rows: list[Passage], a: Analysis, role: TableRole | None) -> set[str]:
+        """The rows whose name cell names something the question names."""
+        if role is None or not role.name_column:
+            return set()
+        ids = {m.entity.id for m in a.mentions if m.entity.type not in ("region", "country")}
+        return {p.id for p in rows if ids & self._cell_entities(p, role.name_column)} if ids else set()
 
     def _cell_entities(self, p: Passage, column: str) -> set[str]:
         """Entities a cell names (either language); the same cells for every question: memoized."""
