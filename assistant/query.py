@@ -220,7 +220,7 @@ class Analyzer:
 
     def known(self, word: str) -> bool:
         """Does the document use this word (inflected, colloquial or misspelt by one letter)?"""
-        return word in self.vocab or stem(word) in self.vocab
+        return word in self.vocab or stem(word) in self.vocab or self.vocab.shares_stem(word)
 
     def analyse(self, question: str, query_vec=None, lang: Lang | None = None) -> Analysis:
         lang = lang or detect_language(question)

@@ -150,6 +150,21 @@ def test_a_suffix_a_half_space_separates_is_not_an_unknown_word(doc):
     assert not {"ترین", "هایشان", "اش"} & set(a.terms), a.terms
 
 
+def test_an_english_derivation_of_a_document_word_is_not_an_unknown_word(doc):
+    """ "investigators", "treatments", "residential" derive from the note's "investigations", "treated",
+    "residents": a reworded question is not off-topic for its choice of derivation. A word that only starts
+    like one ("photosynthesis" / "photo...", "population" / "popular") stays unknown."""
+    a = analyse(doc, "What did the investigators find about residential treatments?")
+    assert not {"investigators", "residential", "treatments"} & set(a.unknown), a.unknown
+    vocab = doc.engine.analyzer.vocab
+    assert vocab.shares_stem("dissemination") is False  # the note never uses "disseminat..."
+    from assistant.fuzzy import FuzzyVocab
+
+    words = FuzzyVocab(["disseminating", "popular", "photo", "large"])
+    assert words.shares_stem("dissemination") and words.shares_stem("largely")
+    assert not words.shares_stem("population") and not words.shares_stem("photosynthesis")
+
+
 # ====================================================================== analysis: the answer type
 @pytest.mark.parametrize(
     "question",
