@@ -567,3 +567,26 @@ def test_rows_the_question_names_survive_narrowing_and_say_what_they_hold(assist
     ans = assistant.ask(question)
     assert not ans.abstained and rows <= set(cited(ans)), cited(ans)
     assert all(s in ans.answer for s in said), ans.answer
+
+
+def test_a_two_part_question_is_answered_with_the_sentence_for_each_part(assistant):
+    """ "What kind of act is twinning, and what network do sister cities form today?": the passage's sentence
+    that carries the part not yet answered joins (it scores well below the best sentence), in the paper's order."""
+    ans = assistant.ask("خواهرشهری از نگاه مقاله چه جور حرکتی است و خواهرشهرها امروز چه شبکه‌ای را می‌سازند؟")
+    assert not ans.abstained and "نمادین" in ans.answer and "غیرانتفاعی" in ans.answer, ans.answer
+    assert ans.answer.index("نمادین") < ans.answer.index("غیرانتفاعی")  # the paper's order
+
+
+def test_the_next_fact_is_the_one_that_adds_what_is_not_yet_said(assistant):
+    """Greedy cover: of two further candidates, the one carrying the question's other part wins over a higher
+    scored one that repeats the part already answered."""
+    from assistant.types import Candidate
+
+    engine = assistant._current_engine()
+    facts, by_id = engine.composer.facts, {p.id: p for p in engine.store.passages}
+    p = by_id["s5.p1"]
+    best = Candidate(1.0, 0.5, "a", p, {"فراتحلیل", "ارزشیاب"}, 0)
+    repeat = Candidate(0.9, 0.5, "b", p, {"فراتحلیل", "داده"}, 1)
+    other = Candidate(0.5, 0.5, "c", p, {"گونه‌شناس", "فراتحلیل"}, 2)
+    own = {"فراتحلیل", "ارزشیاب", "گونه‌شناس"}
+    assert [c.text for c in facts._cover([best], [repeat, other], own, 2)] == ["a", "c"]
