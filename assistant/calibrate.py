@@ -1,6 +1,6 @@
 """Fit the answer-or-abstain decision (calibration.py) on the dev split only.
 
-    python -m assistant.calibrate [--questions evals/questions.jsonl evals/dev2.jsonl --paraphrases evals/paraphrases.jsonl]
+    python -m assistant.calibrate [--questions evals/questions.jsonl evals/dev2.jsonl evals/dev3.jsonl --paraphrases evals/paraphrases.jsonl]
 
 Every dev question (and its dev rewordings) is asked once, with the decision switched off; the features of
 each answer and whether the paper answers it (the item's `answerable`), together with the corpus's near misses and
@@ -91,7 +91,7 @@ def collect_rerank(assistant, items: list[dict]) -> list[tuple[list[dict[str, fl
 
 # The dev splits fitted on: the first dev split and the second dev set (more near misses, off-topic questions
 # and several-row answers than the first has).
-DEV_FILES = [ROOT / "evals" / "questions.jsonl", ROOT / "evals" / "dev2.jsonl"]
+DEV_FILES = [ROOT / "evals" / "questions.jsonl", ROOT / "evals" / "dev2.jsonl", ROOT / "evals" / "dev3.jsonl"]
 
 C = 0.3  # regularisation of the regression (features are standardised)
 
@@ -202,7 +202,7 @@ def main(argv=None) -> int:
         type=Path,
         nargs="+",
         default=DEV_FILES,
-        help="question files whose dev split is fitted on (default: evals/questions.jsonl and evals/dev2.jsonl)",
+        help="question files whose dev split is fitted on (default: evals/questions.jsonl, dev2.jsonl and dev3.jsonl)",
     )
     ap.add_argument("--paraphrases", type=Path, default=ROOT / "evals" / "paraphrases.jsonl")
     ap.add_argument("--out", type=Path, default=None)

@@ -34,7 +34,7 @@ FEATURES = (
     "near_miss",
     "offtopic",
     "answered_share",
-    "learned",
+    "learned_logodds",
 )
 
 # Before any fitting (a new document): a prior that reads the features in the obvious direction.
@@ -55,9 +55,11 @@ _PRIOR: dict[str, Any] = {
         "near_miss": -20.0,
         "offtopic": -20.0,
         "answered_share": 4.0,
-        "learned": 4.0,
+        # 4.0 on the probability before: 0.22 over the log-odds' range (+-9.2, decision.log_odds) spans the
+        # same 4 (-2 .. +2 around even odds, with the intercept 2 higher): a new document's prior as before.
+        "learned_logodds": 0.22,
     },
-    "intercept": -10.0,
+    "intercept": -8.0,
     "threshold": 0.5,
 }
 

@@ -590,3 +590,17 @@ def test_the_next_fact_is_the_one_that_adds_what_is_not_yet_said(assistant):
     other = Candidate(0.5, 0.5, "c", p, {"گونه‌شناس", "فراتحلیل"}, 2)
     own = {"فراتحلیل", "ارزشیاب", "گونه‌شناس"}
     assert [c.text for c in facts._cover([best], [repeat, other], own, 2)] == ["a", "c"]
+
+
+def test_the_answerability_classifiers_confidence_counts_on_its_log_odds(assistant):
+    """The decision reads the classifier's P(answered) as log-odds (a second model stacked on its own scale):
+    0.001 is far surer than 0.05, though the probabilities differ by 0.049. On the probability scale the stored
+    decision barely moved; on log-odds "the current population of a city the paper names" is abstained on."""
+    from assistant.compose.decision import log_odds
+
+    ans = assistant.ask("How many people live in Istanbul today?")
+    feats = dict(ans.evidence["features"])
+    calibration = assistant._current_engine().composer.calibration
+    unsure, sure = (calibration.probability(dict(feats, learned_logodds=log_odds(p))) for p in (0.05, 0.001))
+    assert unsure - sure > 0.1, (unsure, sure)
+    assert log_odds(0.5) == 0.0 and log_odds(1.0) == pytest.approx(-log_odds(0.0)) and log_odds(1.0) > 9

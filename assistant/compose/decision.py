@@ -7,6 +7,7 @@ evidence (facts.py, lists.py) or the decision itself (calibration.py)."""
 
 from __future__ import annotations
 
+import math
 import re
 
 from ..normalize import latin_digits, normalize, tokens
@@ -94,7 +95,9 @@ def features(
         "answered_share": float(signals.get("answered_share", 0.5)),
         "near_miss": float(signals.get("near_miss", 0.0)),
         "offtopic": float(signals.get("offtopic", 0.0)),
-        "learned": float(signals.get("learned", 0.5)),
+        # The answerability classifier's probability as log-odds: a second model's output is stacked on its
+        # own scale, so its confidence far from even odds counts ("0.001" is not "0.05" with a small step).
+        "learned_logodds": log_odds(float(signals.get("learned", 0.5))),
         "type_support": type_support,
         "unexplained": unexplained,
         "focus_missing": focus_missing,
@@ -111,6 +114,12 @@ def features(
     if result["cover"] < 0.2 and not reasons:
         reasons.append("little of the question is found in the paper")
     return result, reasons
+
+
+def log_odds(p: float) -> float:
+    """log(p / (1 - p)), p held within [1e-4, 1 - 1e-4]."""
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
 
 
 def _type_missing(a: Analysis, chosen: Composition, reasons: list[str]) -> float:
