@@ -89,8 +89,8 @@ def collect_rerank(assistant, items: list[dict]) -> list[tuple[list[dict[str, fl
     return groups
 
 
-# The dev splits fitted on: the first dev split and the second dev set (more near misses, off-topic questions
-# and several-row answers than the first has).
+# The dev splits fitted on: the first dev split and the second and third dev sets (more near misses, off-topic
+# questions, several-row and two-part answers than the first has). evals/offtopic.jsonl stays a check.
 DEV_FILES = [ROOT / "evals" / "questions.jsonl", ROOT / "evals" / "dev2.jsonl", ROOT / "evals" / "dev3.jsonl"]
 
 C = 0.3  # regularisation of the regression (features are standardised)
