@@ -140,7 +140,8 @@ class Profile:
             )
         self.by_id = {e.id: e for e in self.entities}
         # The words the document itself uses (set by the engine from its passages and keys): such a word is
-        # spelt as meant, never a typo of a name one letter away («میان» "among" is not the city «میلان»).
+        # spelt as meant, never a typo of a name one letter away (a common word is not a city whose name differs
+        # from it by one letter).
         self.words: frozenset[str] = frozenset()
         self.tables: dict[int, TableRole] = {}
         for t in data.get("tables", []):
