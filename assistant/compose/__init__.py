@@ -77,7 +77,9 @@ class Composer:
         self.weights = TermWeights(passages, tokens_of)
         self.lists = ListAnswers(passages, self.profile, self.weights, self.key_words)
         self.facts = FactAnswers(
-            Collector(self.weights, self.profile, self.key_words, sentence_vectors or {}), settings.max_sentences
+            Collector(self.weights, self.profile, self.key_words, sentence_vectors or {}),
+            settings.max_sentences,
+            self.lists,
         )
 
     def compose(

@@ -14,6 +14,7 @@ from ..text import halves, has_number
 from ..types import Analysis, Candidate, Composition, Evidence, Hit, Statement
 from .collect import Collector
 from .decision import states_count
+from .lists import ListAnswers
 from .twins import twin_text
 
 FACT_TYPES = ("year", "number", "person", "entity", "yesno")
@@ -27,11 +28,12 @@ SAME_SHARE = 0.4
 
 
 class FactAnswers:
-    def __init__(self, collector: Collector, max_sentences: int):
+    def __init__(self, collector: Collector, max_sentences: int, rows: ListAnswers):
         self.collector = collector
         self.coverage = collector.weights.coverage
         self.max_sentences = max_sentences  # settings.max_sentences: the longest answer of other types
-        self._named: dict[str, set[str]] = {}  # text -> the entities it names (the passages' texts: memoized)
+        self.rows = rows  # the entities a row or a cell names (memoized there)
+        self._named: dict[str, set[str]] = {}  # sentence -> the entities it names (the passages' texts: memoized)
 
     def answer(
         self, terms: set[str], own: set[str], a: Analysis, hits: list[Hit], question: str, query_vec: Any = None
@@ -91,9 +93,17 @@ class FactAnswers:
             return chosen
         floor = SIDE_SHARE * max(c.score for c in chosen)
         out = list(chosen)
-        # Tables whose column the question asks for, that the chosen evidence already quotes: a thing is spoken
-        # of there, like for like, when that table has a row for it.
-        asked = {c.passage.table for c in out if self._asked_in(c, a)}
+        # Tables with a column the question asks for ("the reach of X and Y"), among the candidates' rows.
+        profile = self.collector.profile
+        tables = {c.passage.table for c in candidates if c.passage.kind == "table_row" and c.passage.table is not None}
+        asking = {t for t in tables if profile.attribute_named(t, a.raw)}
+
+        def asked_in(c: Candidate) -> bool:
+            return c.passage.kind == "table_row" and c.passage.table in asking
+
+        # Those tables, when the chosen evidence already quotes them: a thing is spoken of there, like for like,
+        # when that table has a row for it.
+        asked = {c.passage.table for c in out if asked_in(c)}
         for e in named:
             said = {x.text for x in out}
             own = [c for c in candidates if c.score >= floor and c.text not in said and e in self._names(c)]
@@ -105,7 +115,7 @@ class FactAnswers:
             if not own:
                 continue
             # Like for like: a row of a table with the column asked for, then of the first evidence's table.
-            pick = max(own, key=lambda c: (self._asked_in(c, a), _alike(c, chosen[0]), c.score))
+            pick = max(own, key=lambda c: (asked_in(c), _alike(c, chosen[0]), c.score))
             # It takes the place of another table's row about the same thing (that row is not what was asked).
             replaced = next((i for i, c in enumerate(out) if c in covered and c.passage.kind == "table_row"), None)
             if replaced is None:
@@ -114,27 +124,19 @@ class FactAnswers:
                 out[replaced] = pick
         return out
 
-    def _asked_in(self, c: Candidate, a: Analysis) -> bool:
-        """Is the candidate a row of a table with a column the question asks for ("the reach of X and Y")?"""
-        t = c.passage.table
-        return (
-            c.passage.kind == "table_row" and t is not None and bool(self.collector.profile.attribute_named(t, a.raw))
-        )
-
     def _names(self, c: Candidate) -> set[str]:
         """The entities a candidate speaks of: a row of a table with a name column, the one its name cell
         names (its goals cell's "metropolises" is not the organisation of that name); any other row, what it
         names anywhere (either language); a sentence, what it names."""
         p = c.passage
-        role = self.collector.profile.tables.get(p.table) if p.table is not None else None
-        if p.kind == "table_row" and role is not None and role.name_column and p.cells.get(role.name_column):
-            cell = p.cells[role.name_column]
-            text = f"{cell.get('fa', '')} {cell.get('en', '')}"
-        else:
-            text = c.text if p.kind != "table_row" else f"{p.text} {p.text_en}"
-        if text not in self._named:
-            self._named[text] = {m.entity.id for m in self.collector.profile.mentions(text)}
-        return self._named[text]
+        if p.kind == "table_row":
+            role = self.collector.profile.tables.get(p.table) if p.table is not None else None
+            if role is not None and role.name_column and p.cells.get(role.name_column):
+                return self.rows.cell_entities(p, role.name_column)
+            return self.rows.row_entities(p)
+        if c.text not in self._named:
+            self._named[c.text] = {m.entity.id for m in self.collector.profile.mentions(c.text)}
+        return self._named[c.text]
 
     def _sides(self, sides: list[str], own: set[str], candidates: list[Candidate]) -> list[Candidate]:
         """The best candidate for each side of "X or Y" (one, when both sides pick the same sentence)."""

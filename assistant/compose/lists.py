@@ -196,7 +196,7 @@ class ListAnswers:
                 rows, strong = kept, True
         if role.name_column:
             names = [m.entity for m in a.mentions if m.entity.type not in ("region", "country")]
-            kept = [p for p in rows if self._cell_entities(p, role.name_column) & {e.id for e in names}]
+            kept = [p for p in rows if self.cell_entities(p, role.name_column) & {e.id for e in names}]
             if kept:
                 rows, strong = kept, True
         # A thing the question names, said anywhere in a row ("the challenge about <country>"); a region only
@@ -214,9 +214,9 @@ class ListAnswers:
         if role is None or not role.name_column:
             return set()
         ids = {m.entity.id for m in a.mentions if m.entity.type not in ("region", "country")}
-        return {p.id for p in rows if ids & self._cell_entities(p, role.name_column)} if ids else set()
+        return {p.id for p in rows if ids & self.cell_entities(p, role.name_column)} if ids else set()
 
-    def _cell_entities(self, p: Passage, column: str) -> set[str]:
+    def cell_entities(self, p: Passage, column: str) -> set[str]:
         """Entities a cell names (either language); the same cells for every question: memoized."""
         key = (p.id, column)
         if key not in self._cells_seen:
@@ -233,7 +233,7 @@ class ListAnswers:
         return self._rows_named[p.id]
 
     def _place_matches(self, p: Passage, place_column: str, places: list[Entity]) -> bool:
-        ids = self._cell_entities(p, place_column)
+        ids = self.cell_entities(p, place_column)
         for e_id in ids:
             e = self.profile.by_id[e_id]
             regions = self.profile.regions_of(e)
@@ -250,7 +250,7 @@ class ListAnswers:
             if col:
                 cell = p.cells.get(col) or {}
                 out |= stems(cell.get("fa", "")) | stems(cell.get("en", ""))
-        for e_id in self._cell_entities(p, role.place_column) if role.place_column else set():
+        for e_id in self.cell_entities(p, role.place_column) if role.place_column else set():
             e = self.profile.by_id[e_id]
             for r in self.profile.regions_of(e):
                 reg = self.profile.by_id.get(r)
