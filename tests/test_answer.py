@@ -285,6 +285,26 @@ def test_a_comparison_cites_each_sides_own_row(assistant, question, rows):
     assert not ans.abstained and [c.id for c in ans.citations] == rows
 
 
+@pytest.mark.parametrize(
+    "question, said",
+    [
+        (
+            "Which weapons does Mayors for Peace campaign to eliminate, and how many members does the IMF count?",
+            "nuclear",
+        ),
+        ("مجمع شهرداران برای صلح با چند عضو، برای نابودی چه سلاح‌هایی تلاش می‌کند؟", "سلاح‌های اتمی"),
+    ],
+)
+def test_a_row_is_quoted_whole_when_the_question_asks_what_another_cell_says(assistant, question, said):
+    """ "How many members" names the reach column, but "weapons" is what the goals cell of the same row says: the
+    answer quotes the whole row, not the member count alone. A question about the reach alone still gets it."""
+    ans = assistant.ask(question)
+    assert not ans.abstained and "t1.r9" in [c.id for c in ans.citations]
+    assert said in ans.answer, ans.answer
+    brief = assistant.ask("How many members does Mayors for Peace have?")
+    assert "5551" in brief.answer and "nuclear" not in brief.answer, brief.answer
+
+
 def test_a_word_that_names_a_table_does_not_turn_a_paragraph_question_into_its_list(assistant):
     """'position' also names what a table lists (a standing in organisations); retrieval finds the answer in the
     text, not in that table, so the answer is the paragraph's sentences, not the table's rows."""

@@ -59,7 +59,11 @@ class Collector:
             # hit's; all 1.0 without a reranker, so the rank alone then).
             prior = (1 - CONFIDENCE_WEIGHT) / (1 + 0.12 * rank) + CONFIDENCE_WEIGHT * h.confidence / top_conf
             other = stems(p.text if lang == "en" else p.text_en)  # names match across scripts
-            spans = [row_span(self.profile, p, lang, question)] if p.kind == "table_row" else sentences(p.text_in(lang))
+            spans = (
+                [row_span(self.profile, p, lang, question, weights=self.weights)]
+                if p.kind == "table_row"
+                else sentences(p.text_in(lang))
+            )
             closeness = self._closeness(p, lang, len(spans), qv)
             row_stems = self._row_stems(p, lang) if p.kind == "table_row" else frozenset()
             fills_asked = False  # the row fills the column the question asks for ("how many members")

@@ -114,7 +114,7 @@ class ListAnswers:
         specific = {
             stem(t)
             for t in a.terms
-            if self.weights.df.get(stem(t), 0) < 0.15 * self.weights.n_docs
+            if self.weights.rare(stem(t))
             and not prefix_in(stem(t), framing)
             and stem(t) not in entity_words
             and t not in a.unknown
@@ -157,7 +157,7 @@ class ListAnswers:
         )
         if len(rows) == 1:  # one matching row is a fact, not a list
             return Composition(
-                [Statement(row_span(self.profile, rows[0], a.lang, question), rows[0])],
+                [Statement(row_span(self.profile, rows[0], a.lang, question, weights=self.weights), rows[0])],
                 False,
                 kind="fact",
                 tables={table},
@@ -165,7 +165,9 @@ class ListAnswers:
             )
         # Names alone, unless the question names every row itself: then what the rows say of them.
         brief = not {p.id for p in rows} <= self._named_rows(rows, a, role)
-        statements = [Statement(row_span(self.profile, p, a.lang, question, brief=brief), p) for p in rows]
+        statements = [
+            Statement(row_span(self.profile, p, a.lang, question, brief=brief, weights=self.weights), p) for p in rows
+        ]
         if head is not None:
             statements.insert(0, Statement(head.heading_en if a.lang == "en" else head.heading, head))
         return Composition(statements, False, kind="list", tables={table}, evidence=evidence)

@@ -12,6 +12,9 @@ from ..query import stem
 from ..text import prefix_in, stems
 from ..types import Passage
 
+# A word in fewer than this share of the passages is specific to what it speaks of ("weapons", not "city").
+RARE_SHARE = 0.15
+
 
 class TermWeights:
     def __init__(self, passages: list[Passage], tokens_of: Callable[[Passage, str], list[str]] | None = None):
@@ -28,6 +31,10 @@ class TermWeights:
                 df[s] = df.get(s, 0) + 1
         self.df = df
         self.n_docs = max(1, len(passages))
+
+    def rare(self, s: str) -> bool:
+        """Said in few passages (under RARE_SHARE of them): a word that tells one passage from the others."""
+        return self.df.get(s, 0) < RARE_SHARE * self.n_docs
 
     def idf(self, s: str) -> float:
         return math.log(1 + self.n_docs / (1 + self.df.get(s, 0)))
