@@ -133,7 +133,7 @@ def _build_keys(
     Progress is reported as its own phase (questions)."""
     from .keys import ANTIKEYS_FILE, QuestionKey, build_keys, from_questions, load_keys
     from .profile import Profile
-    from .qtype import ANSWERABLE_C, ANSWERABLE_NPZ, QuestionTyper, answerability_data, load_forms
+    from .qtype import ANSWERABLE_C, ANSWERABLE_NPZ, QuestionTyper, answerability_data, load_background, load_forms
 
     ids = {p.id for p in passages}
     said = sentence_texts(passages)
@@ -141,7 +141,7 @@ def _build_keys(
         len(said)
         + sum(k.passage in ids for k in load_keys(settings.corpus_dir))
         + sum(k.passage in ids for k in load_keys(settings.corpus_dir, ANTIKEYS_FILE))
-        + len(load_forms())
+        + len(load_background())
     )
     done = 0
 
@@ -169,7 +169,8 @@ def _build_keys(
     antikeys.save(d, "antikeys")
     forms = load_forms()
     form_keys = from_questions(
-        [QuestionKey("", f["q"], f.get("lang", ""), f.get("register", ""), f["type"]) for f in forms], embed
+        [QuestionKey("", f["q"], f.get("lang", ""), f.get("register", ""), f["type"]) for f in load_background()],
+        embed,
     )
     form_keys.save(d, "forms")
     texts, vectors, labels, _ = answerability_data(keys, antikeys, form_keys)

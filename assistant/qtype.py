@@ -27,19 +27,27 @@ ANSWERABLE_NPZ = "answerable.npz"
 ANSWERED = "answered"
 ANSWERABLE_C = 64.0  # weaker regularisation than the types': chosen by AUC on dev and its rewordings (README)
 FORMS_FILE = Path(__file__).resolve().parent / "data" / "question_forms.jsonl"
+# Everyday questions on many other topics (assistant/data/README.md): more of what "about something else" looks
+# like, for the answerability classifier and the off-topic neighbours; the answer types stay the forms' job.
+EVERYDAY_FILE = Path(__file__).resolve().parent / "data" / "everyday_questions.jsonl"
 HASH_DIM = 1 << 13
 NGRAMS = (2, 3, 4)
 EMB_WEIGHT = 1.0  # the two views are unit vectors; equal weight, the regression learns the rest
 C = 4.0  # inverse regularisation of the regression
 
 
-def load_forms() -> list[dict]:
+def load_forms(path: Path = FORMS_FILE) -> list[dict]:
     """Document-independent labelled question forms (assistant/data/question_forms.jsonl)."""
     import json
 
-    if not FORMS_FILE.is_file():
+    if not path.is_file():
         return []
-    return [json.loads(line) for line in FORMS_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def load_background() -> list[dict]:
+    """The questions about other things: the question forms and the everyday questions."""
+    return load_forms() + load_forms(EVERYDAY_FILE)
 
 
 def char_features(text: str) -> dict[int, float]:

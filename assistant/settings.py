@@ -20,9 +20,11 @@ PIPELINE_VERSION = "6"
 
 
 def _forms_digest() -> str:
-    # The classifier built with each version also learns from the packaged question forms.
-    forms = ROOT / "assistant" / "data" / "question_forms.jsonl"
-    return hashlib.sha256(forms.read_bytes()).hexdigest()[:12] if forms.is_file() else ""
+    # The classifiers built with each version also learn from the packaged questions (assistant/data).
+    h = hashlib.sha256()
+    for f in sorted((ROOT / "assistant" / "data").glob("*.jsonl")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:12]
 
 
 class Settings(BaseSettings):

@@ -88,6 +88,31 @@ def test_question_forms_are_document_independent():
     assert "tehran" not in text and "تهران" not in text
 
 
+def test_everyday_questions_are_about_other_things():
+    """The background of everyday questions: both languages and registers, every answer type, and none about the
+    subject of the paper (cities' international relations) in either language."""
+    from assistant.qtype import EVERYDAY_FILE, load_background, load_forms
+
+    everyday = load_forms(EVERYDAY_FILE)
+    assert len(everyday) >= 500 and len(load_background()) == len(everyday) + len(load_forms())
+    by_register = Counter(f["register"] for f in everyday)
+    assert min(by_register[r] for r in ("formal", "colloquial", "en")) >= 150, by_register
+    assert set(Counter(f["type"] for f in everyday)) == set(TYPES)
+    assert len({f["q"] for f in everyday}) == len(everyday)
+    text = " ".join(f["q"] for f in everyday).lower()
+    for word in (
+        "diplomacy",
+        "دیپلماسی",
+        "sister cit",
+        "twin town",
+        "خواهرخوانده",
+        "خواهرشهر",
+        "globalisation",
+        "جهانی‌شدن",
+    ):
+        assert word not in text, word
+
+
 def test_answerability_classifier_on_held_back_questions(store):
     """Keys (answered), near misses (anti-keys) and everyday questions (forms), cross-validated by passage:
     well above the majority class, near misses told apart too; the stored classifier is the one used."""
