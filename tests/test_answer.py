@@ -305,6 +305,23 @@ def test_a_row_is_quoted_whole_when_the_question_asks_what_another_cell_says(ass
     assert "5551" in brief.answer and "nuclear" not in brief.answer, brief.answer
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which newcomers to diplomacy do Blank and Cools name?",
+        "Which newcomers on the diplomatic scene do Blank and Cools list?",
+        "از نظر بلنک و کولز چه تازه‌واردهایی به صحنه دیپلماسی آمده‌اند؟",
+    ],
+)
+def test_a_list_the_text_gives_in_prose_gets_the_sentences_around_the_best(assistant, question):
+    """A list asked of a paragraph (no table lists it) is answered like an explanation: the best sentence and
+    its strong neighbours, in order. The sentence naming the researchers and the one naming the new actors score
+    alike; the one that lists them must be in the answer."""
+    ans = assistant.ask(question)
+    assert not ans.abstained and [c.id for c in ans.citations] == ["s1.p1"]
+    assert "NGO" in ans.answer, ans.answer
+
+
 def test_a_word_that_names_a_table_does_not_turn_a_paragraph_question_into_its_list(assistant):
     """'position' also names what a table lists (a standing in organisations); retrieval finds the answer in the
     text, not in that table, so the answer is the paragraph's sentences, not the table's rows."""

@@ -18,7 +18,8 @@ from .lists import ListAnswers
 from .twins import twin_text
 
 FACT_TYPES = ("year", "number", "person", "entity", "yesno")
-EXPLAIN_TYPES = ("definition", "reason", "other", "recommendation")
+# A list that no table gives (lists.py found none) is said in prose, over a sentence or three: answered the same way.
+EXPLAIN_TYPES = ("definition", "reason", "other", "recommendation", "list")
 # A thing the question names that the chosen evidence does not speak of is answered by its own best evidence
 # when that scores at least this share of the best candidate's score.
 SIDE_SHARE = 0.5
