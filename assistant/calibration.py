@@ -18,11 +18,16 @@ from pathlib import Path
 from typing import Any
 
 CALIBRATION_FILE = "calibration.json"
+# The fitted decision reads where the question falls among the document's keys, near misses and everyday
+# questions only through the soft vote of its nearest ones and the answerability classifier: both are the same
+# for a question uniformly far from everything. The raw similarities ("key": the nearest key; "near_miss",
+# "offtopic": the nearest near miss or everyday question minus it) are computed and reported, and the prior
+# reads them, but a fit on them learned that a question far from all keys is answerable (the dev questions
+# nearest no key are long answerable ones), so an off-topic question with no close everyday twin was answered.
 FEATURES = (
     "cover",
     "own_cover",
     "dense",
-    "key",
     "unknown",
     "unknown_name",
     "type_missing",
@@ -31,8 +36,6 @@ FEATURES = (
     "count_missing",
     "unexplained",
     "type_support",
-    "near_miss",
-    "offtopic",
     "answered_share",
     "learned_logodds",
 )

@@ -641,3 +641,19 @@ def test_the_answerability_classifiers_confidence_counts_on_its_log_odds(assista
     unsure, sure = (calibration.probability(dict(feats, learned_logodds=log_odds(p))) for p in (0.05, 0.001))
     assert unsure - sure > 0.1, (unsure, sure)
     assert log_odds(0.5) == 0.0 and log_odds(1.0) == pytest.approx(-log_odds(0.0)) and log_odds(1.0) > 9
+
+
+@pytest.mark.parametrize(
+    "question", ["How should I start learning the violin at forty?", "بهترین راه یاد گرفتن ویولن تو چهل سالگی چیه؟"]
+)
+def test_a_question_far_from_everything_the_document_answers_does_not_look_answerable(assistant, question):
+    """The fitted decision reads where a question falls among the keys, near misses and everyday questions only
+    through measures that stay the same when the question is uniformly further from all of them (the soft vote,
+    the answerability classifier): moving it away from every key must not make it more answerable. A fit on the
+    raw nearest-key similarity learned the opposite (dev's questions nearest no key are long answerable ones)."""
+    ans = assistant.ask(question)
+    assert ans.abstained, ans.answer
+    feats = dict(ans.evidence["features"])
+    calibration = assistant._current_engine().composer.calibration
+    further = {k: feats[k] - 0.1 for k in ("key",)} | {k: feats[k] for k in ("near_miss", "offtopic")}
+    assert calibration.probability(dict(feats, **further)) <= calibration.probability(feats) + 1e-9
