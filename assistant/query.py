@@ -118,7 +118,7 @@ _ASKS = {
     "number": re.compile(
         r"\bhow (?:many|much)\b|\bwhat (?:percentage|share|number|proportion)\b|چند|چقدر|چه تعداد|چه مقدار|چه میزان"
     ),
-    "person": re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|چه کسی|چه کسانی|کدام شخص"),
+    "person": re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|چه کسی|چه کسانی|کدام شخص|(?<!\w)(?:کیا|کیه|کیو)(?!\w)"),
 }
 _SECTIONS = [  # the parts every paper of this edition format has (ids of the edition scheme)
     ("abstract", re.compile(r"\babstract\b|\bsummary\b|چکیده|خلاصه مقاله")),
@@ -230,6 +230,7 @@ class Analyzer:
         if self.typer is not None and query_vec is not None:
             a.probs = self.typer.probabilities(question, query_vec)
         asked = _main_interrogative(norm) if lang == "en" else norm
+        a.interrogatives = {t for t, rx in _ASKS.items() if rx.search(norm)}
         for t, rx in _ASKS.items():
             if rx.search(asked):  # an interrogative of that type: at least even odds for it
                 a.probs = {k: v * 0.5 for k, v in a.probs.items()} if a.probs else {}

@@ -75,6 +75,8 @@ class Analysis:
     focus: str | None = None  # the noun of "which X" / «چه X» (what kind of thing is wanted)
     comparator: tuple[str, float] | None = None  # ("gt", 100) for "more than 100"
     asks_row: bool = False  # "which row is X in?": a row number is the answer
+    # The answer types whose interrogative the question uses anywhere ("who", «چند», "in what year").
+    interrogatives: set[str] = field(default_factory=set)
     raw: str = ""
 
     def p(self, *types: str) -> float:
