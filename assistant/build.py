@@ -137,11 +137,12 @@ def _build_keys(
 
     ids = {p.id for p in passages}
     said = sentence_texts(passages)
+    background = load_background()  # the question forms and the everyday questions: about other things
     total = (
         len(said)
         + sum(k.passage in ids for k in load_keys(settings.corpus_dir))
         + sum(k.passage in ids for k in load_keys(settings.corpus_dir, ANTIKEYS_FILE))
-        + len(load_background())
+        + len(background)
     )
     done = 0
 
@@ -169,8 +170,7 @@ def _build_keys(
     antikeys.save(d, "antikeys")
     forms = load_forms()
     form_keys = from_questions(
-        [QuestionKey("", f["q"], f.get("lang", ""), f.get("register", ""), f["type"]) for f in load_background()],
-        embed,
+        [QuestionKey("", f["q"], f.get("lang", ""), f.get("register", ""), f["type"]) for f in background], embed
     )
     form_keys.save(d, "forms")
     texts, vectors, labels, _ = answerability_data(keys, antikeys, form_keys)

@@ -1,7 +1,8 @@
 """Answer or abstain: one calibrated decision over general evidence features.
 
 Each question yields a few document-agnostic features (how well the best evidence covers the question,
-how close the nearest passage and the nearest question key are, how much of the question the document never
+how close the nearest passage is, where the question falls among the document's keys, near misses and everyday
+questions (a soft vote and a classifier), how much of the question the document never
 mentions, whether the kind of answer asked for — a year, a number, a person — is absent from the evidence,
 whether a named entity is absent from it). A logistic regression turns them into P(the paper answers), and
 the threshold is the one that made the fewest abstention mistakes on the dev split. Both are fitted by
