@@ -60,7 +60,7 @@ class Collector:
             prior = (1 - CONFIDENCE_WEIGHT) / (1 + 0.12 * rank) + CONFIDENCE_WEIGHT * h.confidence / top_conf
             other = stems(p.text if lang == "en" else p.text_en)  # names match across scripts
             spans = (
-                [row_span(self.profile, p, lang, question, weights=self.weights)]
+                [row_span(self.profile, p, lang, question, self.weights)]
                 if p.kind == "table_row"
                 else sentences(p.text_in(lang))
             )

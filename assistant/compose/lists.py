@@ -157,7 +157,7 @@ class ListAnswers:
         )
         if len(rows) == 1:  # one matching row is a fact, not a list
             return Composition(
-                [Statement(row_span(self.profile, rows[0], a.lang, question, weights=self.weights), rows[0])],
+                [Statement(row_span(self.profile, rows[0], a.lang, question, self.weights), rows[0])],
                 False,
                 kind="fact",
                 tables={table},
@@ -166,7 +166,7 @@ class ListAnswers:
         # Names alone, unless the question names every row itself: then what the rows say of them.
         brief = not {p.id for p in rows} <= self._named_rows(rows, a, role)
         statements = [
-            Statement(row_span(self.profile, p, a.lang, question, brief=brief, weights=self.weights), p) for p in rows
+            Statement(row_span(self.profile, p, a.lang, question, self.weights, brief=brief), p) for p in rows
         ]
         if head is not None:
             statements.insert(0, Statement(head.heading_en if a.lang == "en" else head.heading, head))

@@ -15,18 +15,16 @@ from ..verify import ELLIPSIS
 from .weights import TermWeights
 
 
-def row_span(
-    profile: Profile, p: Passage, lang: Lang, question: str, brief: bool = False, weights: TermWeights | None = None
-) -> str:
+def row_span(profile: Profile, p: Passage, lang: Lang, question: str, weights: TermWeights, brief: bool = False) -> str:
     """The part of a row that answers: the cell asked for (with the row's name), the name alone in a list
     of a table that has names, or the row without its "Table N, row M:" head in a list. weights: the
-    document's word frequencies, to tell a word specific to another cell of the row (else that is not checked)."""
+    document's word frequencies, to tell a word specific to another cell of the row."""
     text = p.text_in(lang)
     role = profile.tables.get(p.table) if p.table is not None else None
     name = (p.cells.get(role.name_column) or {}).get(lang, "") if role and role.name_column else ""
     if role is not None and p.cells and p.table is not None:
         want = profile.attribute_named(p.table, question)
-        if want and weights is not None and _said_elsewhere(profile, p, role, want, question, weights):
+        if want and _said_elsewhere(profile, p, role, want, question, weights):
             want = None  # the question also asks what another cell says: the whole row answers
         if want:
             cell = join_bullets((p.cells.get(want) or {}).get(lang, ""), lang)
