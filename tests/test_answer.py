@@ -679,3 +679,37 @@ def test_a_person_is_asked_only_in_so_many_words(assistant, question, asks_perso
         assert ans.abstained and missing > 0, (missing, ans.answer)
     else:
         assert not ans.abstained and missing == 0 and [c.id for c in ans.citations] == ["s5.p1"], ans.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What keeps Tehran from a proper position in city diplomacy?",
+        "چه موانعی سر راه رسیدن تهران به جایگاه مناسب در دیپلماسی شهری هست؟",
+    ],
+)
+def test_a_paragraph_rated_well_above_a_table_answers_instead_of_its_list(assistant, question, monkeypatch):
+    """A word of the question may name what a table lists ("position"), with nothing the question names to
+    narrow its rows: when retrieval rates a paragraph far above every passage of that table, the paragraph
+    answers; without the comparison (the factor set to infinity), the table's whole list did."""
+    import assistant.compose as compose
+    from assistant.query import content_terms, stem
+    from assistant.types import Hit
+
+    engine = assistant._current_engine()
+    composer = engine.composer
+    vec = engine.store.embeddings.embed_query(question)
+    a = engine.analyzer.analyse(question, vec)
+    terms = {stem(t) for t in content_terms(question)}
+    hits = [
+        Hit(engine.store.by_id["s6.3.p4"], 1.0, confidence=0.8),
+        Hit(engine.store.by_id["t3"], 0.9, confidence=0.25),
+    ]
+    assert composer.lists.table_for(a, question, question, hits) == 3, "the question's word names the table"
+    fact = composer.facts.answer(terms, terms, a, hits, question, vec)
+    kinds = []
+    for factor in (compose.PROSE_OVER_TABLE, float("inf")):
+        monkeypatch.setattr(compose, "PROSE_OVER_TABLE", factor)
+        chosen = composer._fact_or_list(fact, a, question, question, hits)
+        kinds.append((chosen.kind, sorted({st.passage.id.split(".")[0] for st in chosen.statements})))
+    assert kinds == [("fact", ["s6"]), ("list", ["t3"])], kinds

@@ -52,6 +52,9 @@ SINGLE_FACT_TYPES = ("year", "number", "person")  # answer types that ask for on
 # Other rows of the best row's table join it at this share of its probability of being evidence: 0.6-0.8 alike
 # on the four dev sets (dev2 +2, nothing else changed); 0.6 lost a dev item with the joins before the name check.
 ROWS_ALIKE = 0.7
+# A table's list gives way to the fact answer when the best paragraph's probability of being evidence is more than
+# this many times the table's best passage's: 1.0-2.0 alike on the four dev sets (dev +1), 0.8 and 3.0 lose it.
+PROSE_OVER_TABLE = 1.5
 
 
 class Composer:
@@ -181,6 +184,13 @@ class Composer:
             if len(heads) != 1 or len(fact.statements) != 1 or heads[0] not in self.lists.by_table:
                 return fact
             return self.lists.answer(heads[0], a, question, query, hits) or fact
+        if listed is not None and a.table != table and not listed.evidence.strong:
+            # A table chosen by a word of the question ("position", "opportunities") and not narrowed by anything
+            # the question names: retrieval must not rate a paragraph well above every passage of it.
+            table_best = max((h.confidence for h in hits if h.passage.table == table), default=0.0)
+            prose_best = max((h.confidence for h in hits if h.passage.table is None), default=0.0)
+            if prose_best > PROSE_OVER_TABLE * table_best:
+                return fact
         if listed is not None and (
             a.table == table
             or listed.evidence.strong
