@@ -68,7 +68,11 @@ STOP_FA = set(
 )
 
 # Interrogatives and comparators: language-general forms, not topics.
-_COUNTED_EN = re.compile(r"\bhow many (\w+(?: \w+)?)")
+# "how many of its 95 programmes ...": the counted noun follows the number the partitive states.
+_COUNTED_EN = re.compile(
+    r"\bhow many of\b[^?]*?\b[0-9]+ (\w+(?: \w+)?)|\bhow many of (?:the|its|their|these|those) (\w+(?: \w+)?)|"
+    r"\bhow many (\w+(?: \w+)?)"
+)
 _COUNTED_FA = re.compile(r"چند(?:\s*تا)?\s+([^\s؟?]+(?: [^\s؟?]+)?)")
 _TABLE_EN = re.compile(r"\btables?\s*(\d+(?:\s*(?:,|and|or|&|vs\.?|versus)\s*\d+)*)\b", re.I)
 _TABLE_FA = re.compile(r"(?:جدول|جداول)(?:\s*ها(?:ی)?)?\s*(?:شماره\s*)?([0-9]+(?:\s*(?:،|,|و|یا)\s*[0-9]+)*)")
@@ -258,7 +262,7 @@ class Analyzer:
         a.table = a.tables[0] if len(a.tables) == 1 else None  # two tables named: neither alone
         a.section = next((sec for sec, rx in _SECTIONS if rx.search(norm)), None)
         m = _COUNTED_EN.search(norm) or _COUNTED_FA.search(norm)
-        a.counted = m.group(1) if m else None
+        a.counted = next((g for g in m.groups() if g), None) if m else None
         m = _FOCUS_EN.search(norm) or _FOCUS_FA.search(norm) or _FOCUS_FA_END.search(norm)
         if (
             m

@@ -459,6 +459,30 @@ def test_a_number_the_question_states_or_a_rows_heading_is_no_answer(assistant, 
     assert missing("بانک جهانی چند کشور عضو دارد؟", "t1.r7") == 0
 
 
+def test_a_count_the_question_states_is_no_count_of_what_it_asks(assistant):
+    """The count check (the decision's count_missing) reads the evidence without the numbers the question
+    states: "of UN-Habitat's 95 technical programmes, how many ..." is not answered by "95 technical
+    programmes" (it was, and the partitive "how many of ..." took "of un" for the counted noun). The row's
+    own count still answers a question that does not state it."""
+    from assistant.compose.decision import count_missing_in
+    from assistant.types import Composition, Statement
+
+    engine = assistant._current_engine()
+    row = engine.store.by_id["t1.r2"]
+
+    def missing(question: str) -> bool:
+        a = engine.analyzer.analyse(question, engine.store.embeddings.embed_query(question))
+        return count_missing_in(a, Composition([Statement(row.text_in(a.lang), row)], False, kind="fact"))
+
+    assert engine.analyzer.analyse("How many of UN-Habitat's 95 technical programmes run in Iran?").counted == (
+        "technical programmes"
+    )
+    assert missing("How many of UN-Habitat's 95 technical programmes run in Iran?")
+    assert missing("برنامه اسکان بشر ۹۵ برنامه فنی دارد؛ چند برنامه فنی آن در ایران است؟")
+    assert not missing("How many technical programmes does UN-Habitat run?")
+    assert not missing("برنامه اسکان بشر چند برنامه فنی دارد؟")
+
+
 @pytest.mark.parametrize(
     "question, rated, expected",
     [

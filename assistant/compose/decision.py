@@ -71,12 +71,7 @@ def features(
             + ("the paper never speaks of it" if a.focus in a.unknown else "the evidence does not speak of it")
         )
     count_missing = 0.0
-    if (
-        a.counted
-        and a.wants_number
-        and chosen.kind != "list"
-        and not any(states_count(st.text, a.counted) or states_count(twin(st), a.counted) for st in chosen.statements)
-    ):
+    if count_missing_in(a, chosen):
         count_missing = 1.0
         reasons.append(f"it asks how many '{a.counted}'; the evidence gives no such count")
     # What the question asks that neither the evidence nor the questions it is known to answer (its keys)
@@ -143,6 +138,19 @@ def _type_missing(a: Analysis, chosen: Composition, reasons: list[str]) -> float
         reasons.append("it asks for a person; the evidence names no one")
         return a.p("person")
     return 0.0
+
+
+def count_missing_in(a: Analysis, chosen: Composition) -> bool:
+    """Does a "how many X" question get evidence that states no count of X? A count the question itself states
+    is no answer ("of its 95 programmes, how many ...?")."""
+    return bool(
+        a.counted
+        and a.wants_number
+        and chosen.kind != "list"
+        and not any(
+            states_count(_unstated(x, a.raw), a.counted) for st in chosen.statements for x in (st.text, twin(st))
+        )
+    )
 
 
 def _unstated(text: str, question: str) -> str:
