@@ -124,6 +124,8 @@ _ASKS = {
     ),
     "person": re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|چه کسی|چه کسانی|کدام شخص|(?<!\w)(?:کیا|کیه|کیو)(?!\w)"),
 }
+# A name asked for ("what was the name of ...", «اسم ... چیه»): a person only when the classifier reads one too.
+_NAME_ASKED = re.compile(r"\bnames?\b|(?<!\w)(?:نام|اسم)(?!\w)")
 _SECTIONS = [  # the parts every paper of this edition format has (ids of the edition scheme)
     ("abstract", re.compile(r"\babstract\b|\bsummary\b|چکیده|خلاصه مقاله")),
     ("intro", re.compile(r"\bintroduction\b|مقدمه")),
@@ -235,6 +237,8 @@ class Analyzer:
             a.probs = self.typer.probabilities(question, query_vec)
         asked = _main_interrogative(norm) if lang == "en" else norm
         a.interrogatives = {t for t, rx in _ASKS.items() if rx.search(norm)}
+        if _NAME_ASKED.search(norm):
+            a.interrogatives.add("name")
         for t, rx in _ASKS.items():
             if rx.search(asked):  # an interrogative of that type: at least even odds for it
                 a.probs = {k: v * 0.5 for k, v in a.probs.items()} if a.probs else {}

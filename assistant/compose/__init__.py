@@ -25,7 +25,7 @@ from ..text import sentences
 from ..types import Analysis, Candidate, Composition, Evidence, Hit, Lang, Passage, Statement
 from ..verify import ELLIPSIS, generated_check, render, verify
 from .collect import Collector
-from .decision import features
+from .decision import common_words, features
 from .facts import EXPLAIN_TYPES, FACT_TYPES, FactAnswers
 from .lists import ListAnswers
 from .twins import in_language
@@ -78,6 +78,10 @@ class Composer:
         self.profile = profile or Profile({})
         self.calibration = calibration or Calibration.load(settings.corpus_dir)
         self.weights = TermWeights(passages, tokens_of)
+        # Capitalised words that name no one (titles, places, organisations): the person check's "a name is given".
+        self.common = common_words(
+            passages, [n for e in self.profile.entities for n in (e.en, *e.aliases) if e.type != "person"]
+        )
         self.lists = ListAnswers(passages, self.profile, self.weights, self.key_words)
         self.facts = FactAnswers(
             Collector(self.weights, self.profile, self.key_words, sentence_vectors or {}),
@@ -107,7 +111,9 @@ class Composer:
             )
         fact = self.facts.answer(terms, own, a, hits, question, query_vec)
         chosen = self._fact_or_list(fact, a, question, query, hits)
-        feats, reasons = features(a, chosen, fact, hits, signals, self.weights, self.key_words, self.key_types)
+        feats, reasons = features(
+            a, chosen, fact, hits, signals, self.weights, self.key_words, self.key_types, self.common
+        )
         ok, p = self.calibration.answers(feats)
         if a.unknown_names or (len(a.unknown) >= 2 and 2 * len(a.unknown) > len(a.terms) and query == question):
             # The two checks that are not weighed: a name or a number the document never uses ("Jakarta",
