@@ -126,6 +126,10 @@ _ASKS = {
 }
 # A name asked for ("what was the name of ...", «اسم ... چیه»): a person only when the classifier reads one too.
 _NAME_ASKED = re.compile(r"\bnames?\b|(?<!\w)(?:نام|اسم)(?!\w)")
+# A place asked for ("where is ...", «کجاست», "in which city"): the evidence must name one (decision.py).
+_PLACE_ASKED = re.compile(
+    r"\bwhere\b|\b(?:which|what) (?:city|country|continent)\b|کجا|(?:کدام|کدوم|چه) (?:شهر|کشور|قاره)(?!\S)"
+)
 _SECTIONS = [  # the parts every paper of this edition format has (ids of the edition scheme)
     ("abstract", re.compile(r"\babstract\b|\bsummary\b|چکیده|خلاصه مقاله")),
     ("intro", re.compile(r"\bintroduction\b|مقدمه")),
@@ -239,6 +243,8 @@ class Analyzer:
         a.interrogatives = {t for t, rx in _ASKS.items() if rx.search(norm)}
         if _NAME_ASKED.search(norm):
             a.interrogatives.add("name")
+        if _PLACE_ASKED.search(asked):  # the main clause's: "the countries where it has offices" asks no place
+            a.interrogatives.add("place")
         for t, rx in _ASKS.items():
             if rx.search(asked):  # an interrogative of that type: at least even odds for it
                 a.probs = {k: v * 0.5 for k, v in a.probs.items()} if a.probs else {}

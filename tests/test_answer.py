@@ -762,3 +762,30 @@ def test_a_name_asked_is_not_answered_by_a_title(assistant, question, missing):
     a = engine.analyzer.analyse(question, engine.store.embeddings.embed_query(question))
     chosen = Composition([Statement(row.text_in(a.lang), row)], False, kind="fact")
     assert (_type_missing(a, chosen, [], engine.composer.common) > 0) == missing, (a.probs, a.interrogatives)
+
+
+@pytest.mark.parametrize(
+    "question, pid, missing",
+    [
+        ("Where is UN-Habitat headquartered?", "t1.r2", True),
+        ("مقر برنامه اسکان بشر سازمان ملل در کدام شهر است؟", "t1.r2", True),
+        ("Which country is Hanoi in?", "t2.r16", False),
+        ("هانوی در کدام کشور است؟", "t2.r16", False),
+        # "where" in a clause, not the question's own interrogative: no place asked.
+        ("What is the number of countries where UNDP maintains offices?", "t1.r3", False),
+    ],
+)
+def test_a_place_asked_needs_a_place_in_the_evidence(assistant, question, pid, missing):
+    """A question asking where (or in which city or country) is answered only by evidence that names a place
+    other than those the question names and the document's own subject: UN-Habitat's row gives its work and its
+    reach in 60 countries, not its seat, and was quoted as the answer before."""
+    from assistant.compose.decision import _type_missing
+    from assistant.types import Composition, Statement
+
+    engine = assistant._current_engine()
+    composer = engine.composer
+    row = engine.store.by_id[pid]
+    a = engine.analyzer.analyse(question, engine.store.embeddings.embed_query(question))
+    chosen = Composition([Statement(row.text_in(a.lang), row)], False, kind="fact")
+    got = _type_missing(a, chosen, [], composer.common, composer._places_in) > 0
+    assert got == missing, (a.interrogatives, a.probs)

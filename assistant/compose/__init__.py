@@ -112,7 +112,7 @@ class Composer:
         fact = self.facts.answer(terms, own, a, hits, question, query_vec)
         chosen = self._fact_or_list(fact, a, question, query, hits)
         feats, reasons = features(
-            a, chosen, fact, hits, signals, self.weights, self.key_words, self.key_types, self.common
+            a, chosen, fact, hits, signals, self.weights, self.key_words, self.key_types, self.common, self._places_in
         )
         ok, p = self.calibration.answers(feats)
         if a.unknown_names or (len(a.unknown) >= 2 and 2 * len(a.unknown) > len(a.terms) and query == question):
@@ -132,6 +132,14 @@ class Composer:
             return Composition([], True, kind="abstain", evidence=ev, tables=chosen.tables)
         ev.abstain_reasons = []
         return in_language(chosen, a.lang, lang)
+
+    def _places_in(self, text: str) -> set[str]:
+        """The cities, countries and regions a text names, the document's subject (its city, its country) aside."""
+        return {
+            m.entity.id
+            for m in self.profile.mentions(text)
+            if m.entity.type in ("city", "country", "region") and not self.profile.is_subject(m.entity)
+        }
 
     def _rows_alike(self, fact: Composition, a: Analysis, question: str, hits: list[Hit]) -> Composition | None:
         """A fact carried by one table row, when retrieval rates other rows of that table about as likely to be

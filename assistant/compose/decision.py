@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 
 from ..normalize import latin_digits, normalize, tokens
 from ..query import STOP_EN, STOP_FA, stem
@@ -31,10 +32,12 @@ def features(
     key_words: dict[str, frozenset[str]],
     key_types: dict[str, frozenset[str]],
     common: frozenset[str] = frozenset(),
+    places_in: Callable[[str], set[str]] | None = None,
 ) -> tuple[dict[str, float], list[str]]:
     """The decision's features for the chosen composition (fact: the fact answer, whichever was chosen)
     and the reasons to give if it abstains. key_words/key_types: each passage's keys' stems and types;
-    common: the capitalised words that are no one's name in this document (common_words)."""
+    common: the capitalised words that are no one's name in this document (common_words); places_in: the places
+    (cities, countries, regions) a text names, the document's subject aside."""
     best_text = " ".join(st.passage.text + " " + st.passage.text_en for st in chosen.statements[:3])
     reasons: list[str] = []
     n_terms = max(1, len(a.terms))
@@ -43,7 +46,7 @@ def features(
         reasons.append("the paper never mentions " + ", ".join(a.unknown_names))
     elif a.unknown:
         reasons.append("the paper never uses the words: " + ", ".join(a.unknown))
-    type_missing = _type_missing(a, chosen, reasons, common)
+    type_missing = _type_missing(a, chosen, reasons, common, places_in)
     entity_missing = 0.0
     specific = [m.entity for m in a.mentions if m.entity.type not in ("region",)]
     if specific and chosen.statements:
@@ -119,7 +122,13 @@ def log_odds(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def _type_missing(a: Analysis, chosen: Composition, reasons: list[str], common: frozenset[str] = frozenset()) -> float:
+def _type_missing(
+    a: Analysis,
+    chosen: Composition,
+    reasons: list[str],
+    common: frozenset[str] = frozenset(),
+    places_in: Callable[[str], set[str]] | None = None,
+) -> float:
     """How sure the classifier is that a kind of answer the evidence lacks (a year, a number, a person) is
     asked for; 0 when the evidence has it. Adds the reason."""
     if chosen.kind == "list" or not chosen.statements:
@@ -146,6 +155,12 @@ def _type_missing(a: Analysis, chosen: Composition, reasons: list[str], common: 
     ):
         reasons.append("it asks for a person; the evidence names no one")
         return a.p("person")
+    # A place asked for ("where is its headquarters?"): a place the question does not name itself must be named.
+    if "place" in a.interrogatives and places_in is not None:
+        asked = {m.entity.id for m in a.mentions}
+        if not any(places_in(x) - asked for x in pieces):
+            reasons.append("it asks for a place; the evidence names none")
+            return 1.0
     return 0.0
 
 
