@@ -79,9 +79,7 @@ class Composer:
         self.calibration = calibration or Calibration.load(settings.corpus_dir)
         self.weights = TermWeights(passages, tokens_of)
         # Capitalised words that name no one (titles, places, organisations): the person check's "a name is given".
-        self.common = common_words(
-            passages, [n for e in self.profile.entities for n in (e.en, *e.aliases) if e.type != "person"]
-        )
+        self.common = common_words(passages, [n for e in self.profile.entities for n in (e.en, *e.aliases)])
         self.lists = ListAnswers(passages, self.profile, self.weights, self.key_words)
         self.facts = FactAnswers(
             Collector(self.weights, self.profile, self.key_words, sentence_vectors or {}),

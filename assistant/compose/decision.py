@@ -14,7 +14,7 @@ from collections.abc import Callable
 from ..normalize import latin_digits, normalize, tokens
 from ..query import STOP_EN, STOP_FA, stem
 from ..text import NUMBER_WORDS, ROW_HEAD, has_number, has_year, prefix_in, stems
-from ..types import Analysis, Composition, Hit
+from ..types import Analysis, Composition, Hit, Passage
 from .twins import twin
 from .weights import TermWeights
 
@@ -130,7 +130,8 @@ def _type_missing(
     places_in: Callable[[str], set[str]] | None = None,
 ) -> float:
     """How sure the classifier is that a kind of answer the evidence lacks (a year, a number, a person) is
-    asked for; 0 when the evidence has it. Adds the reason."""
+    asked for, or 1 for a place asked in so many words ("where", «کجا»: no classifier type reads places alone);
+    0 when the evidence has it. Adds the reason."""
     if chosen.kind == "list" or not chosen.statements:
         return 0.0
     # A number or year the question itself states is no answer ("about 50 cities: from how many countries?").
@@ -196,7 +197,7 @@ def names_someone(text: str, question: str, common: frozenset[str] = frozenset()
     )
 
 
-def common_words(passages: list, names: list[str]) -> frozenset[str]:
+def common_words(passages: list[Passage], names: list[str]) -> frozenset[str]:
     """Words that are no one's name in this document: those its English rendering also writes in lower case
     ("mayors" makes "Mayor" a title), and the words of the places and organisations it names (names: their
     spellings)."""
