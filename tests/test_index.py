@@ -86,6 +86,20 @@ def _client_nearest(store, vec, k, where=None):
     return list(zip(res["ids"][0], res["distances"][0]))
 
 
+def _same_ranking(got, want, tol=1e-5):
+    """Two (id, distance) rankings agree: the same distances position by position, and the same ids wherever
+    no other record lies within tol of that distance (two near-identical rows, e.g. two sister-city rows that
+    differ in one name, may come in either order, and one of a tie at the cut-off may be left out)."""
+    assert len(got) == len(want)
+    last = want[-1][1]
+    for (gi, gd), (wi, wd) in zip(got, want):
+        assert abs(gd - wd) < tol, (gi, gd, wi, wd)
+        if gi != wi:
+            tied = [i for i, d in want if abs(d - wd) < tol]
+            assert gi in tied or abs(gd - last) < tol, (gi, wi, gd, wd)
+    return True
+
+
 @pytest.mark.parametrize("where", [None, {"table": 2}, {"$and": [{"section": "s6.2"}, {"lang": "en"}]}])
 def test_fast_reader_answers_exactly_as_chromas_client(store, where):
     from assistant.vectorstore import LocalReader
@@ -94,8 +108,7 @@ def test_fast_reader_answers_exactly_as_chromas_client(store, where):
     for q in ("Which city in Vietnam is Tehran's sister city?", "چالش‌های دیپلماسی شهری تهران", "IMF members"):
         vec = store.embeddings.embed_query(q)
         got, want = reader.query(vec, 24, where), _client_nearest(store, vec, 24, where)
-        assert got and [i for i, _ in got] == [i for i, _ in want]
-        assert max(abs(a - b) for (_, a), (_, b) in zip(got, want)) < 1e-5
+        assert got and _same_ranking(got, want)
 
 
 def test_store_queries_through_the_reader_and_falls_back_to_the_client(copied_index, monkeypatch):
@@ -142,9 +155,7 @@ def test_ingesting_the_same_pdf_twice_adds_nothing(copied_index):
     fresh = open_index(copied_index)
     got = fresh.dense(vec, 40)
     assert fresh._reader and any(pid.startswith("doc:paper-fa:") for pid, _, _ in got)
-    assert [(pid, lang) for pid, lang, _ in got] == [
-        tuple(i.rsplit("#", 1)) for i, _ in _client_nearest(fresh, vec, 40)
-    ]
+    assert _same_ranking([(f"{pid}#{lang}", 1.0 - sim) for pid, lang, sim in got], _client_nearest(fresh, vec, 40))
 
 
 def test_bad_file_leaves_the_index_unchanged(copied_index, tmp_path):
