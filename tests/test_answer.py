@@ -789,3 +789,25 @@ def test_a_place_asked_needs_a_place_in_the_evidence(assistant, question, pid, m
     chosen = Composition([Statement(row.text_in(a.lang), row)], False, kind="fact")
     got = _type_missing(a, chosen, [], composer.common, composer._places_in) > 0
     assert got == missing, (a.interrogatives, a.probs)
+
+
+@pytest.mark.parametrize(
+    "earlier, question",
+    [
+        (
+            "Who stressed the need for more research on the cities of the Third World?",
+            "What is the reason for their insistence?",
+        ),
+        ("چه کسانی بر ضرورت پژوهش بیشتر درباره شهرهای جهان سوم تأکید کرده‌اند؟", "علت این اصرارشان چیست؟"),
+    ],
+)
+def test_a_followups_unknown_words_are_weighed_among_the_turn_it_follows(assistant, earlier, question):
+    """A follow-up is read with the turn it follows: the share of its words the paper never uses ("insistence",
+    «اصرارشان») is taken over the joined question's words, not its own few (all of them, alone, in the Persian
+    one), so the weighed decision answers it from the passage the earlier question found; asked alone it abstains."""
+    history = [{"role": "user", "content": earlier}, {"role": "assistant", "content": "..."}]
+    followed, alone = assistant.ask(question, history), assistant.ask(question)
+    assert followed.evidence["unknown"]  # still reported
+    assert followed.evidence["features"]["unknown"] < alone.evidence["features"]["unknown"]
+    assert not followed.abstained and "intro.p2" in {c.id for c in followed.citations}
+    assert alone.abstained

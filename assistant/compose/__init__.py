@@ -110,7 +110,17 @@ class Composer:
         fact = self.facts.answer(terms, own, a, hits, question, query_vec)
         chosen = self._fact_or_list(fact, a, question, query, hits)
         feats, reasons = features(
-            a, chosen, fact, hits, signals, self.weights, self.key_words, self.key_types, self.common, self._places_in
+            a,
+            chosen,
+            fact,
+            hits,
+            signals,
+            self.weights,
+            self.key_words,
+            self.key_types,
+            self.common,
+            self._places_in,
+            len(content_terms(query)) if query != question else 0,
         )
         ok, p = self.calibration.answers(feats)
         if a.unknown_names or (len(a.unknown) >= 2 and 2 * len(a.unknown) > len(a.terms) and query == question):

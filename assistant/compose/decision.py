@@ -33,14 +33,18 @@ def features(
     key_types: dict[str, frozenset[str]],
     common: frozenset[str] = frozenset(),
     places_in: Callable[[str], set[str]] | None = None,
+    context_terms: int = 0,
 ) -> tuple[dict[str, float], list[str]]:
     """The decision's features for the chosen composition (fact: the fact answer, whichever was chosen)
     and the reasons to give if it abstains. key_words/key_types: each passage's keys' stems and types;
     common: the capitalised words that are no one's name in this document (common_words); places_in: the places
-    (cities, countries, regions) a text names, the document's subject aside."""
+    (cities, countries, regions) a text names, the document's subject aside; context_terms: a follow-up's content
+    words read with the turn it follows (0 for a question asked alone)."""
     best_text = " ".join(st.passage.text + " " + st.passage.text_en for st in chosen.statements[:3])
     reasons: list[str] = []
-    n_terms = max(1, len(a.terms))
+    # A follow-up is read with the turn it follows: the share of words the paper never uses is taken over both
+    # ("what is the reason for their insistence?" after a question on who stressed it: one unknown word of many).
+    n_terms = max(1, len(a.terms), context_terms)
     unknown_share = len(a.unknown) / n_terms
     if a.unknown_names:
         reasons.append("the paper never mentions " + ", ".join(a.unknown_names))
