@@ -101,7 +101,8 @@ class Composer:
         query_vec: the question's vector (which sentence of a passage is closest to it)."""
         lang = lang or a.lang
         signals = signals or {}
-        terms = {stem(t) for t in content_terms(query)}
+        query_terms = content_terms(query)
+        terms = {stem(t) for t in query_terms}
         own = {stem(t) for t in a.terms} or terms
         if not hits or not terms:
             return Composition(
@@ -118,9 +119,9 @@ class Composer:
             self.weights,
             self.key_words,
             self.key_types,
-            self.common,
-            self._places_in,
-            len(content_terms(query)) if query != question else 0,
+            common=self.common,
+            places_in=self._places_in,
+            context_terms=len(query_terms) if query != question else 0,
         )
         ok, p = self.calibration.answers(feats)
         if a.unknown_names or (len(a.unknown) >= 2 and 2 * len(a.unknown) > len(a.terms) and query == question):

@@ -206,7 +206,7 @@ def common_words(passages: list[Passage], names: list[str]) -> frozenset[str]:
     ("mayors" makes "Mayor" a title), and the words of the places and organisations it names (names: their
     spellings)."""
     lower = {w for p in passages for w in re.findall(r"(?<![A-Za-z])[a-z][a-z'-]*", p.text_en)}
-    lower |= {w.rstrip("s") for w in lower}  # "mayors" -> "mayor"
+    lower |= {w[:-1] for w in lower if w.endswith("s")}  # "mayors" -> "mayor"
     return frozenset(lower | {w for n in names for w in tokens(n)})
 
 
