@@ -43,6 +43,38 @@ class Entity:
         """Every name of it, normalized: what a normalized text that names it contains."""
         return tuple(normalize(n) for n in (self.fa, self.en, *self.aliases) if n)
 
+    def named_in(self, text: str) -> bool:
+        """Does a text (as written) name it? Each name as whole words (a Persian name may take an ending:
+        «ایرانی»); a short all-capital acronym ("UN", "US") only as written: "us" is a pronoun, "un" begins
+        "under"."""
+        rx = _NAMED.get(self)
+        if rx is None:
+            rx = _NAMED[self] = _name_patterns(self)
+        folded, exact = rx
+        return bool((folded and folded.search(normalize(text))) or (exact and exact.search(text)))
+
+
+def _is_acronym(alias: str) -> bool:
+    return alias.isascii() and alias.isupper() and len(alias) <= 3
+
+
+def _name_patterns(e: Entity) -> tuple[re.Pattern | None, re.Pattern | None]:
+    """(names matched in the normalized text, acronyms matched as written), longest first."""
+    names = [n for n in (e.fa, e.en, *e.aliases) if n]
+    folded = sorted({normalize(n) for n in names if not _is_acronym(n)}, key=len, reverse=True)
+    exact = sorted({n for n in names if _is_acronym(n)}, key=len, reverse=True)
+    latin_edge, any_edge = r"(?![0-9a-z])", r""
+    parts = [
+        r"(?<![0-9a-z\u0600-\u06ff])" + re.escape(n) + (latin_edge if n[-1:].isascii() else any_edge) for n in folded
+    ]
+    return (
+        re.compile("|".join(parts)) if parts else None,
+        re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(map(re.escape, exact)) + r")(?![A-Za-z0-9])") if exact else None,
+    )
+
+
+_NAMED: dict[Entity, tuple[re.Pattern | None, re.Pattern | None]] = {}
+
 
 @dataclass(frozen=True)
 class Mention:
@@ -171,7 +203,7 @@ class Profile:
                 toks = _toks(alias)
                 if toks:
                     # A short all-capital acronym ("UN", "US") matches only as written: "us" is a pronoun.
-                    exact_case = alias.isascii() and alias.isupper() and len(alias) <= 3
+                    exact_case = _is_acronym(alias)
                     self._aliases.append((toks, e, exact_case))
         self._aliases.sort(key=lambda x: -sum(len(t) for t in x[0]))
         self._first: dict[str, list[int]] = {}

@@ -42,6 +42,7 @@ FEATURES = (
     "key_lexical_rel",
     "sentence_gap",  # its closest sentence's cosine minus the best candidate's
     "names",  # it names an entity the question names
+    "names_rare",  # 1 / the number of passages that name it, for the rarest such entity (a name said once locates)
     "type_match",  # P(answer type) summed over the share of its keys labelled with each type
     "row",
     "table_head",
@@ -69,6 +70,7 @@ def features(
     tables_named: Mapping[str, bool],
     p_list: float,
     keyed: Mapping[str, bool],
+    rarity: Mapping[str, float] | None = None,
 ) -> list[dict[str, float]]:
     """The feature rows of the candidates, in their order. keyed: whether a passage has question keys; one that
     has none (an ingested document) is read in the key lists as in the passage lists, so it is not outranked
@@ -96,6 +98,7 @@ def features(
             f[f"{name}_rel"] = 0.0 if entry is None else entry[1] / best[name]
         f["sentence_gap"] = sentence_sims.get(c.passage, 0.0) - best_sentence
         f["names"] = float(named.get(c.passage, False))
+        f["names_rare"] = (rarity or {}).get(c.passage, 0.0)
         f["type_match"] = type_match.get(c.passage, 0.0)
         kind = kinds.get(c.passage, "")
         f["row"] = float(kind == "table_row")

@@ -26,7 +26,7 @@ from pydantic import ConfigDict
 
 from . import rerank
 from .index import Store
-from .normalize import normalize, tokens
+from .normalize import tokens
 from .rerank import Reranker
 from .types import Analysis, Hit, Passage  # Hit lives in types.py; imported from here too
 
@@ -102,8 +102,8 @@ class HybridRetriever:
         self.store = store
         self.settings = store.settings
         self.reranker = Reranker.load(self.settings.corpus_dir)
-        self._normalized: dict[str, str] = {}  # passage id -> its normalized text in both languages (names)
         self._type_shares: dict[str, dict[str, float]] | None = None
+        self._df: dict[str, int] = {}  # entity id -> how many passages name it
 
     def search(
         self,
@@ -216,7 +216,6 @@ class HybridRetriever:
             if found:
                 sims[c.passage] = max(float((v @ qv).max()) for v in found if len(v))
         names = [m.entity for m in analysis.mentions if m.entity.type != "region"] if analysis else []
-        spellings = [s for e in names for s in e.spellings]
         if self._type_shares is None:
             self._type_shares = rerank.type_shares(self.store.keys.keys) if len(self.store.keys) else {}
         probs = analysis.probs if analysis else {}
@@ -226,7 +225,7 @@ class HybridRetriever:
         rows = rerank.features(
             cands,
             sims,
-            {c.passage: any(s in self._text(c.passage) for s in spellings) for c in cands},
+            {c.passage: any(e.named_in(self._raw(c.passage)) for e in names) for c in cands},
             {
                 c.passage: sum(probs.get(t, 0.0) * share for t, share in self._type_shares.get(c.passage, {}).items())
                 for c in cands
@@ -235,8 +234,21 @@ class HybridRetriever:
             {c.passage: by_id[c.passage].table in named_tables for c in cands},
             probs.get("list", 0.0),
             {c.passage: c.passage in keyed for c in cands},
+            {
+                c.passage: max((1.0 / self._naming(e) for e in names if self._names(c.passage, e)), default=0.0)
+                for c in cands
+            },
         )
         return cands, rows
+
+    def _names(self, pid: str, entity) -> bool:
+        return entity.named_in(self._raw(pid))
+
+    def _naming(self, entity) -> int:
+        """How many passages name the entity (at least 1): a name said in one passage points at it."""
+        if entity.id not in self._df:
+            self._df[entity.id] = max(1, sum(self._names(pid, entity) for pid in self.store.by_id))
+        return self._df[entity.id]
 
     def _rerank(
         self, known: dict[str, list[Ranked]], ranked: list[Hit], query_vec, analysis: Analysis | None
@@ -252,11 +264,9 @@ class HybridRetriever:
             out.append(hit)
         return out
 
-    def _text(self, pid: str) -> str:
-        if pid not in self._normalized:
-            p = self.store.by_id[pid]
-            self._normalized[pid] = normalize(f"{p.text} {p.text_en}")
-        return self._normalized[pid]
+    def _raw(self, pid: str) -> str:
+        p = self.store.by_id[pid]
+        return f"{p.text} {p.text_en}"
 
 
 def fuse(rankings: list[list[Hit]], rrf_k: int = 60, weights: list[float] | None = None) -> list[Hit]:

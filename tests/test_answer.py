@@ -811,3 +811,21 @@ def test_a_followups_unknown_words_are_weighed_among_the_turn_it_follows(assista
     assert followed.evidence["features"]["unknown"] < alone.evidence["features"]["unknown"]
     assert not followed.abstained and "intro.p2" in {c.id for c in followed.citations}
     assert alone.abstained
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What does the paper say about Sydney?", "شانگهای تو مقاله کجا اومده؟"],
+)
+def test_a_name_the_paper_says_once_leads_to_the_passage_that_says_it(assistant, question):
+    """A city named once, in passing, in a long paragraph (the paper's friend cities) has no question key of its
+    own; the reranker read "it names what the question names" for every passage alike and put the table of
+    recommendations or the title first (the Persian question abstained). The rarity of the name among the
+    passages (rerank feature names_rare) now brings the paragraph that names it to the top."""
+    engine = assistant._current_engine()
+    a = engine.analyzer.analyse(question, engine.store.embeddings.embed_query(question))
+    (entity,) = [m.entity for m in a.mentions]
+    naming = [pid for pid, p in engine.store.by_id.items() if entity.named_in(p.text + " " + p.text_en)]
+    assert len(naming) == 1  # said once in the whole paper
+    ans = assistant.ask(question)
+    assert not ans.abstained and ans.citations[0].id == naming[0], (ans.answer[:200], ans.retrieved[:5])

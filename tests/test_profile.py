@@ -97,3 +97,20 @@ def test_a_word_the_document_uses_is_not_a_typo_of_a_name(assistant):
     assert "city:hanoi" in {m.entity.id for m in profile.mentions("is hanio a sister city of tehran?")}
     # Without the document's words (a bare profile) the one-letter match is all there is to go on.
     assert "city:milan" in {m.entity.id for m in Profile.load(CORPUS).mentions(among)}
+
+
+def test_a_name_is_found_as_whole_words_and_an_acronym_only_as_written(profile):
+    """Entity.named_in reads a text as written: before, a name was any substring of the normalized text, so "us"
+    (the United States) was named by "because" and "un" (the United Nations) by "under" and "fund", in 47 and
+    80 of the paper's passages; the reranker's "names" feature and the name bonus read that."""
+    un, us = profile.by_id["org:united_nations"], profile.by_id["country:united_states"]
+    iran, metropolis = profile.by_id["country:iran"], profile.by_id["org:metropolis"]
+    assert un.named_in("the UN office and its agencies") and un.named_in("دفتر سازمان ملل در تهران")
+    assert not un.named_in("under the plan, the fund was set up") and not un.named_in("the Un-named city")
+    assert us.named_in("sanctions imposed by the US") and not us.named_in("let us focus on the users")
+    assert iran.named_in("پژوهشگران ایرانی") and iran.named_in("Iran's cities")
+    assert metropolis.named_in("Tehran is a member of Metropolis") and not metropolis.named_in(
+        "the metropolises of Asia"
+    )
+    named = [e.id for e in profile.entities if e.type != "region" and e.named_in("because it was under way")]
+    assert named == []

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 
-from ..normalize import normalize
 from ..profile import Profile
 from ..text import DEFINES, has_number, prefix_in, sentences, stems
 from ..types import Analysis, Candidate, Hit, Lang, Passage
@@ -88,8 +87,8 @@ class Collector:
                 if keyed:
                     score += 0.3 * coverage(own, {t for t in own if prefix_in(t, keyed)}) * prior
                 if names:
-                    text = normalize(s + " " + (p.text if p.kind == "table_row" else ""))
-                    if any(s in text for e in names for s in e.spellings):
+                    text = s + " " + (p.text if p.kind == "table_row" else "")
+                    if any(e.named_in(text) for e in names):
                         score += NAME_BONUS  # the sentence speaks of the thing the question names
                 if fills_asked:
                     score += 0.15

@@ -54,8 +54,7 @@ def features(
     entity_missing = 0.0
     specific = [m.entity for m in a.mentions if m.entity.type not in ("region",)]
     if specific and chosen.statements:
-        text = normalize(best_text)
-        absent = [e for e in specific if not any(s in text for s in e.spellings)]
+        absent = [e for e in specific if not e.named_in(best_text)]
         if absent and len(absent) == len(specific):
             entity_missing = 1.0
             reasons.append("the evidence does not speak of " + ", ".join(e.name(a.lang) for e in absent))
