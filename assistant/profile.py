@@ -12,6 +12,7 @@ half-space variants (through normalize), and transliterations listed as aliases.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -51,7 +52,13 @@ class Entity:
         if rx is None:
             rx = _NAMED[self] = _name_patterns(self)
         folded, exact = rx
-        return bool((folded and folded.search(normalize(text))) or (exact and exact.search(text)))
+        return bool((folded and folded.search(_folded(text))) or (exact and exact.search(text)))
+
+
+@functools.lru_cache(maxsize=8192)
+def _folded(text: str) -> str:
+    # The same passages and sentences are read for every question: normalized once.
+    return normalize(text)
 
 
 def _is_acronym(alias: str) -> bool:
