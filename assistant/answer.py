@@ -24,6 +24,7 @@ from .qtype import ANSWERED
 from .query import Analysis, Analyzer, as_lang, detect_language, is_followup, stem
 from .retrieve import Filters, Hit, HybridRetriever, fuse
 from .settings import Settings
+from .text import numbers_in
 from .types import Answer, Citation, Lang, Statement
 
 NOT_IN_PAPER = {
@@ -50,6 +51,8 @@ class Engine:
         vocab = {t for p in store.passages for lang in ("fa", "en") for t in store.tokens(p, lang)}
         vocab |= {t for k in store.keys.keys for t in tokens(k.q)}
         vocab |= {t for e in profile.entities for n in (e.fa, e.en, *e.aliases) for t in tokens(n)}
+        # The numbers it states in words as well ("Thirty cities", «سی شهر»): "30" is a number it states.
+        vocab |= {str(int(v)) for p in store.passages for v in numbers_in(p.text + " " + p.text_en) if v == int(v)}
         profile.words = frozenset(vocab)
         _ = store.antikeys  # loaded with the rest of the version (a version deleted later still answers alike)
         key_words: dict[str, set] = {}

@@ -829,3 +829,22 @@ def test_a_name_the_paper_says_once_leads_to_the_passage_that_says_it(assistant,
     assert len(naming) == 1  # said once in the whole paper
     ans = assistant.ask(question)
     assert not ans.abstained and ans.citations[0].id == naming[0], (ans.answer[:200], ans.retrieved[:5])
+
+
+@pytest.mark.parametrize(
+    "question, stated, unstated",
+    [
+        ("Which body has 30 cities from around the world as members?", "30", None),
+        ("کدام سازمان ۳۰ شهر از سراسر جهان عضو دارد؟", "30", None),
+        ("How many members did UCLG have in 2020?", None, "2020"),
+    ],
+)
+def test_a_number_the_paper_writes_in_words_is_a_number_it_states(assistant, question, stated, unstated):
+    """A number the document never states ("in 2020") is a name-like unknown and abstains outright; the paper
+    writes some numbers in words ("Thirty cities", «سی شهر»), and asked in digits they were taken for such."""
+    engine = assistant._current_engine()
+    a = engine.analyzer.analyse(question)
+    if stated:
+        assert stated not in a.unknown_names and stated not in a.unknown
+    if unstated:
+        assert unstated in a.unknown_names
