@@ -126,9 +126,10 @@ _ASKS = {
 }
 # A name asked for ("what was the name of ...", «اسم ... چیه»): a person only when the classifier reads one too.
 _NAME_ASKED = re.compile(r"\bnames?\b|(?<!\w)(?:نام|اسم)(?!\w)")
-# A place asked for ("where is ...", «کجاست», "in which city"): the evidence must name one (decision.py).
+# A place asked for ("where is ...", «کجاست», "in which city"): the evidence must name one (decision.py). «تا کجا» ("up to
+# where") asks how far, an extent, as "how far" does.
 _PLACE_ASKED = re.compile(
-    r"\bwhere\b|\b(?:which|what) (?:city|country|continent)\b|(?<!\w)کجا|(?:کدام|کدوم|چه) (?:شهر|کشور|قاره)(?!\S)"
+    r"\bwhere\b|\b(?:which|what) (?:city|country|continent)\b|(?<!\w)(?<!تا )کجا|(?:کدام|کدوم|چه) (?:شهر|کشور|قاره)(?!\S)"
 )
 _SECTIONS = [  # the parts every paper of this edition format has (ids of the edition scheme)
     ("abstract", re.compile(r"\babstract\b|\bsummary\b|چکیده|خلاصه مقاله")),

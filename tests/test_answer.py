@@ -848,3 +848,19 @@ def test_a_number_the_paper_writes_in_words_is_a_number_it_states(assistant, que
         assert stated not in a.unknown_names and stated not in a.unknown
     if unstated:
         assert unstated in a.unknown_names
+
+
+@pytest.mark.parametrize(
+    "question, place",
+    [
+        ("دامنه نفوذ آن تا کجاست؟", False),  # "up to where": how far it reaches, an extent
+        ("How far does its reach extend?", False),
+        ("مقر آن کجاست؟", True),
+        ("Where is it based?", True),
+    ],
+)
+def test_how_far_is_no_place_question(assistant, question, place):
+    """«تا کجا» asks how far, as "how far" does: read as a place question it abstained on a follow-up asking how
+    far an organisation's reach extends ("it asks for a place; the evidence names none")."""
+    a = assistant._current_engine().analyzer.analyse(question)
+    assert ("place" in a.interrogatives) is place
