@@ -864,3 +864,21 @@ def test_how_far_is_no_place_question(assistant, question, place):
     far an organisation's reach extends ("it asks for a place; the evidence names none")."""
     a = assistant._current_engine().analyzer.analyse(question)
     assert ("place" in a.interrogatives) is place
+
+
+@pytest.mark.parametrize(
+    "question, asked, abstains",
+    [
+        ("مجمع شهرداران آسیایی کی تأسیس شد؟", "year", True),  # when: the paper gives no founding year
+        ("تهرون کی با بیشکک خواهرخونده شد؟", "year", False),  # when: the paper gives the year
+        ("مجمع شهردارای آسیایی رو کی پیشنهاد داد؟", "person", False),  # who, after the object marker
+        ("رئیس شورای شهر تهرون کی بود؟", "person", None),  # who, before the copula
+    ],
+)
+def test_colloquial_ki_is_when_after_the_subject_and_who_after_a_preposition(assistant, question, asked, abstains):
+    """Colloquial «کی» is "when" or "who": after the subject it asks when, and a year question needs a year in its
+    evidence (a founding the paper never dates was answered with the row that names the forum)."""
+    a = assistant._current_engine().analyzer.analyse(question)
+    assert asked in a.interrogatives and ({"year", "person"} - {asked}).isdisjoint(a.interrogatives)
+    if abstains is not None:
+        assert assistant.ask(question).abstained is abstains
