@@ -882,3 +882,24 @@ def test_colloquial_ki_is_when_after_the_subject_and_who_after_a_preposition(ass
     assert asked in a.interrogatives and ({"year", "person"} - {asked}).isdisjoint(a.interrogatives)
     if abstains is not None:
         assert assistant.ask(question).abstained is abstains
+
+
+def test_the_numbers_a_question_states_are_not_what_it_asks(assistant):
+    """A reverse lookup states a number and asks for the thing: its digits made the answer-type classifier read a
+    number question (0.25), and the number check ("the evidence states no number the question does not") then
+    abstained on the row that answers it. "How many of its 95 ..." still asks a number."""
+    engine = assistant._current_engine()
+
+    def p_number(q: str) -> float:
+        return engine.analyzer.analyse(q, engine.store.embeddings.embed_query(q)).p("number")
+
+    assert p_number("Which organisation had 5551 members in 2013?") < 0.2
+    assert p_number("How many of UN-Habitat's 95 programmes run in Iran?") > 0.8
+    from assistant.compose.decision import _type_missing
+    from assistant.types import Composition, Statement
+
+    q = "Which organisation had 5551 members in 2013?"
+    a = engine.analyzer.analyse(q, engine.store.embeddings.embed_query(q))
+    row = engine.store.by_id["t1.r9"]  # its reach: "5551 members in 2013"
+    reasons: list[str] = []
+    assert _type_missing(a, Composition([Statement(row.text_en, row)], False, kind="fact"), reasons) == 0.0, reasons
