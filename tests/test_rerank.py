@@ -53,7 +53,7 @@ def _no_filters():
 def test_the_stored_model_reads_every_feature_and_a_new_corpus_keeps_the_fused_order(tmp_path):
     data = json.loads((ROOT / "corpus" / RERANK_FILE).read_text(encoding="utf-8"))
     assert list(data["coef"]) == list(FEATURES) and set(data["mean"]) == set(FEATURES)
-    assert data["cv_mrr"] > data["fused_mrr"]  # measured at fitting: 0.953 vs 0.908
+    assert data["cv_mrr"] > data["fused_mrr"]  # measured at fitting: 0.961 vs 0.908
     model = Reranker.load(ROOT / "corpus")
     assert model.fitted
     prior = Reranker.load(tmp_path)  # no rerank.json: a corpus nobody fitted
