@@ -222,10 +222,12 @@ class HybridRetriever:
         named_tables = set(analysis.tables) if analysis else set()
         by_id = self.store.by_id
         keyed = self.store.keys.passages if len(self.store.keys) else set()
+        # The things the question names that each candidate names too (as whole words; acronyms as written).
+        said = {c.passage: [e for e in names if e.named_in(self._raw(c.passage))] for c in cands}
         rows = rerank.features(
             cands,
             sims,
-            {c.passage: any(e.named_in(self._raw(c.passage)) for e in names) for c in cands},
+            {pid: bool(es) for pid, es in said.items()},
             {
                 c.passage: sum(probs.get(t, 0.0) * share for t, share in self._type_shares.get(c.passage, {}).items())
                 for c in cands
@@ -234,20 +236,14 @@ class HybridRetriever:
             {c.passage: by_id[c.passage].table in named_tables for c in cands},
             probs.get("list", 0.0),
             {c.passage: c.passage in keyed for c in cands},
-            {
-                c.passage: max((1.0 / self._naming(e) for e in names if self._names(c.passage, e)), default=0.0)
-                for c in cands
-            },
+            {pid: max((1.0 / self._naming(e) for e in es), default=0.0) for pid, es in said.items()},
         )
         return cands, rows
-
-    def _names(self, pid: str, entity) -> bool:
-        return entity.named_in(self._raw(pid))
 
     def _naming(self, entity) -> int:
         """How many passages name the entity (at least 1): a name said in one passage points at it."""
         if entity.id not in self._df:
-            self._df[entity.id] = max(1, sum(self._names(pid, entity) for pid in self.store.by_id))
+            self._df[entity.id] = max(1, sum(entity.named_in(self._raw(pid)) for pid in self.store.by_id))
         return self._df[entity.id]
 
     def _rerank(
