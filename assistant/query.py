@@ -209,8 +209,8 @@ _WH_EN = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how"
 
 
 # Colloquial «کی» is "who" (ki) or "when" (kay). After a preposition or the object marker, or opening the question,
-# it is the person ("با کی", "... رو کی راه انداخت؟", "کی نوشته؟"); after the subject it asks when ("تهرون کی با
-# بیشکک خواهرخونده شد؟"); before a copula it is the person ("رئیسش کی بود؟"). «از کی» (since when) is read by _ASKS.
+# it is the person ("با کی", "... رو کی راه انداخت؟", "کی نوشته؟"); after the subject it asks when ("این قرارداد کی
+# امضا شد؟"); before a copula it is the person ("رئیسش کی بود؟"). «از کی» (since when) is read by _ASKS.
 # Read by hand, it is right for 24 of the 28 corpus keys and near misses that use «کی».
 _KI_PERSON_BEFORE = {"رو", "را", "با", "به", "نظر", "برای", "واسه", "مال", "پیش", "توسط", "و"}
 
