@@ -48,10 +48,7 @@ class Entity:
         """Does a text (as written) name it? Each name as whole words (a Persian name may take an ending:
         «ایرانی»); a short all-capital acronym ("UN", "US") only as written: "us" is a pronoun, "un" begins
         "under"."""
-        rx = _NAMED.get(self)
-        if rx is None:
-            rx = _NAMED[self] = _name_patterns(self)
-        folded, exact = rx
+        folded, exact = _name_patterns(self)
         return bool((folded and folded.search(_folded(text))) or (exact and exact.search(text)))
 
 
@@ -65,22 +62,20 @@ def _is_acronym(alias: str) -> bool:
     return alias.isascii() and alias.isupper() and len(alias) <= 3
 
 
+@functools.cache  # one compilation per entity (entities are frozen, hashable)
 def _name_patterns(e: Entity) -> tuple[re.Pattern | None, re.Pattern | None]:
     """(names matched in the normalized text, acronyms matched as written), longest first."""
     names = [n for n in (e.fa, e.en, *e.aliases) if n]
     folded = sorted({normalize(n) for n in names if not _is_acronym(n)}, key=len, reverse=True)
     exact = sorted({n for n in names if _is_acronym(n)}, key=len, reverse=True)
-    latin_edge, any_edge = r"(?![0-9a-z])", r""
+    # A Latin name ends at a word's end; a Persian one may take an ending («ایرانی»).
     parts = [
-        r"(?<![0-9a-z\u0600-\u06ff])" + re.escape(n) + (latin_edge if n[-1:].isascii() else any_edge) for n in folded
+        r"(?<![0-9a-z\u0600-\u06ff])" + re.escape(n) + (r"(?![0-9a-z])" if n[-1:].isascii() else "") for n in folded
     ]
     return (
         re.compile("|".join(parts)) if parts else None,
         re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(map(re.escape, exact)) + r")(?![A-Za-z0-9])") if exact else None,
     )
-
-
-_NAMED: dict[Entity, tuple[re.Pattern | None, re.Pattern | None]] = {}
 
 
 @dataclass(frozen=True)
