@@ -16,7 +16,7 @@ from collections.abc import Callable
 from .fuzzy import FuzzyVocab
 from .normalize import normalize, tokens
 from .profile import Profile
-from .types import Analysis, Lang  # Analysis lives in types.py; imported from here too
+from .types import Analysis, Lang, Superlative  # Analysis lives in types.py; imported from here too
 
 _FA_LETTERS = re.compile("[\u0600-\u06ff\ufb50-\ufdff\ufe70-\ufeff]")
 _LATIN_LETTERS = re.compile("[A-Za-z]")
@@ -80,6 +80,41 @@ _ROW = re.compile(r"\brow\b|ردیف")
 _MORE = r"more than|over|greater than|above|at least|exceeding|بیش از|بیشتر از|بالای|حداقل|فراتر از"
 _LESS = r"less than|fewer than|under|below|at most|کمتر از|زیر|حداکثر"
 _COMPARATOR = re.compile(rf"(?:({_MORE})|({_LESS}))\s*([0-9][0-9,]*)")
+# A superlative ("the newest", "its largest", «جدیدترین»; "the most member countries", «بیشترین کشور عضو»):
+# forms of the language. "The most X" / «بیشترین X» counts the noun that follows; "most of" ("where are most of its
+# programmes") is no superlative, nor an English noun that ends in -est ("the west").
+_MOST = re.compile(
+    r"\b(most)\s+(?!of\b|are\b|is\b|were\b|was\b)([a-z]+(?: [a-z]+)?)|"
+    r"(?<!\S)(بیشترین|از همه بیشتر)\s+([^\s؟?]+(?: [^\s؟?]+)?)"
+)
+_WORD_SUPERLATIVE = re.compile(
+    r"\b(?:the|its|their|[a-z]+'s)\s+([a-z]{2,}est|least)\b|(?<!\S)(\S+ ?ترین)(?!\S)|(?<!\S)از همه (\S+ ?تر)(?!\S)"
+)
+_NOT_SUPERLATIVE = {
+    "rest",
+    "west",
+    "interest",
+    "test",
+    "request",
+    "forest",
+    "guest",
+    "quest",
+    "contest",
+    "protest",
+    "harvest",
+    "nest",
+    "chest",
+    "conquest",
+    "arrest",
+    "manifest",
+    "digest",
+    "inquest",
+    "honest",
+    "modest",
+    "suggest",
+    "invest",
+    "earnest",
+}
 # The noun a which/what question asks about ("which journal", «چه سالی», «عنوان ... چیست»).
 _FOCUS_EN = re.compile(r"\b(?:which|what)\s+(?:was |is |were |are )?(?:the )?(?:(?:main|exact|specific) )?([a-z]+)")
 _FOCUS_FA = re.compile(r"(?:چه مقدار|چه میزان|چه|کدام|کدوم)\s+([^\s؟?]+)")
@@ -281,7 +316,12 @@ class Analyzer:
         named = {i for m in mentions for i in range(m.start, m.end)}
         qtoks = tokens(question)
         in_names = {qtoks[i] for i in named if i < len(qtoks)}
-        a.unknown = [t for t in terms if t not in in_names and not t.isdigit() and not self.known(t)]
+        a.superlative = superlative(norm)
+        # "The most", «بیشترین»: the form of a question that ranks by a count, whether or not the document uses it.
+        ranking = set(tokens(a.superlative.word)) if a.superlative and a.superlative.counted else set()
+        a.unknown = [
+            t for t in terms if t not in in_names and not t.isdigit() and not self.known(t) and t not in ranking
+        ]
         m = _COMPARATOR.search(norm)
         bound = m.group(3).replace(",", "") if m else None
         a.unknown += [t for t in terms if t.isdigit() and t != bound and t not in self.vocab.words]
@@ -312,3 +352,18 @@ class Analyzer:
             a.comparator = ("gt" if m.group(1) else "lt", float(m.group(3).replace(",", "")))
         a.asks_row = bool(_ROW.search(norm))
         return a
+
+
+def superlative(norm: str) -> Superlative | None:
+    """The superlative a (normalized) question uses, if any: its word, and for "the most X" / «بیشترین X» the
+    noun counted."""
+    m = _MOST.search(norm)
+    if m:
+        most, noun = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        counted = " ".join(w for w in noun.split() if w not in STOP_EN and w not in STOP_FA) or None
+        return Superlative(most, counted)
+    for m in _WORD_SUPERLATIVE.finditer(norm):
+        word = next(g for g in m.groups() if g)
+        if word not in _NOT_SUPERLATIVE:
+            return Superlative(word)
+    return None

@@ -57,6 +57,15 @@ class Hit:
     confidence: float = 1.0  # the reranker's P(the passage is evidence for the question); 1 without a reranker
 
 
+@dataclass(frozen=True)
+class Superlative:
+    """A superlative a question uses: "newest" (its word only), or "most" and the noun it counts ("member
+    countries")."""
+
+    word: str  # as the question writes it, normalized ("newest", «جدید ترین», "most", «بیشترین»)
+    counted: str | None = None  # "the most X": X
+
+
 @dataclass
 class Analysis:
     """What a question asks (query.Analyzer.analyse)."""
@@ -75,6 +84,7 @@ class Analysis:
     focus: str | None = None  # the noun of "which X" / «چه X» (what kind of thing is wanted)
     comparator: tuple[str, float] | None = None  # ("gt", 100) for "more than 100"
     asks_row: bool = False  # "which row is X in?": a row number is the answer
+    superlative: Superlative | None = None  # "the newest", "the most member countries" (query.superlative)
     # The answer types whose interrogative the question uses anywhere ("who", «چند», "in what year").
     interrogatives: set[str] = field(default_factory=set)
     raw: str = ""

@@ -368,3 +368,26 @@ def test_the_sentence_closest_in_meaning_is_preferred_within_its_passage(doc):
             continue
         sims = doc.store.sentence_vectors[(c.passage.id, a.lang)] @ np.asarray(turn_vec, dtype=np.float32)
         assert abs(s - SENTENCE_WEIGHT * float(sims.max() - sims[c.position])) < 1e-4
+
+
+@pytest.mark.parametrize(
+    "question, word, counted",
+    [
+        ("Which city is Tehran's newest sister city?", "newest", None),
+        ("Which of its sister cities is the largest?", "largest", None),
+        ("جدیدترین خواهرخوانده تهران کدام است؟", "جدیدترین", None),
+        ("کوچک‌ترین سازمان جدول ۱ کدومه؟", "کوچک ترین", None),
+        ("Which organisation has the most member countries?", "most", "member countries"),
+        ("کدام سازمان بیشترین کشور عضو را دارد؟", "بیشترین", "کشور عضو"),
+        ("کدوم سازمان از همه بیشتر عضو داره؟", "از همه بیشتر", "عضو"),
+        ("Where are most of its programmes carried out?", None, None),  # "most of": no superlative
+        ("What lies to the west of the city?", None, None),  # a noun in -est
+        ("What interest does the city have in it?", None, None),
+    ],
+)
+def test_superlative_forms(question, word, counted):
+    from assistant.normalize import normalize
+    from assistant.query import superlative
+
+    sup = superlative(normalize(question))
+    assert (sup.word if sup else None) == word and (sup.counted if sup else None) == counted

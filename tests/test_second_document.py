@@ -65,3 +65,12 @@ def test_entity_the_note_never_names_is_reported(water):
     ans = water.ask("What water-saving measures were carried out in the Zeynabiyeh district?")
     assert ans.abstained
     assert any("zeynabiyeh" in r.lower() for r in ans.evidence["abstain_reasons"])
+
+
+@pytest.mark.parametrize(
+    "question", ["Which water-saving measure in the note was the cheapest?", "ارزان‌ترین اقدام صرفه‌جویی آب کدام بود؟"]
+)
+def test_a_ranking_the_note_does_not_give_is_abstained_on(water, question):
+    """The note's table gives no costs: its measures are not ranked by price, whatever the retrieval finds."""
+    ans = water.ask(question)
+    assert ans.abstained, ans.answer[:200]

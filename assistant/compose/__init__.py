@@ -14,18 +14,20 @@ display). This module holds the entry point only; it must not grow the stages' l
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from ..calibration import Calibration
+from ..normalize import normalize
 from ..profile import Profile
-from ..query import content_terms, stem
+from ..query import content_terms, stem, superlative
 from ..settings import Settings
 from ..text import sentences
-from ..types import Analysis, Candidate, Composition, Evidence, Hit, Lang, Passage, Statement
+from ..types import Analysis, Candidate, Composition, Evidence, Hit, Lang, Passage, Statement, Superlative
 from ..verify import ELLIPSIS, generated_check, render, verify
 from .collect import Collector
-from .decision import common_words, features
+from .decision import common_words, counts_in, features
 from .facts import EXPLAIN_TYPES, FACT_TYPES, FactAnswers
 from .lists import ListAnswers
 from .twins import in_language
@@ -55,6 +57,13 @@ ROWS_ALIKE = 0.7
 # A table's list gives way to the fact answer when the best paragraph's probability of being evidence is more than
 # this many times the table's best passage's: 1.0-2.0 alike on the four dev sets (dev +1), 0.8 and 3.0 lose it.
 PROSE_OVER_TABLE = 1.5
+
+
+def says(sup: Superlative, text: str) -> bool:
+    """Does the (normalized) text use the superlative itself? The word whole ("newest", «جدید ترین»); "most" with
+    the start of the word after it ("most important")."""
+    pattern = re.escape(sup.word) + (r"\S*\s" + re.escape(sup.counted[:5]) if sup.counted else r"(?!\w)")
+    return re.search(r"(?<!\w)" + pattern, text) is not None
 
 
 class Composer:
@@ -110,6 +119,11 @@ class Composer:
             )
         fact = self.facts.answer(terms, own, a, hits, question, query_vec)
         chosen = self._fact_or_list(fact, a, question, query, hits)
+        unranked = None
+        if a.superlative is not None:
+            said = self._evidence_text(chosen)
+            if not says(a.superlative, said):
+                chosen, unranked = self._extreme_rows(chosen, a, question, ranks=superlative(said) is not None)
         feats, reasons = features(
             a,
             chosen,
@@ -124,11 +138,18 @@ class Composer:
             context_terms=len(query_terms) if query != question else 0,
         )
         ok, p = self.calibration.answers(feats)
-        if a.unknown_names or (len(a.unknown) >= 2 and 2 * len(a.unknown) > len(a.terms) and query == question):
-            # The two checks that are not weighed: a name or a number the document never uses ("Jakarta",
-            # "in 2020"), or a question most of whose words the document never uses (off-topic). Dev has too
-            # few of either for the regression to learn their weight. A follow-up (its query holds the turn
-            # before) is about that turn's topic whatever its own words: only the weighed decision judges it.
+        if unranked:
+            reasons.insert(0, unranked)
+        if (
+            a.unknown_names
+            or unranked
+            or (len(a.unknown) >= 2 and 2 * len(a.unknown) > len(a.terms) and query == question)
+        ):
+            # The checks that are not weighed: a name or a number the document never uses ("Jakarta",
+            # "in 2020"), a ranking of a table's rows that it never gives ("the newest sister city"), or a
+            # question most of whose words the document never uses (off-topic). Dev has too few of each for the
+            # regression to learn their weight. A follow-up (its query holds the turn before) is about that
+            # turn's topic whatever its own words: only the weighed decision judges it.
             ok = False
         ev = chosen.evidence
         ev.features = {k: round(v, 3) for k, v in feats.items()}
@@ -141,6 +162,43 @@ class Composer:
             return Composition([], True, kind="abstain", evidence=ev, tables=chosen.tables)
         ev.abstain_reasons = []
         return in_language(chosen, a.lang, lang)
+
+    def _evidence_text(self, chosen: Composition) -> str:
+        """The evidence's passages, and the title of a table it lists, in both languages (normalized)."""
+        passages = {st.passage.id: st.passage for st in chosen.statements}
+        for t in chosen.tables:
+            head = self.lists.heads.get(t)
+            if head is not None:
+                passages[head.id] = head
+        return " ".join(normalize(p.text + " " + p.text_en) for p in passages.values())
+
+    def _extreme_rows(
+        self, chosen: Composition, a: Analysis, question: str, ranks: bool
+    ) -> tuple[Composition, str | None]:
+        """For "the most X" / «بیشترین X»: the rows of the table in question that give the largest count of X, all
+        of them when tied. Otherwise, evidence that ranks in words of its own (ranks: it uses a superlative, "the
+        most important organisations") answers a reworded one ("the most influential", «اصلی‌ترین»); evidence
+        from a table (its list, its title or a row) that ranks nothing does not: the reason to abstain.
+        (chosen, None) when the evidence stands."""
+        sup = a.superlative
+        assert sup is not None, "called for a superlative"
+        tables = [st.passage.table for st in chosen.statements if st.passage.table is not None]
+        tables += self.profile.tables_named(question)
+        for t in dict.fromkeys(tables):
+            # Only "the most X" is ranked: a row's count of X is the largest it gives. (The fewest would need each
+            # row's whole count: a row that gives only a part of its X, "14 honorary members", would look smallest.)
+            if not sup.counted or t not in self.lists.by_table:
+                continue
+            counts = {p.id: counts_in(p.text_in(a.lang), sup.counted) for p in self.lists.by_table[t]}
+            values = {pid: max(v) for pid, v in counts.items() if v}
+            if len(values) >= 2:
+                best = max(values.values())
+                rows = [p for p in self.lists.by_table[t] if values.get(p.id) == best]
+                return self.lists.compose_rows(t, rows, a, question, strong=True, ranked=True), None
+        if not ranks and any(st.passage.table is not None for st in chosen.statements):
+            asked = f"{sup.word} {sup.counted}" if sup.counted else sup.word
+            return chosen, f"it asks for the {asked}; the paper does not rank these so"
+        return chosen, None
 
     def _places_in(self, text: str) -> set[str]:
         """The cities, countries and regions a text names, the document's subject (its city, its country) aside."""

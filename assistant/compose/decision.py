@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from ..normalize import latin_digits, normalize, tokens
 from ..query import STOP_EN, STOP_FA, stem
-from ..text import NUMBER_WORDS, ROW_HEAD, has_number, has_year, prefix_in, stems
+from ..text import NUMBER_WORDS, ROW_HEAD, has_number, has_year, numbers_in, prefix_in, stems
 from ..types import Analysis, Composition, Hit, Passage
 from .twins import twin
 from .weights import TermWeights
@@ -211,10 +211,33 @@ def common_words(passages: list[Passage], names: list[str]) -> frozenset[str]:
 
 def states_count(text: str, noun: str) -> bool:
     """Is there a number followed (within two words) by the counted noun? ("سی شهر", "184 member countries")"""
-    norm = normalize(text)
+    rx = _count_pattern(noun)
+    return True if rx is None else bool(rx.search(normalize(text)))
+
+
+def counts_in(text: str, noun: str) -> list[float]:
+    """The numbers the text gives of the counted noun ("104 members", "one thousand members": 104, 1000), at most
+    one word between ("184 member countries"): "250 thousand inhabitants are members" counts no members."""
+    rx = _count_pattern(head_noun(noun), 1)
+    if rx is None:
+        return []
+    found = (numbers_in(re.sub(r"(?<=[0-9]),(?=[0-9]{3})", "", m.group("n"))) for m in rx.finditer(normalize(text)))
+    return [max(v) for v in found if v]
+
+
+def head_noun(noun: str) -> str:
+    """The word a noun phrase is about: English puts it last ("member countries"), Persian first («کشور عضو»)."""
+    words = [w for w in normalize(noun).split() if w not in STOP_EN and w not in STOP_FA] or [noun]
+    return words[-1] if words[-1].isascii() else words[0]
+
+
+def _count_pattern(noun: str, between: int = 2) -> re.Pattern | None:
+    """A number (digits or words, several words for one number) followed, with at most `between` words between,
+    by one of the noun's content words (their first four letters: "member" counts "members"); None when it has
+    none."""
     keys = [re.escape(stem(w)[:4]) for w in normalize(noun).split() if w not in STOP_EN and w not in STOP_FA]
     if not keys:
-        return True
+        return None
     key = "(?:" + "|".join(keys) + ")"
-    number = "(?:[0-9]+|" + "|".join(NUMBER_WORDS) + ")"
-    return bool(re.search(rf"(?<!\w){number}(?:[\s,]+\S+){{0,2}}?[\s,]+{key}", norm))
+    number = "(?:[0-9][0-9,]*|" + "|".join(NUMBER_WORDS) + ")"
+    return re.compile(rf"(?<!\w)(?P<n>{number}(?:[\s,]+{number})*)(?:[\s,]+\S+){{0,{between}}}?[\s,]+{key}")

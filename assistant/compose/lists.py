@@ -142,20 +142,25 @@ class ListAnswers:
         question: str,
         framing: set[str] | None = None,
         strong: bool = False,
+        ranked: bool = False,
     ) -> Composition:
-        """These rows of the table as the answer: one row a fact, several a list under the table's title."""
+        """These rows of the table as the answer: one row a fact, several a list under the table's title.
+        ranked: the rows a count ranks first ("the most members"): under the title even when one, each with what
+        it says of the count, and read whole (the title and the rows are what the question is checked against)."""
         role = self.profile.tables.get(table)
         head = self.heads.get(table)
         read = set(framing or ())
         for p in rows:
-            read |= self._cell_stems(p, role)
+            read |= stems(p.text) | stems(p.text_en) if ranked else self._cell_stems(p, role)
+        if ranked and head is not None:
+            read |= stems(head.text) | stems(head.text_en)
         evidence = Evidence(
             cover=round(self.weights.coverage({stem(t) for t in a.terms}, read), 3),
             table=table,
             rows=len(rows),
             strong=strong,
         )
-        if len(rows) == 1:  # one matching row is a fact, not a list
+        if len(rows) == 1 and not ranked:  # one matching row is a fact, not a list
             return Composition(
                 [Statement(row_span(self.profile, rows[0], a.lang, question, self.weights), rows[0])],
                 False,
@@ -164,7 +169,7 @@ class ListAnswers:
                 evidence=evidence,
             )
         # Names alone, unless the question names every row itself: then what the rows say of them.
-        brief = not {p.id for p in rows} <= self._named_rows(rows, a, role)
+        brief = not ranked and not {p.id for p in rows} <= self._named_rows(rows, a, role)
         statements = [
             Statement(row_span(self.profile, p, a.lang, question, self.weights, brief=brief), p) for p in rows
         ]
