@@ -956,3 +956,23 @@ def test_the_most_of_a_count_is_the_rows_that_give_the_largest(assistant, questi
     assert not ans.abstained, ans.evidence["abstain_reasons"]
     assert sorted(c.id for c in ans.citations if c.row) == rows
     assert said in ans.answer and "t1" in cited(ans)
+
+
+@pytest.mark.parametrize(
+    "question, row, said",
+    [
+        ("کدام سازمان ۱۰۴ عضو دارد؟", "t1.r6", "۱۰۴"),
+        ("Which forum brings together about 50 Asian cities?", "t1.r8", "50"),
+    ],
+)
+def test_a_count_the_question_states_locates_the_row_that_gives_it(assistant, question, row, said):
+    """A figure written in the question ("104 members") names a row as a name does: the rows of the table are
+    narrowed to the one that counts 104 members (the Persian question got seven rows of Table 1, the English
+    one the Islamic capitals' row too). "Which 10 institutions" counts the answer: no row counts 10 of them."""
+    ans = assistant.ask(question)
+    assert not ans.abstained and [c.id for c in ans.citations if c.row] == [row] and said in ans.answer
+    ten = assistant.ask(
+        "Which 10 international institutions does the paper regard as the most important ones influencing urban "
+        "management worldwide?"
+    )
+    assert len([c for c in ten.citations if c.row]) == 10
