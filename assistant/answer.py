@@ -31,6 +31,23 @@ NOT_IN_PAPER = {
     "fa": "مقاله به این پرسش پاسخ نمی‌دهد: در متن و جدول‌های آن چیزی که این را بیان کند پیدا نشد.",
     "en": "The paper does not answer this question: nothing in its text or tables states it.",
 }
+# What the paper does not speak of, when a check found it in the question's own words (Evidence.not_said).
+NOT_SAID = {
+    "name": {"fa": "مقاله از {} نامی نمی‌برد.", "en": "It never mentions {}."},
+    "ranking": {
+        "fa": "مقاله ترتیب یا رتبه‌بندی‌ای بر پایه «{}» به دست نمی‌دهد.",
+        "en": "It gives no order or ranking by “{}”.",
+    },
+}
+
+
+def abstention(lang: Lang, not_said: tuple[str, ...] | list[str] | None = None) -> str:
+    """The abstention in the answer language, saying what the paper does not speak of when a check found it
+    (not_said: its kind, then the words as the question wrote them)."""
+    if not not_said:
+        return NOT_IN_PAPER[lang]
+    kind, *words = not_said
+    return NOT_IN_PAPER[lang] + " " + NOT_SAID[kind][lang].format(("، " if lang == "fa" else ", ").join(words))
 
 
 @dataclass
@@ -351,7 +368,7 @@ class Assistant:
         abstained = comp.abstained or not statements
         cited: list[Statement]
         if abstained:
-            text, cited = NOT_IN_PAPER[lang], []
+            text, cited = abstention(lang, comp.evidence.not_said), []
         else:
             comp.statements = statements
             text, cited = render(comp, lang)

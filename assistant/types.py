@@ -141,6 +141,7 @@ _EVIDENCE_KEYS = (
     "entities",
     "unknown",
     "abstain_reasons",
+    "not_said",
     "generator",
 )
 
@@ -163,6 +164,9 @@ class Evidence:
     entities: list[str] | None = None  # ids of the entities the question names
     unknown: list[str] | None = None  # its words the document never uses
     abstain_reasons: list[str] | None = None  # empty when it answers
+    # What the paper does not speak of, told to the user with the abstention: ("name", "Jakarta", ...) for names
+    # it never mentions, ("ranking", "newest") for an order it never gives (answer.abstention renders it).
+    not_said: tuple[str, ...] | None = None
     generator: dict[str, Any] | None = None  # what a chat-model backend did (llm/backend.py)
 
     def to_dict(self) -> dict[str, Any]:

@@ -97,7 +97,10 @@ def test_followup_uses_the_conversation(assistant):
 def test_abstains_plainly_when_the_paper_does_not_say(assistant, question):
     ans = assistant.ask(question)
     assert ans.abstained and not ans.citations
-    assert ans.answer == NOT_IN_PAPER[ans.language]
+    assert ans.answer.startswith(NOT_IN_PAPER[ans.language])
+    # A name or figure the paper never uses is named back ("It never mentions Tokyo."); otherwise the plain form.
+    said = ans.evidence.get("not_said")
+    assert ans.answer == NOT_IN_PAPER[ans.language] if not said else all(w in ans.answer for w in said[1:])
     assert ans.evidence.get("abstain_reasons")
 
 
@@ -976,3 +979,25 @@ def test_a_count_the_question_states_locates_the_row_that_gives_it(assistant, qu
         "management worldwide?"
     )
     assert len([c for c in ten.citations if c.row]) == 10
+
+
+@pytest.mark.parametrize(
+    "question, lang, said",
+    [
+        ("Is Jakarta one of Tehran's sister cities?", "en", "It never mentions Jakarta."),
+        ("Is Jakarta one of Tehran's sister cities?", "fa", "مقاله از Jakarta نامی نمی‌برد."),
+        ("Did Tehran sign anything with Tokyo in 2020?", "en", "It never mentions Tokyo, 2020."),
+        ("جدیدترین خواهرخوانده تهران کدام شهر است؟", "fa", "رتبه‌بندی‌ای بر پایه «جدیدترین» به دست نمی‌دهد."),
+        ("Which city is Tehran's newest sister city?", "en", "It gives no order or ranking by “newest”."),
+    ],
+)
+def test_the_abstention_says_what_the_paper_does_not_speak_of(assistant, question, lang, said):
+    """The issue's «مقاله از جاکارتا نامی نمی‌برد»: when a check finds what the paper never says in the question's
+    own words (a name it never mentions, an order it never gives), the abstention tells the user, in the answer
+    language, with the question's spelling. Any other abstention stays the plain sentence."""
+    from assistant.answer import NOT_IN_PAPER
+
+    ans = assistant.ask(question, lang=lang)
+    assert ans.abstained and ans.answer.startswith(NOT_IN_PAPER[lang]) and ans.answer.endswith(said), ans.answer
+    plain = assistant.ask("What is the annual budget of Tehran's international relations office?", lang=lang)
+    assert plain.abstained and plain.answer == NOT_IN_PAPER[lang]

@@ -280,7 +280,7 @@ def test_a_list_of_the_whole_table(doc):
 def test_an_unknown_entity_is_abstained_on_by_name(doc):
     ans = doc.assistant.ask("What water-saving measures were carried out in the Zeynabiyeh district?")
     assert ans.abstained and ans.citations == []
-    assert ans.answer == NOT_IN_PAPER["en"]
+    assert ans.answer == NOT_IN_PAPER["en"] + " It never mentions Zeynabiyeh."
     assert ans.evidence["abstain_reasons"] == ["the paper never mentions zeynabiyeh"]
 
 

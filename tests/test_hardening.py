@@ -24,7 +24,7 @@ import pytest
 from conftest import CORPUS, ROOT, run_cli
 from markdown_it import MarkdownIt
 
-from assistant.answer import NOT_IN_PAPER, QuestionError, validate_question
+from assistant.answer import NOT_IN_PAPER, QuestionError, abstention, validate_question
 from assistant.index import IndexError_, add_documents, build, open_index, status
 from assistant.ingest import MAX_FILE_BYTES, MAX_PDF_PAGES, IngestError
 from assistant.offline import child_env
@@ -57,9 +57,11 @@ def fingerprint_of(settings) -> tuple:
 
 
 def assert_answer_is_data(ans, store) -> None:
-    """Either the plain abstention, or sentences taken from cited passages with their [n] markers."""
+    """Either the abstention (plain, or saying which of the question's own words the paper never uses as a name),
+    or sentences taken from cited passages with their [n] markers."""
     if ans.abstained:
-        assert ans.answer == NOT_IN_PAPER[ans.language] and not ans.citations
+        assert ans.answer == abstention(ans.language, ans.evidence.get("not_said")) and not ans.citations
+        assert ans.answer.startswith(NOT_IN_PAPER[ans.language])
         return
     assert ans.citations
     for c in ans.citations:

@@ -59,6 +59,18 @@ ROWS_ALIKE = 0.7
 PROSE_OVER_TABLE = 1.5
 
 
+def as_written(question: str, word: str) -> str:
+    """The question's own spelling of a (normalized) word or two-word phrase ("jakarta" -> "Jakarta", «جدید ترین»
+    -> «جدیدترین»); the word itself when not found."""
+    raw = [w.strip("?!.,;:()«»\"“”'؟،") for w in question.split()]
+    raw = [re.sub(r"['’]s$", "", w) for w in raw]
+    for n in (1, 2):
+        for i in range(len(raw) - n + 1):
+            if normalize(" ".join(raw[i : i + n])) == word:
+                return " ".join(raw[i : i + n])
+    return word
+
+
 def says(sup: Superlative, text: str) -> bool:
     """Does the (normalized) text use the superlative itself? The word whole ("newest", «جدید ترین»); "most" with
     the start of the word after it ("most important")."""
@@ -157,6 +169,10 @@ class Composer:
         ev.qtype = a.qtype
         ev.entities = [m.entity.id for m in a.mentions]
         ev.unknown = a.unknown
+        if a.unknown_names:
+            ev.not_said = ("name", *(as_written(a.raw, w) for w in a.unknown_names))
+        elif unranked and a.superlative is not None:
+            ev.not_said = ("ranking", as_written(a.raw, a.superlative.word))
         if not ok or not chosen.statements:
             ev.abstain_reasons = reasons or ["the evidence found does not carry what is asked"]
             return Composition([], True, kind="abstain", evidence=ev, tables=chosen.tables)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from ..answer import NOT_IN_PAPER, Assistant, QuestionError
+from ..answer import Assistant, QuestionError, abstention
 from ..normalize import clean_display
 from ..types import Answer
 from .chatlog import Message, Session, log_html
@@ -94,7 +94,7 @@ class Handlers:
         if want is None or want == auto.language:
             return auto
         if auto.abstained:
-            return replace(auto, answer=NOT_IN_PAPER[want], language=want, note="")
+            return replace(auto, answer=abstention(want, auto.evidence.get("not_said")), language=want, note="")
         other = self.assistant.ask(question, history=history, lang=want)
         if other.abstained:  # rendered in the other language it would not pass its checks: keep the answer
             note = (
