@@ -23,7 +23,7 @@ from ..normalize import normalize
 from ..profile import Profile
 from ..query import content_terms, stem, superlative
 from ..settings import Settings
-from ..text import sentences
+from ..text import sentences, stems
 from ..types import Analysis, Candidate, Composition, Evidence, Hit, Lang, Passage, Statement, Superlative
 from ..verify import ELLIPSIS, generated_check, render, verify
 from .collect import Collector
@@ -93,10 +93,16 @@ class Composer:
         self.settings = settings
         # The answer types of each passage's keys: the kinds of question it is known to answer.
         self.key_types = key_types or {}
-        # Stems of each passage's question keys: the words people use when they ask what it answers.
-        self.key_words = key_words or {}
         self.passages = passages
         self.profile = profile or Profile({})
+        # Stems of each passage's question keys: the words people use when they ask what it answers. A table's
+        # rows and title answer for the kind of thing the table lists too, in the profile's words for it: a row
+        # of a table of organisations answers "which body ...?" whatever its keys happen to say.
+        self.key_words = dict(key_words or {})
+        for p in passages:
+            role = self.profile.tables.get(p.table) if p.table is not None else None
+            if role is not None and role.names:
+                self.key_words[p.id] = self.key_words.get(p.id, frozenset()) | stems(" ".join(role.names))
         self.calibration = calibration or Calibration.load(settings.corpus_dir)
         self.weights = TermWeights(passages, tokens_of)
         # Capitalised words that name no one (titles, places, organisations): the person check's "a name is given".
