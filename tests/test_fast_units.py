@@ -391,3 +391,12 @@ def test_superlative_forms(question, word, counted):
 
     sup = superlative(normalize(question))
     assert (sup.word if sup else None) == word and (sup.counted if sup else None) == counted
+
+
+def test_a_hyphen_joins_a_number_to_what_it_counts():
+    """ "Spans how many years?" of "the 20-year vision document": the count check read no count of years in it
+    (a hyphen, not a space, after the number), and the question abstained with "no such count"."""
+    from assistant.compose.decision import counts_in, states_count
+
+    assert states_count("the 20-year vision document", "years") and counts_in("a five-year plan", "years") == [5.0]
+    assert states_count("سند چشم‌انداز ۲۰ ساله", "سال") and not states_count("the year-20 plan", "years")

@@ -240,4 +240,5 @@ def _count_pattern(noun: str, between: int = 2) -> re.Pattern | None:
         return None
     key = "(?:" + "|".join(keys) + ")"
     number = "(?:[0-9][0-9,]*|" + "|".join(NUMBER_WORDS) + ")"
-    return re.compile(rf"(?<!\w)(?P<n>{number}(?:[\s,]+{number})*)(?:[\s,]+\S+){{0,{between}}}?[\s,]+{key}")
+    # A hyphen joins a number to what it counts as a space does ("a 20-year vision", "five-year plans").
+    return re.compile(rf"(?<!\w)(?P<n>{number}(?:[\s,-]+{number})*)(?:[\s,]+\S+){{0,{between}}}?[\s,-]+{key}")
