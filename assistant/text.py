@@ -106,11 +106,23 @@ _COMPOUND_PREPOSITIONS = frozenset(
 )
 
 
+# And the other order: a word and the preposition it governs that together mean "concerning", "based on",
+# "related to": «ناظر بر» (concerning) says nothing of an observer («ناظر»).
+_PREPOSITIONAL_PHRASES = frozenset(
+    tuple(tokens(p)) for p in ("ناظر بر", "مبنی بر", "مربوط به", "راجع به", "نسبت به", "حاکی از")
+)
+
+
 @lru_cache(maxsize=8192)
 def stems(text: str) -> frozenset[str]:
     # Pure and called on the same passages and sentences for every question: memoized.
     toks = tokens(text)
-    return frozenset(stem(t) for i, t in enumerate(toks) if not (i and (toks[i - 1], t) in _COMPOUND_PREPOSITIONS))
+    return frozenset(
+        stem(t)
+        for i, t in enumerate(toks)
+        if not (i and (toks[i - 1], t) in _COMPOUND_PREPOSITIONS)
+        and not (i + 1 < len(toks) and (t, toks[i + 1]) in _PREPOSITIONAL_PHRASES)
+    )
 
 
 def prefix_in(term: str, stem_set) -> bool:
