@@ -1018,3 +1018,19 @@ def test_a_row_answers_for_the_kind_of_thing_its_table_lists(assistant, question
     ans = assistant.ask(question)
     assert not ans.abstained and [c.id for c in ans.citations] == [row]
     assert "focus_missing" in ans.evidence["features"] and ans.evidence["features"]["focus_missing"] == 0.0
+
+
+@pytest.mark.parametrize(
+    "question, said",
+    [
+        ("آیا دیپلماسی شهری قرار است جای دیپلماسی رسمی را بگیرد یا با آن رقابت کند؟", "مکمل"),
+        ("Is city diplomacy meant to replace official diplomacy or to compete with it?", "complement"),
+    ],
+)
+def test_a_comparison_whose_sides_share_one_sentence_is_answered_with_its_paragraph(assistant, question, said):
+    """When one sentence is the best evidence for both sides of "X or Y" (or of how X and Y differ), that sentence
+    alone says one side: the paragraph's strong neighbours join it, in order, as for an explanation. The Persian
+    question got the sentence on what official diplomacy serves, not the one saying city diplomacy complements it."""
+    ans = assistant.ask(question)
+    assert not ans.abstained and said in ans.answer and ans.answer.count("[1]") >= 2, ans.answer[:300]
+    assert [c.id for c in ans.citations] == ["s3.p2"]

@@ -65,7 +65,12 @@ class FactAnswers:
         if is_comparison(question) and a.qtype in ("comparison", "yesno", "entity", "other", "list"):
             sides = halves(question)
             if len(sides) == 2:  # "X or Y?": the best evidence for each side
-                chosen = self._each_named(self._sides(sides, own, candidates), candidates, a)
+                chosen = self._sides(sides, own, candidates)
+                if len(chosen) == 1 and chosen[0].passage.kind == "paragraph":
+                    # One sentence is the best for both sides: the difference is in what surrounds it (the
+                    # paragraph's strong neighbours say the other side), not in that sentence alone.
+                    chosen = explanation(chosen[0], candidates)
+                chosen = self._each_named(chosen, candidates, a)
                 return Composition(
                     [Statement(c.text, c.passage) for c in chosen], False, kind="fact", evidence=evidence
                 )
