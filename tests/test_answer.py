@@ -1034,3 +1034,25 @@ def test_a_comparison_whose_sides_share_one_sentence_is_answered_with_its_paragr
     ans = assistant.ask(question)
     assert not ans.abstained and said in ans.answer and ans.answer.count("[1]") >= 2, ans.answer[:300]
     assert [c.id for c in ans.citations] == ["s3.p2"]
+
+
+@pytest.mark.parametrize(
+    "question, said",
+    [
+        ("یعنی اینو ضد دیپلماسی رسمی می‌دونه؟", "مکمل"),
+        ("So does it treat it as opposed to official diplomacy?", "complement"),
+    ],
+)
+def test_a_yes_no_or_comparison_question_on_a_paragraph_is_answered_as_an_explanation(assistant, question, said):
+    """A yes/no question (or a comparison not split into two sides) answered from a paragraph gets the paragraph's
+    strongest sentences in order, as a reason does, not the one or two that score best alone: the follow-up
+    "so it treats it as opposed to official diplomacy?" got the sentence on what official diplomacy serves, without
+    the one saying city diplomacy is its complement."""
+    earlier = [
+        {"role": "user", "content": "دیپلماسی شهری از نظر مقاله چه جور دیپلماسی‌ای است؟"},
+        {"role": "assistant", "content": "…"},
+    ]
+    ans = assistant.ask(question, history=earlier)
+    assert not ans.abstained and said in ans.answer, ans.answer[:300]
+    # The sentence that says it with the one after it, in the paper's order (the English got the first alone).
+    assert [c.id for c in ans.citations] == ["s3.p2"] and ans.answer.count("[1]") >= 2

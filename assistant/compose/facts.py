@@ -17,9 +17,11 @@ from .decision import states_count
 from .lists import ListAnswers
 from .twins import twin_text
 
-FACT_TYPES = ("year", "number", "person", "entity", "yesno")
+FACT_TYPES = ("year", "number", "person", "entity")
 # A list that no table gives (lists.py found none) is said in prose, over a sentence or three: answered the same way.
-EXPLAIN_TYPES = ("definition", "reason", "other", "recommendation", "list")
+# So are a yes/no question and a comparison not split into two sides: the sentence that says it ("is not X but Y")
+# with the ones around it, in order (one sentence alone was often the wrong one of a paragraph that answers).
+EXPLAIN_TYPES = ("definition", "reason", "other", "recommendation", "list", "comparison", "yesno")
 # A thing the question names that the chosen evidence does not speak of is answered by its own best evidence
 # when that scores at least this share of the best candidate's score.
 SIDE_SHARE = 0.5
