@@ -4,8 +4,10 @@ Given the question's analysis (query.py) and the retrieved hits, it
 - answers list questions from every row of the table the question is about, filtered by what the question
   names (a group, a status, a place or region, a number bound), all read from the document's profile (lists.py);
 - answers other questions with the evidence sized to the answer type: the one sentence or row that carries
-  a fact (year, number, person, entity, yes/no); the two or three sentences, in order, that carry a
-  definition, reason or conclusion; both sides of a comparison (facts.py, from the candidates of collect.py);
+  a fact (year, number, person, entity); the two or three sentences, in order, that carry a definition, reason,
+  conclusion or a yes/no; both sides of a comparison (facts.py, from the candidates of collect.py);
+- answers a superlative from the order the evidence gives, or the largest count of what it counts, and abstains
+  when a table ranks nothing (ranking.py);
 - decides whether the paper answers at all with one calibrated score (decision.py's features, calibration.py).
 Decisions are made in the question's language; the answer language only chooses which rendering is quoted
 (twins.py). Every statement is an exact span of its passage, with a [n] marker (verify.py checks it before
@@ -14,22 +16,21 @@ display). This module holds the entry point only; it must not grow the stages' l
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 from ..calibration import Calibration
-from ..normalize import normalize
 from ..profile import Profile
-from ..query import content_terms, stem, superlative
+from ..query import content_terms, stem
 from ..settings import Settings
 from ..text import sentences, stems
-from ..types import Analysis, Candidate, Composition, Evidence, Hit, Lang, Passage, Statement, Superlative
+from ..types import Analysis, Candidate, Composition, Evidence, Hit, Lang, Passage, Statement
 from ..verify import ELLIPSIS, generated_check, render, verify
 from .collect import Collector
-from .decision import common_words, counts_in, features
+from .decision import as_written, common_words, features
 from .facts import EXPLAIN_TYPES, FACT_TYPES, FactAnswers
 from .lists import ListAnswers
+from .ranking import ranked
 from .twins import in_language
 from .weights import TermWeights
 
@@ -57,25 +58,6 @@ ROWS_ALIKE = 0.7
 # A table's list gives way to the fact answer when the best paragraph's probability of being evidence is more than
 # this many times the table's best passage's: 1.0-2.0 alike on the four dev sets (dev +1), 0.8 and 3.0 lose it.
 PROSE_OVER_TABLE = 1.5
-
-
-def as_written(question: str, word: str) -> str:
-    """The question's own spelling of a (normalized) word or two-word phrase ("jakarta" -> "Jakarta", «جدید ترین»
-    -> «جدیدترین»); the word itself when not found."""
-    raw = [w.strip("?!.,;:()«»\"“”'؟،") for w in question.split()]
-    raw = [re.sub(r"['’]s$", "", w) for w in raw]
-    for n in (1, 2):
-        for i in range(len(raw) - n + 1):
-            if normalize(" ".join(raw[i : i + n])) == word:
-                return " ".join(raw[i : i + n])
-    return word
-
-
-def says(sup: Superlative, text: str) -> bool:
-    """Does the (normalized) text use the superlative itself? The word whole ("newest", «جدید ترین»); "most" with
-    the start of the word after it ("most important")."""
-    pattern = re.escape(sup.word) + (r"\S*\s" + re.escape(sup.counted[:5]) if sup.counted else r"(?!\w)")
-    return re.search(r"(?<!\w)" + pattern, text) is not None
 
 
 class Composer:
@@ -138,10 +120,8 @@ class Composer:
         fact = self.facts.answer(terms, own, a, hits, question, query_vec)
         chosen = self._fact_or_list(fact, a, question, query, hits)
         unranked = None
-        if a.superlative is not None:
-            said = self._evidence_text(chosen)
-            if not says(a.superlative, said):
-                chosen, unranked = self._extreme_rows(chosen, a, question, ranks=superlative(said) is not None)
+        if a.superlative is not None:  # "the newest", "the most X": an order the evidence must give (ranking.py)
+            chosen, unranked = ranked(a, chosen, question, self.lists, self.profile)
         feats, reasons = features(
             a,
             chosen,
@@ -184,43 +164,6 @@ class Composer:
             return Composition([], True, kind="abstain", evidence=ev, tables=chosen.tables)
         ev.abstain_reasons = []
         return in_language(chosen, a.lang, lang)
-
-    def _evidence_text(self, chosen: Composition) -> str:
-        """The evidence's passages, and the title of a table it lists, in both languages (normalized)."""
-        passages = {st.passage.id: st.passage for st in chosen.statements}
-        for t in chosen.tables:
-            head = self.lists.heads.get(t)
-            if head is not None:
-                passages[head.id] = head
-        return " ".join(normalize(p.text + " " + p.text_en) for p in passages.values())
-
-    def _extreme_rows(
-        self, chosen: Composition, a: Analysis, question: str, ranks: bool
-    ) -> tuple[Composition, str | None]:
-        """For "the most X" / «بیشترین X»: the rows of the table in question that give the largest count of X, all
-        of them when tied. Otherwise, evidence that ranks in words of its own (ranks: it uses a superlative, "the
-        most important organisations") answers a reworded one ("the most influential", «اصلی‌ترین»); evidence
-        from a table (its list, its title or a row) that ranks nothing does not: the reason to abstain.
-        (chosen, None) when the evidence stands."""
-        sup = a.superlative
-        assert sup is not None, "called for a superlative"
-        tables = [st.passage.table for st in chosen.statements if st.passage.table is not None]
-        tables += self.profile.tables_named(question)
-        for t in dict.fromkeys(tables):
-            # Only "the most X" is ranked: a row's count of X is the largest it gives. (The fewest would need each
-            # row's whole count: a row that gives only a part of its X, "14 honorary members", would look smallest.)
-            if not sup.counted or t not in self.lists.by_table:
-                continue
-            counts = {p.id: counts_in(p.text_in(a.lang), sup.counted) for p in self.lists.by_table[t]}
-            values = {pid: max(v) for pid, v in counts.items() if v}
-            if len(values) >= 2:
-                best = max(values.values())
-                rows = [p for p in self.lists.by_table[t] if values.get(p.id) == best]
-                return self.lists.compose_rows(t, rows, a, question, strong=True, ranked=True), None
-        if not ranks and any(st.passage.table is not None for st in chosen.statements):
-            asked = f"{sup.word} {sup.counted}" if sup.counted else sup.word
-            return chosen, f"it asks for the {asked}; the paper does not rank these so"
-        return chosen, None
 
     def _places_in(self, text: str) -> set[str]:
         """The cities, countries and regions a text names, the document's subject (its city, its country) aside."""

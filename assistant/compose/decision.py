@@ -119,6 +119,17 @@ def features(
     return result, reasons
 
 
+def as_written(question: str, word: str) -> str:
+    """The question's own spelling of a (normalized) word or two-word phrase ("jakarta" -> "Jakarta", «جدید ترین»
+    -> «جدیدترین»), to say back what the paper does not speak of; the word itself when not found."""
+    raw = [re.sub(r"['’]s$", "", w.strip("?!.,;:()«»\"“”'؟،")) for w in question.split()]
+    for n in (1, 2):
+        for i in range(len(raw) - n + 1):
+            if normalize(" ".join(raw[i : i + n])) == word:
+                return " ".join(raw[i : i + n])
+    return word
+
+
 def log_odds(p: float) -> float:
     """log(p / (1 - p)), p held within [1e-4, 1 - 1e-4]."""
     p = min(max(p, 1e-4), 1 - 1e-4)

@@ -13,7 +13,7 @@ from ..profile import Entity, Profile, TableRole, find_phrase
 from ..query import content_terms, stem
 from ..text import numbers_in, prefix_in, stems
 from ..types import Analysis, Composition, Evidence, Hit, Passage, Statement
-from .decision import counts_in, head_noun
+from .decision import counts_in
 from .spans import row_span
 from .weights import TermWeights
 
@@ -224,7 +224,7 @@ class ListAnswers:
         # A count the question states locates the rows that give it, as a name does ("which body has 104
         # members?": the row that counts 104 members); "which ten institutions" counts the answer, no row says so.
         counts = [(n, noun) for n, noun in _stated_counts(a) if not (a.comparator and n == a.comparator[1])]
-        kept = [p for p in rows if any(n in counts_in(p.text_in(a.lang), head_noun(noun)) for n, noun in counts)]
+        kept = [p for p in rows if any(n in counts_in(p.text_in(a.lang), noun) for n, noun in counts)]
         if kept and len(kept) < len(rows):
             rows, strong = kept, True
         return rows, strong
