@@ -941,6 +941,13 @@ def test_a_ranking_the_paper_gives_itself_is_answered(assistant, question):
     assert not ans.abstained and "t1" in cited(ans) and len([c for c in ans.citations if c.row]) == 10
 
 
+def test_a_superlative_of_what_the_evidence_says_is_answered_as_far_as_the_paper_goes(assistant):
+    """ "Where is Tehran most active?": the paper grades no activity, but it says where Tehran is active; that row
+    answers as it did before superlatives were checked (the check had abstained on it)."""
+    ans = assistant.ask("In which organisations is Tehran most active?")
+    assert not ans.abstained and "active" in ans.answer and any(c.table == 3 for c in ans.citations)
+
+
 @pytest.mark.parametrize(
     "question, rows, said",
     [
@@ -989,6 +996,7 @@ def test_a_count_the_question_states_locates_the_row_that_gives_it(assistant, qu
         ("Did Tehran sign anything with Tokyo in 2020?", "en", "It never mentions Tokyo, 2020."),
         ("جدیدترین خواهرخوانده تهران کدام شهر است؟", "fa", "رتبه‌بندی‌ای بر پایه «جدیدترین» به دست نمی‌دهد."),
         ("Which city is Tehran's newest sister city?", "en", "It gives no order or ranking by “newest”."),
+        ("Which challenge is the most serious for Tehran?", "en", "It gives no order or ranking by “most serious”."),
     ],
 )
 def test_the_abstention_says_what_the_paper_does_not_speak_of(assistant, question, lang, said):

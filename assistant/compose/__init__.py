@@ -30,7 +30,7 @@ from .collect import Collector
 from .decision import as_written, common_words, features
 from .facts import EXPLAIN_TYPES, FACT_TYPES, FactAnswers
 from .lists import ListAnswers
-from .ranking import ranked
+from .ranking import asked, ranked
 from .twins import in_language
 from .weights import TermWeights
 
@@ -158,7 +158,7 @@ class Composer:
         if a.unknown_names:
             ev.not_said = ("name", *(as_written(a.raw, w) for w in a.unknown_names))
         elif unranked and a.superlative is not None:
-            ev.not_said = ("ranking", as_written(a.raw, a.superlative.word))
+            ev.not_said = ("ranking", as_written(a.raw, asked(a.superlative)))
         if not ok or not chosen.statements:
             ev.abstain_reasons = reasons or ["the evidence found does not carry what is asked"]
             return Composition([], True, kind="abstain", evidence=ev, tables=chosen.tables)

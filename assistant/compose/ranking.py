@@ -42,12 +42,31 @@ def ranked(
             rows = [p for p in lists.by_table[t] if values.get(p.id) == best]
             return lists.compose_rows(t, rows, a, question, strong=True, ranked=True), None
     # Evidence that ranks in words of its own answers a reworded superlative ("the most influential", «اصلی‌ترین»
-    # of "the most important organisations"); evidence from a table (its list, its title or a row) that ranks
-    # nothing does not.
+    # of "the most important organisations"), and evidence that says which are what the superlative grades answers
+    # it as far as the paper goes ("where is it most active?": the rows that say it is active); evidence from a
+    # table (its list, its title or a row) that does neither does not.
+    grade = graded(sup)
+    if grade and re.search(r"(?<!\w)" + re.escape(grade), said):
+        return chosen, None
     if superlative(said) is None and any(st.passage.table is not None for st in chosen.statements):
-        asked = f"{sup.word} {sup.counted}" if sup.counted else sup.word
-        return chosen, f"it asks for the {asked}; the paper does not rank these so"
+        return chosen, f"it asks for the {asked(sup)}; the paper does not rank these so"
     return chosen, None
+
+
+def asked(sup: Superlative) -> str:
+    """The superlative as the question puts it: "newest", "most" with the word after it ("most active")."""
+    return f"{sup.word} {sup.counted.split()[0]}" if sup.counted else sup.word
+
+
+def graded(sup: Superlative) -> str | None:
+    """What the superlative grades: "active" of "most active", "new" of "newest", «فعال» of «فعال ترین» (None when
+    under three letters: "the best" grades nothing one can look for)."""
+    word = sup.counted.split()[0] if sup.counted else sup.word
+    for ending in (" ترین", "ترین", "est"):
+        if not sup.counted and word.endswith(ending):
+            word = word[: -len(ending)]
+            break
+    return word if len(word) >= 3 else None
 
 
 def says(sup: Superlative, text: str) -> bool:
