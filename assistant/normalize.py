@@ -39,6 +39,63 @@ _MATCH_LETTERS = str.maketrans(
         "\u0629": "\u0647",
     }
 )
+# Number words of both languages and their values ("fifty", «پنجاه»: 50).
+NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "eleven": 11,
+    "twelve": 12,
+    "fifteen": 15,
+    "hundred": 100,
+    "thousand": 1000,
+    "million": 1000000,
+    "یک": 1,
+    "دو": 2,
+    "سه": 3,
+    "چهار": 4,
+    "پنج": 5,
+    "شش": 6,
+    "هفت": 7,
+    "هشت": 8,
+    "نه": 9,
+    "ده": 10,
+    "بیست": 20,
+    "سی": 30,
+    "چهل": 40,
+    "پنجاه": 50,
+    "شصت": 60,
+    "هفتاد": 70,
+    "هشتاد": 80,
+    "نود": 90,
+    "یازده": 11,
+    "دوازده": 12,
+    "پانزده": 15,
+    "صد": 100,
+    "هزار": 1000,
+    "میلیون": 1000000,
+}
+# A number in a text: a digit, or a number word as a whole word.
+NUMBER = re.compile(
+    r"[0-9۰-۹]|\b(" + "|".join(k for k in NUMBER_WORDS if k.isascii()) + r")\b|"
+    r"(?<!\w)(" + "|".join(k for k in NUMBER_WORDS if not k.isascii()) + r")(?!\w)",
+    re.I,
+)
 _TO_PERSIAN_DIGITS = str.maketrans({str(i): chr(0x06F0 + i) for i in range(10)})
 # Superscript footnote markers used by the edition (¹²³...) -> ordinary digits.
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 
 from .fuzzy import FuzzyVocab
-from .normalize import normalize, tokens
+from .normalize import NUMBER, NUMBER_WORDS, normalize, tokens
 from .profile import Profile
 from .types import Analysis, Lang, Superlative  # Analysis lives in types.py; imported from here too
 
@@ -293,9 +293,9 @@ class Analyzer:
         terms = content_terms(question)
         a = Analysis(lang=lang, terms=terms, raw=question)
         if self.typer is not None and query_vec is not None:
-            # The numbers a question states are not what it asks ("which organisation had 5551 members?"): the
-            # classifier's character n-grams read the question without them (its keys seldom hold digits).
-            a.probs = self.typer.probabilities(re.sub(r"[0-9۰-۹]+", " ", question), query_vec)
+            # The numbers a question states are not what it asks ("which organisation had 5551 members?", "about
+            # fifty cities"): the classifier's character n-grams read the question without them, digits or words.
+            a.probs = self.typer.probabilities(NUMBER.sub(" ", question), query_vec)
         asked = _main_interrogative(norm) if lang == "en" else norm
         a.interrogatives = {t for t, rx in _ASKS.items() if rx.search(norm)}
         when_or_who = _ki(norm)
@@ -320,17 +320,33 @@ class Analyzer:
         # "The most", «بیشترین»: the form of a question that ranks by a count, whether or not the document uses it.
         ranking = set(tokens(a.superlative.word)) if a.superlative and a.superlative.counted else set()
         a.unknown = [
-            t for t in terms if t not in in_names and not t.isdigit() and not self.known(t) and t not in ranking
+            t
+            for t in terms
+            if t not in in_names
+            and not t.isdigit()
+            and t not in NUMBER_WORDS
+            and not self.known(t)
+            and t not in ranking
         ]
         m = _COMPARATOR.search(norm)
         bound = m.group(3).replace(",", "") if m else None
+        # A number, in digits or in words ("fifty", «صد و چهار»: 104), is known when the document states its value.
         a.unknown += [t for t in terms if t.isdigit() and t != bound and t not in self.vocab.words]
+        spelled = []
+        if any(t in NUMBER_WORDS for t in terms):
+            from .text import number_runs  # text.py builds on this module
+
+            values = [
+                (w, f"{v:.0f}" if v == int(v) else f"{v:g}") for w, v in number_runs(re.sub(r"[0-9]+", " ", norm))
+            ]
+            spelled = [w for w, v in values if v != bound and v not in self.vocab.words]
+            a.unknown += spelled
         caps = {
             re.sub(r"['’]s$", "", w.strip(".,;:!?()'\"’")).lower()  # "Lisbon's" is the name "lisbon"
             for w in re.findall(r"(?<=[\w,;] )([A-Z][\w'’.-]+)", question)
         }
         # Written as a name (a capitalised Latin word) or a number the document never states ("in 2020").
-        a.unknown_names = [t for t in a.unknown if t in caps or t.isdigit()]
+        a.unknown_names = [t for t in a.unknown if t in caps or t.isdigit() or t in spelled]
         runs = _TABLE_EN.findall(norm) + _TABLE_FA.findall(norm)  # "Tables N and M", «جدول N و جدول M»
         a.tables = list(dict.fromkeys(int(x) for run in runs for x in re.findall(r"[0-9]+", run)))
         a.table = a.tables[0] if len(a.tables) == 1 else None  # two tables named: neither alone

@@ -6,54 +6,14 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .normalize import normalize, tokens
+from .normalize import NUMBER, NUMBER_WORDS, normalize, tokens
 from .query import stem
 
 # Sentence ends, but not "1." in an enumeration ("two forms, namely: 1. ... 2. ...").
 _SENT_SPLIT = re.compile(r"(?<=[^0-9۰-۹][.!?؟])\s+(?=\S)")
 YEAR = re.compile(r"(?<![0-9۰-۹])([12][0-9]{3}|[۱۲][۰-۹]{3})(?![0-9۰-۹])|\b(1[0-9]|20)[0-9]0s\b|دهه [0-9۰-۹]+")
-NUMBER_WORDS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "fifty": 50,
-    "hundred": 100,
-    "thousand": 1000,
-    "million": 1000000,
-    "یک": 1,
-    "دو": 2,
-    "سه": 3,
-    "چهار": 4,
-    "پنج": 5,
-    "شش": 6,
-    "هفت": 7,
-    "هشت": 8,
-    "نه": 9,
-    "ده": 10,
-    "بیست": 20,
-    "سی": 30,
-    "چهل": 40,
-    "پنجاه": 50,
-    "صد": 100,
-    "هزار": 1000,
-    "میلیون": 1000000,
-}
 _MULTIPLIERS = {100, 1000, 1000000}
-_HAS_NUMBER = re.compile(
-    r"[0-9۰-۹]|\b(" + "|".join(k for k in NUMBER_WORDS if k.isascii()) + r")\b|"
-    r"(?<!\w)(" + "|".join(k for k in NUMBER_WORDS if not k.isascii()) + r")(?!\w)",
-    re.I,
-)
+_AND = {"and", "و"}
 # How a sentence says what something is, in either language (a definition question prefers such a sentence).
 DEFINES = re.compile(
     r"\b(?:is an?|means|is meant by|refers? to|signifies|is defined as|in other words)\b|"
@@ -134,7 +94,7 @@ def prefix_in(term: str, stem_set) -> bool:
 
 def has_number(text: str, rows_too: bool = False) -> bool:
     """A number stated by the text (a row's own "Table N, row M" counts only when the row is asked)."""
-    return bool(_HAS_NUMBER.search(text if rows_too else ROW_HEAD.sub("", text)))
+    return bool(NUMBER.search(text if rows_too else ROW_HEAD.sub("", text)))
 
 
 def has_year(text: str) -> bool:
@@ -142,28 +102,46 @@ def has_year(text: str) -> bool:
 
 
 def numbers_in(text: str) -> list[float]:
-    """The quantities a text states, digits or words ("more than one thousand" -> 1000, «سی شهر» -> 30)."""
-    out: list[float] = []
+    """The quantities a text states, digits or words ("more than one thousand" -> 1000, «سی شهر» -> 30; "one
+    hundred and four", «صد و چهار», "twenty four" -> 104, 24: a word number adds a smaller one that follows)."""
+    return [v for _, v in number_runs(text)]
+
+
+def number_runs(text: str) -> list[tuple[str, float]]:
+    """The numbers a text states, each as (its words as written, normalized; its value)."""
+    out: list[tuple[str, float]] = []
+    run: list[str] = []
     current = None
+    worded = joined = False  # current was written in words; an "and" / «و» followed it
     for t in tokens(ROW_HEAD.sub("", text)):
         if t.replace(",", "").isdigit():
             if current is not None:
-                out.append(current)
-            current = float(t)
+                out.append((" ".join(run), current))
+            current, worded, run = float(t), False, [t]
         elif t in NUMBER_WORDS:
             v = NUMBER_WORDS[t]
             if current is not None and v in _MULTIPLIERS:
                 current *= v
+                run.append(t)
+            elif current is not None and worded and v < current and current % 10 ** len(str(v)) == 0:
+                current += v  # "hundred (and) four", "twenty four": one number
+                run.append(t)
             else:
                 if current is not None:
-                    out.append(current)
-                current = float(v)
+                    out.append((" ".join(run), current))
+                current, run = float(v), [t]
+            worded = True
+        elif t in _AND and current is not None and worded and not joined:
+            joined = True
+            run.append(t)
+            continue
         else:
             if current is not None:
-                out.append(current)
-            current = None
+                out.append((" ".join(run[:-1] if joined else run), current))
+            current, run = None, []
+        joined = False
     if current is not None:
-        out.append(current)
+        out.append((" ".join(run[:-1] if joined else run), current))
     return out
 
 

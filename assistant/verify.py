@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from .normalize import normalize, tokens
+from .normalize import NUMBER_WORDS, normalize, tokens
 from .query import content_terms, stem
 from .text import prefix_in as _in
 from .text import stems as _stems
@@ -17,32 +17,6 @@ ELLIPSIS = " … "  # joins exact spans of one passage inside a statement; each 
 
 GENERATED_MIN_SUPPORT = 0.5  # share of a generated sentence's content words that its cited passage must have
 _QUOTED = re.compile(r"«([^»]+)»|\"([^\"]+)\"|“([^”]+)”")
-_NUMBER_WORDS = {
-    "one": "1",
-    "two": "2",
-    "three": "3",
-    "four": "4",
-    "five": "5",
-    "six": "6",
-    "seven": "7",
-    "eight": "8",
-    "nine": "9",
-    "ten": "10",
-    "twenty": "20",
-    "thirty": "30",
-    "یک": "1",
-    "دو": "2",
-    "سه": "3",
-    "چهار": "4",
-    "پنج": "5",
-    "شش": "6",
-    "هفت": "7",
-    "هشت": "8",
-    "نه": "9",
-    "ده": "10",
-    "بیست": "20",
-    "سی": "30",
-}
 
 
 def generated_check(text: str, p: Passage, lang: str) -> str | None:
@@ -63,7 +37,7 @@ def generated_check(text: str, p: Passage, lang: str) -> str | None:
         if quote and not any(quote in src for src in sources):
             return f"quotes {quote!r}, which the passage does not have"
     have = _stems(p.text) | _stems(p.text_en) | _stems(p.heading) | _stems(p.heading_en)
-    have |= {_NUMBER_WORDS[t] for t in tokens(p.text) + tokens(p.text_en) if t in _NUMBER_WORDS}
+    have |= {str(NUMBER_WORDS[t]) for t in tokens(p.text) + tokens(p.text_en) if t in NUMBER_WORDS}
     terms = {stem(t) for t in content_terms(text)}
     if not terms:
         return "states nothing that can be checked"

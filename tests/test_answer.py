@@ -1064,3 +1064,34 @@ def test_a_yes_no_or_comparison_question_on_a_paragraph_is_answered_as_an_explan
     assert not ans.abstained and said in ans.answer, ans.answer[:300]
     # The sentence that says it with the one after it, in the paper's order (the English got the first alone).
     assert [c.id for c in ans.citations] == ["s3.p2"] and ans.answer.count("[1]") >= 2
+
+
+@pytest.mark.parametrize(
+    "question, row, said",
+    [
+        ("Which organisation brings together about fifty cities?", "t1.r8", "50"),
+        ("کدوم سازمان صد و چهار تا عضو داره؟", "t1.r6", "۱۰۴"),
+    ],
+)
+def test_a_count_written_in_words_locates_the_row_as_digits_do(assistant, question, row, said):
+    """ "fifty", «صد و چهار» are the numbers 50 and 104: the count narrows the table to the row that gives it, no
+    row that retrieval rates alike joins it, and the word is no word foreign to the paper (the English question
+    got the Islamic capitals' row; "fifty" counted as an unknown word)."""
+    ans = assistant.ask(question)
+    assert not ans.abstained and [c.id for c in ans.citations if c.row] == [row] and said in ans.answer
+    assert ans.evidence["unknown"] == []
+
+
+@pytest.mark.parametrize(
+    "question, word, said",
+    [
+        ("Which organisation has seventy members?", "seventy", "It never mentions seventy."),
+        ("کدوم سازمان هفتاد تا عضو داره؟", "هفتاد", "مقاله از هفتاد نامی نمی‌برد."),
+    ],
+)
+def test_a_count_in_words_the_paper_never_gives_is_said_back(assistant, question, word, said):
+    """A number in words is checked as digits are: no organisation has seventy members and the paper never
+    states 70 (both questions had been answered with the Metropolis row), said back in the question's words."""
+    ans = assistant.ask(question)
+    assert ans.abstained and ans.answer.endswith(said), ans.answer
+    assert list(ans.evidence["not_said"]) == ["name", word]

@@ -112,3 +112,15 @@ def test_which_questions_plural_with_the_indefinite_ending_is_stemmed():
     assert stem("شهرهایی") == stem("شهرها") == "شهر"
     assert stem("اقداماتی") == stem("اقدامات")
     assert content_terms("چه سازمان‌هایی عضو هستند؟") == ["سازمان", "عضو"]  # the detached ending is no word
+
+
+def test_numbers_written_in_words_in_either_language():
+    """ "one hundred and four", «صد و چهار», "twenty four" are one number each; digits joined by "and" stay two."""
+    from assistant.text import number_runs, numbers_in
+
+    assert numbers_in("one hundred and four members") == [104.0]
+    assert number_runs("کدوم سازمان صد و چهار تا عضو داره؟") == [("صد و چهار", 104.0)]
+    assert numbers_in("twenty four cities and fifty members") == [24.0, 50.0]
+    assert numbers_in("more than one thousand members") == [1000.0]
+    assert numbers_in("rows 3 and 4") == [3.0, 4.0]
+    assert numbers_in("سه و چهار") == [3.0, 4.0]  # a larger number is not added to a smaller

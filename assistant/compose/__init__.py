@@ -176,14 +176,16 @@ class Composer:
     def _rows_alike(self, fact: Composition, a: Analysis, question: str, hits: list[Hit]) -> Composition | None:
         """A fact carried by one table row, when retrieval rates other rows of that table about as likely to be
         evidence: those rows together ("which challenges come from foreign policy?" -> two rows). Not for a
-        question asking one year, number or person, and not rows that miss a name the question and the row share
-        (a question about one organisation's aims is about its row alone)."""
+        question asking one year, number or person, and not rows that miss a name or a count the question and the row
+        share (a question about one organisation's aims is about its row alone; "which body has about fifty cities?"
+        about the row that counts them)."""
         first = fact.statements[0].passage if len(fact.statements) == 1 else None
         if first is None or first.kind != "table_row" or first.table not in self.lists.by_table:
             return None
         if a.qtype in SINGLE_FACT_TYPES:
             return None
         named = {m.entity.id for m in a.mentions} & self.lists.row_entities(first)
+        counted = self.lists.counts_given(first, a)
         best = next((h.confidence for h in hits if h.passage.id == first.id), 0.0)
         rows = [
             h.passage
@@ -192,6 +194,7 @@ class Composer:
             and h.passage.table == first.table
             and h.confidence >= ROWS_ALIKE * best
             and named <= self.lists.row_entities(h.passage)
+            and counted <= self.lists.counts_given(h.passage, a)
         ]
         if len(rows) < 2:
             return None

@@ -11,7 +11,7 @@ import re
 from ..normalize import normalize, tokens
 from ..profile import Entity, Profile, TableRole, find_phrase
 from ..query import content_terms, stem
-from ..text import numbers_in, prefix_in, stems
+from ..text import NUMBER_WORDS, numbers_in, prefix_in, stems
 from ..types import Analysis, Composition, Evidence, Hit, Passage, Statement
 from .decision import counts_in
 from .spans import row_span
@@ -23,8 +23,14 @@ from .weights import TermWeights
 AGREEMENT = 0.3
 
 
-# A number in digits and the word after it (the question writes a figure: "104 members", «۱۶۶ کشور»).
-_COUNT = re.compile(r"(?<![\w.])([0-9][0-9,]*)\s+([^\s0-9؟?.,،]+(?: [^\s0-9؟?.,،]+)?)")
+# A number, in digits or words, and the word after it (the question writes a figure: "104 members", «۱۶۶ کشور»,
+# "fifty cities"). Not the number words that are mostly something else: the article or pronoun "one" / «یک»
+# ("one of them", «یک سازمان») and «نه», which is also "no".
+_AMBIGUOUS_NUMBERS = {"one", "یک", "نه"}
+_NUMBER = "(?:[0-9][0-9,]*|" + "|".join(w for w in NUMBER_WORDS if w not in _AMBIGUOUS_NUMBERS) + ")"
+_COUNT = re.compile(
+    rf"(?<![\w.])({_NUMBER}(?:\s+(?:(?:and|و)\s+)?{_NUMBER})*)\s+([^\s0-9؟?.,،]+(?: [^\s0-9؟?.,،]+)?)", re.I
+)
 
 
 class ListAnswers:
@@ -223,11 +229,16 @@ class ListAnswers:
             rows, strong = _within_bound(rows, role.measure_column, a.comparator), True
         # A count the question states locates the rows that give it, as a name does ("which body has 104
         # members?": the row that counts 104 members); "which ten institutions" counts the answer, no row says so.
-        counts = [(n, noun) for n, noun in _stated_counts(a) if not (a.comparator and n == a.comparator[1])]
-        kept = [p for p in rows if any(n in counts_in(p.text_in(a.lang), noun) for n, noun in counts)]
+        kept = [p for p in rows if self.counts_given(p, a)]
         if kept and len(kept) < len(rows):
             rows, strong = kept, True
         return rows, strong
+
+    def counts_given(self, p: Passage, a: Analysis) -> set[tuple[float, str]]:
+        """The counts the question states (not its bound) that this passage gives: "104 members" in a row that
+        counts 104 members."""
+        counts = [(n, noun) for n, noun in _stated_counts(a) if not (a.comparator and n == a.comparator[1])]
+        return {(n, noun) for n, noun in counts if n in counts_in(p.text_in(a.lang), noun)}
 
     def _named_rows(self, rows: list[Passage], a: Analysis, role: TableRole | None) -> set[str]:
         """The rows whose name cell names something the question names."""
