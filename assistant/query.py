@@ -161,6 +161,12 @@ _ASKS = {
 }
 # A name asked for ("what was the name of ...", «اسم ... چیه»): a person only when the classifier reads one too.
 _NAME_ASKED = re.compile(r"\bnames?\b|(?<!\w)(?:نام|اسم)(?!\w)")
+# A reason asked for ("why", «چرا», «به چه دلیل»): the evidence must give one (decision.py).
+_WHY_ASKED = re.compile(
+    r"\bwhy\b|\bhow come\b|\bfor what reasons?\b|\bwhat (?:is|was|are|were) the reasons?\b|\bmotiv(?:e|es|ated|ation)\b|"
+    r"\bwhat (?:drove|drives|led to|leads to)\b|(?<!\w)چرا(?!\w)|به چه (?:دلیل|علت|سبب)|(?<!\w)انگیزه|چه عواملی|"
+    r"(?<!\w)(?:دلیل|علت)(?:ش)? (?:چیست|چیه|چه بود)"
+)
 # A place asked for ("where is ...", «کجاست», "in which city"): the evidence must name one (decision.py). «تا کجا» ("up to
 # where") asks how far, an extent, as "how far" does.
 _PLACE_ASKED = re.compile(
@@ -303,6 +309,8 @@ class Analyzer:
             a.interrogatives.add(when_or_who)
         if _NAME_ASKED.search(norm):
             a.interrogatives.add("name")
+        if _WHY_ASKED.search(norm):
+            a.interrogatives.add("reason")
         if _PLACE_ASKED.search(asked):  # the main clause's: "the countries where it has offices" asks no place
             a.interrogatives.add("place")
         asked_type = next((t for t, rx in _ASKS.items() if rx.search(asked)), when_or_who)

@@ -19,6 +19,16 @@ DEFINES = re.compile(
     r"\b(?:is an?|means|is meant by|refers? to|signifies|is defined as|in other words)\b|"
     r"یعنی|عبارت است از|به معنای|منظور از|تعریف|اطلاق می|به شمار می"
 )
+# How a text gives a reason or a purpose, in either language: a "why" question answered by a sentence that has
+# none of these is answered with a fact it asked the reason for.
+CAUSAL = re.compile(
+    r"\b(?:because|due to|owing to|as a result|results? (?:of|in|from)|resulted|in order to|so that|so as to|"
+    r"therefore|thus|hence|that is why|this is why|caus(?:e|es|ed|ing)|leads? to|led to|leading to|"
+    r"stem(?:s|med)? from|aris(?:e|es|ing) from|reasons?|aim(?:s|ed)? (?:at|to)|purpose|goals?|given that|"
+    r"in view of|so long as|if)\b|"
+    r"(?<!\w)(?:زیرا|چرا که|چون|چونکه|به دلیل|به علت|به سبب|به خاطر|از این رو|بنابراین|در نتیجه|به منظور|"
+    r"برای اینکه|ناشی از|موجب|باعث|منجر|سبب|علت|دلیل|هدف|اهداف|از آنجا که|با توجه به|به همین|لذا|اگر|چنانچه)(?!\w)"
+)
 # The head every row passage starts with (ingest.py writes it): "Table N, row M: " / «جدول N، ردیف M: »
 ROW_HEAD = re.compile(r"^(?:Table \d+, row \d+|جدول [۰-۹]+، ردیف [۰-۹]+)(?: \([^)]*\))?:\s*")
 

@@ -1095,3 +1095,26 @@ def test_a_count_in_words_the_paper_never_gives_is_said_back(assistant, question
     ans = assistant.ask(question)
     assert ans.abstained and ans.answer.endswith(said), ans.answer
     assert list(ans.evidence["not_said"]) == ["name", word]
+
+
+@pytest.mark.parametrize(
+    "question, explained",
+    [
+        (
+            "Why did Tehran choose Minsk as a sister city?",
+            "Why is Tehran unable to play an active role in city diplomacy?",
+        ),
+        (
+            "چرا تهران مینسک را به عنوان خواهرخوانده انتخاب کرد؟",
+            "چرا تهران نتوانسته در دیپلماسی شهری نقش فعالی داشته باشد؟",
+        ),
+    ],
+)
+def test_a_why_question_needs_evidence_that_gives_a_reason(assistant, question, explained):
+    """ "Why ...?" answered by a row that only states the fact asked about (Table 2 lists Minsk as a sister city and
+    says nothing of why) is a near miss: the evidence must give a cause, a purpose or a condition. A why question
+    the paper explains ("because of obstacles such as ...") is answered."""
+    ans = assistant.ask(question)
+    assert ans.abstained and "it asks why; the evidence gives no reason" in ans.evidence["abstain_reasons"]
+    ok = assistant.ask(explained)
+    assert not ok.abstained and "s6.3.p4" in [c.id for c in ok.citations]

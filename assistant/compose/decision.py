@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from ..normalize import latin_digits, normalize, tokens
 from ..query import STOP_EN, STOP_FA, stem
-from ..text import NUMBER_WORDS, ROW_HEAD, has_number, has_year, numbers_in, prefix_in, stems
+from ..text import CAUSAL, NUMBER_WORDS, ROW_HEAD, has_number, has_year, numbers_in, prefix_in, stems
 from ..types import Analysis, Composition, Hit, Passage
 from .twins import twin
 from .weights import TermWeights
@@ -170,6 +170,12 @@ def _type_missing(
     ):
         reasons.append("it asks for a person; the evidence names no one")
         return a.p("person")
+    # A reason asked for ("why ...?", «چرا»): the evidence must give one (a cause, a purpose, a condition), or it
+    # only states what the question asks the reason for.
+    # Asked in so many words, a reason is asked at even odds at least, whatever the classifier reads.
+    if "reason" in a.interrogatives and not CAUSAL.search(normalize(" ".join(pieces))):
+        reasons.append("it asks why; the evidence gives no reason")
+        return max(a.p("reason"), 0.5)
     # A place asked for ("where is its headquarters?"): a place the question does not name itself must be named.
     if "place" in a.interrogatives and places_in is not None:
         asked = {m.entity.id for m in a.mentions}
