@@ -1118,3 +1118,17 @@ def test_a_why_question_needs_evidence_that_gives_a_reason(assistant, question, 
     assert ans.abstained and "it asks why; the evidence gives no reason" in ans.evidence["abstain_reasons"]
     ok = assistant.ask(explained)
     assert not ok.abstained and "s6.3.p4" in [c.id for c in ok.citations]
+
+
+@pytest.mark.parametrize(
+    "question, row, said",
+    [
+        ("Which body has 104 members?", "t1.r6", "104"),
+        ("کدوم نهاد ۵۵۵۱ عضو داشت؟", "t1.r9", "۵۵۵۱"),
+    ],
+)
+def test_a_figure_that_identifies_what_is_asked_answers_from_the_row_that_gives_it(assistant, question, row, said):
+    """ "Which body has 104 members?" asks for a body by its count of members: the row that counts them answers,
+    though the weighed decision reads the form as a near miss (both abstained)."""
+    ans = assistant.ask(question)
+    assert not ans.abstained and [c.id for c in ans.citations] == [row] and said in ans.answer

@@ -27,7 +27,7 @@ from ..text import sentences, stems
 from ..types import Analysis, Candidate, Composition, Evidence, Hit, Lang, Passage, Statement
 from ..verify import ELLIPSIS, generated_check, render, verify
 from .collect import Collector
-from .decision import as_written, common_words, features
+from .decision import as_written, common_words, features, head_noun
 from .facts import EXPLAIN_TYPES, FACT_TYPES, FactAnswers
 from .lists import ListAnswers
 from .ranking import asked, ranked
@@ -149,6 +149,8 @@ class Composer:
             # regression to learn their weight. A follow-up (its query holds the turn before) is about that
             # turn's topic whatever its own words: only the weighed decision judges it.
             ok = False
+        elif not ok and self._count_identifies(a, chosen):
+            ok = True
         ev = chosen.evidence
         ev.features = {k: round(v, 3) for k, v in feats.items()}
         ev.p_answer = round(p, 3)
@@ -164,6 +166,17 @@ class Composer:
             return Composition([], True, kind="abstain", evidence=ev, tables=chosen.tables)
         ev.abstain_reasons = []
         return in_language(chosen, a.lang, lang)
+
+    def _count_identifies(self, a: Analysis, chosen: Composition) -> bool:
+        """Does a figure the question states identify what it asks, and the evidence give that figure? "Which body
+        has 104 members?" asks for a body by its count of members, and the one row chosen counts 104 members: the
+        figure is the question's own key to that row (weighed questions of this form read as near misses). Not when
+        the figure counts what is asked ("which are its 8 observer cities?", "how many of its 95 programmes ...?"):
+        then the question asks beyond what the figure gives."""
+        if a.wants_number or not a.focus or chosen.kind != "fact" or len(chosen.statements) != 1:
+            return False
+        given = self.lists.counts_given(chosen.statements[0].passage, a)
+        return any(stem(head_noun(noun)) != stem(a.focus) for _, noun in given)
 
     def _places_in(self, text: str) -> set[str]:
         """The cities, countries and regions a text names, the document's subject (its city, its country) aside."""
