@@ -161,6 +161,13 @@ _ASKS = {
 }
 # A name asked for ("what was the name of ...", «اسم ... چیه»): a person only when the classifier reads one too.
 _NAME_ASKED = re.compile(r"\bnames?\b|(?<!\w)(?:نام|اسم)(?!\w)")
+# The name or title of something asked for ("the title of", "what is it called", «اسمش چیه», «عنوان ... چیست»; not
+# «به عنوان», "as"): the evidence must give one (decision.py). "Name two challenges" asks for no name.
+_TITLE_ASKED = re.compile(
+    r"\b(?:title|name) of\b|\bofficial (?:title|name)\b|\b(?:is|are|was|were) (?:it|they|this|that) called\b|"
+    r"\bwhat(?:'s| is| are)? (?:it|they|this|that)? ?called\b|\bcalled\s*[?؟]?\s*$|(?<!به )(?<!\w)عنوان(?!\w)|"
+    r"(?<!\w)(?:اسم|نام)(?:ش|شان|شون)? (?:چیه|چیست|چه بود|چی بود|چیه؟)|(?<!\w)(?:اسم|نام) (?!\S*(?:بر|برده))"
+)
 # A reason asked for ("why", «چرا», «به چه دلیل»): the evidence must give one (decision.py).
 _WHY_ASKED = re.compile(
     r"\bwhy\b|\bhow come\b|\bfor what reasons?\b|\bwhat (?:is|was|are|were) the reasons?\b|\bmotiv(?:e|es|ated|ation)\b|"
@@ -311,6 +318,8 @@ class Analyzer:
             a.interrogatives.add("name")
         if _WHY_ASKED.search(norm):
             a.interrogatives.add("reason")
+        if _TITLE_ASKED.search(norm):
+            a.interrogatives.add("title")
         if _PLACE_ASKED.search(asked):  # the main clause's: "the countries where it has offices" asks no place
             a.interrogatives.add("place")
         asked_type = next((t for t, rx in _ASKS.items() if rx.search(asked)), when_or_who)

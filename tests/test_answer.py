@@ -1132,3 +1132,23 @@ def test_a_figure_that_identifies_what_is_asked_answers_from_the_row_that_gives_
     though the weighed decision reads the form as a near miss (both abstained)."""
     ans = assistant.ask(question)
     assert not ans.abstained and [c.id for c in ans.citations] == [row] and said in ans.answer
+
+
+@pytest.mark.parametrize(
+    "question, named",
+    [
+        (
+            "What is the Mayors for Peace disarmament campaign called?",
+            "What is the title of the article by Daroudi and Peimani?",
+        ),
+        ("اسم تفاهم‌نامه تهران با کابل چیه؟", "اسم مقاله درودی و پیمانی چیه؟"),
+    ],
+)
+def test_a_name_or_title_asked_needs_evidence_that_gives_one(assistant, question, named):
+    """A name or title asked for ("what is it called?", «اسمش چیه») from evidence that names nothing the question
+    does not (the Mayors for Peace row names only the organisation; Table 2's Kabul row only the city) is a near
+    miss; both had been answered with the row. A title the paper quotes is answered."""
+    ans = assistant.ask(question)
+    assert ans.abstained and "it asks for a name or title; the evidence gives none" in ans.evidence["abstain_reasons"]
+    ok = assistant.ask(named)
+    assert not ok.abstained and [c.id for c in ok.citations] == ["s1.p3"]

@@ -20,6 +20,9 @@ from .weights import TermWeights
 
 _CAPITALISED = re.compile(r"(?<=[a-z,;] )([A-Z][a-z]+)")
 _CITATION = re.compile(r"\([A-Z][a-z]+(?: et al\.)?,? \d{4}\)")
+_QUOTED = re.compile(r"«([^»]+)»|“([^”]+)”|\"([^\"]+)\"")
+# A proper name in English: two or more capitalised words (small joining words between), or an acronym.
+_PROPER = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:(?:of|for|and|the|on|de|in)\s+)?[A-Z][\w'’.-]*)+|\b[A-Z]{2,}\b")
 
 
 def features(
@@ -172,6 +175,11 @@ def _type_missing(
         return a.p("person")
     # A reason asked for ("why ...?", «چرا»): the evidence must give one (a cause, a purpose, a condition), or it
     # only states what the question asks the reason for.
+    # A name or title asked for ("what is the title of ...", "what is it called?", «اسمش چیه»): the evidence must
+    # give one the question does not: a quoted title, or a proper name that is no place.
+    if "title" in a.interrogatives and not names_something(spans, a.raw, places_in):
+        reasons.append("it asks for a name or title; the evidence gives none")
+        return 1.0
     # Asked in so many words, a reason is asked at even odds at least, whatever the classifier reads.
     if "reason" in a.interrogatives and not CAUSAL.search(normalize(" ".join(pieces))):
         reasons.append("it asks why; the evidence gives no reason")
@@ -215,6 +223,20 @@ def names_someone(text: str, question: str, common: frozenset[str] = frozenset()
     return any(w.lower() not in asked and w.lower() not in common for w in _CAPITALISED.findall(text)) or bool(
         _CITATION.search(text)
     )
+
+
+def names_something(text: str, question: str, places_in: Callable[[str], set[str]] | None = None) -> bool:
+    """Does the text give a name the question does not: a quoted title («...», “...”), an all-capital acronym, or
+    capitalised words in a row ("Comprehensive Plan", "Asian Mayors Forum") that name no place?"""
+    asked = normalize(question)
+    for m in _QUOTED.finditer(text):
+        if normalize(next(g for g in m.groups() if g)) not in asked:
+            return True
+    for m in _PROPER.finditer(text):
+        name = m.group(0)
+        if normalize(name) not in asked and not (places_in and places_in(name)):
+            return True
+    return False
 
 
 def common_words(passages: list[Passage], names: list[str]) -> frozenset[str]:
