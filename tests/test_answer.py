@@ -1152,3 +1152,20 @@ def test_a_name_or_title_asked_needs_evidence_that_gives_one(assistant, question
     assert ans.abstained and "it asks for a name or title; the evidence gives none" in ans.evidence["abstain_reasons"]
     ok = assistant.ask(named)
     assert not ok.abstained and [c.id for c in ok.citations] == ["s1.p3"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Who is the executive director of UN-Habitat?", "مدیر برنامه اسکان بشر سازمان ملل (UN-Habitat) چه کسی است؟"],
+)
+def test_the_name_of_what_the_question_names_is_no_person_it_asks_for(assistant, question):
+    """ "Who ... of UN-Habitat?": the row writes the programme's own name (United Nations Human Settlements
+    Programme), which is no one the question asks for; both had been answered with that row."""
+    ans = assistant.ask(question)
+    assert ans.abstained and "it asks for a person; the evidence names no one" in ans.evidence["abstain_reasons"]
+
+
+def test_who_is_in_persian_is_an_interrogative_not_a_word_of_the_question(assistant):
+    """«کیست» asks "who is": no content word the paper never uses, and a person question."""
+    a = assistant._current_engine().analyzer.analyse("پیشنهاددهنده مجمع شهرداران آسیایی کیست؟")
+    assert "کیست" not in a.unknown and "person" in a.interrogatives

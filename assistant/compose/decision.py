@@ -169,7 +169,12 @@ def _type_missing(
     if (
         a.p("person") >= 0.2
         and asks_person
-        and not names_someone(spans, a.raw, common if "name" in a.interrogatives else frozenset())
+        and not names_someone(
+            spans,
+            a.raw,
+            (common if "name" in a.interrogatives else frozenset()) | _named_words(a),
+            items=common,
+        )
     ):
         reasons.append("it asks for a person; the evidence names no one")
         return a.p("person")
@@ -216,13 +221,23 @@ def _unstated(text: str, question: str) -> str:
     )
 
 
-def names_someone(text: str, question: str, common: frozenset[str] = frozenset()) -> bool:
+def names_someone(
+    text: str, question: str, common: frozenset[str] = frozenset(), items: frozenset[str] = frozenset()
+) -> bool:
     """Does the text name a person the question does not? (a capitalised Latin name, or a citation). common:
-    capitalised words that are no one's name here (a title like "Mayor", a place, an organisation's words)."""
+    capitalised words that are no one's name here (a title like "Mayor", a place, an organisation's words). items:
+    words that after a semicolon start an item of a list ("...; Protecting the environment"), not a name."""
     asked = set(tokens(question))
-    return any(w.lower() not in asked and w.lower() not in common for w in _CAPITALISED.findall(text)) or bool(
-        _CITATION.search(text)
-    )
+    return any(
+        (w := m.group(1).lower()) not in asked and w not in common and not (text[m.start() - 2] == ";" and w in items)
+        for m in _CAPITALISED.finditer(text)
+    ) or bool(_CITATION.search(text))
+
+
+def _named_words(a: Analysis) -> frozenset[str]:
+    """The words of every name of the things the question names ("UN-Habitat" is the United Nations Human
+    Settlements Programme): the evidence writing them names no one new."""
+    return frozenset(w for m in a.mentions for n in (m.entity.en, *m.entity.aliases) for w in tokens(n))
 
 
 def names_something(text: str, question: str, places_in: Callable[[str], set[str]] | None = None) -> bool:
