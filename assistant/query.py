@@ -72,9 +72,11 @@ STOP_FA = set(
 # "how many of its 95 programmes ...": the counted noun follows the number the partitive states.
 _COUNTED_EN = re.compile(
     r"\bhow many of\b[^?]*?\b[0-9]+ (\w+(?: \w+)?)|\bhow many of (?:the|its|their|these|those) (\w+(?: \w+)?)|"
-    r"\bhow many (\w+(?: \w+)?)"
+    r"\bhow many (\w+(?: \w+)?)|"
+    # An amount of something ("how much money", "how much foreign investment"); not "how much does it cost".
+    r"\bhow much (?!(?:does|do|did|has|have|had|is|are|was|were|will|would|can|could|of|more|less)\b)(\w+(?: \w+)?)"
 )
-_COUNTED_FA = re.compile(r"چند(?:\s*تا)?\s+([^\s؟?]+(?: [^\s؟?]+)?)")
+_COUNTED_FA = re.compile(r"(?:چند(?:\s*تا)?|چه (?:مقدار|میزان))\s+([^\s؟?]+(?: [^\s؟?]+)?)")
 _TABLE_EN = re.compile(r"\btables?\s*(\d+(?:\s*(?:,|and|or|&|vs\.?|versus)\s*\d+)*)\b", re.I)
 _TABLE_FA = re.compile(r"(?:جدول|جداول)(?:\s*ها(?:ی)?)?\s*(?:شماره\s*)?([0-9]+(?:\s*(?:،|,|و|یا)\s*[0-9]+)*)")
 _ROW = re.compile(r"\brow\b|ردیف")

@@ -484,6 +484,10 @@ def test_a_count_the_question_states_is_no_count_of_what_it_asks(assistant):
     assert missing("برنامه اسکان بشر ۹۵ برنامه فنی دارد؛ چند برنامه فنی آن در ایران است؟")
     assert not missing("How many technical programmes does UN-Habitat run?")
     assert not missing("برنامه اسکان بشر چند برنامه فنی دارد؟")
+    # An amount asked ("how much money", «چه مقدار بودجه») is a count of that thing; "how much does" is not.
+    assert missing("How much money does UN-Habitat spend in Iran?")
+    assert missing("برنامه اسکان بشر چه مقدار بودجه دارد؟")
+    assert engine.analyzer.analyse("How much does UN-Habitat do in Iran?").counted is None
 
 
 @pytest.mark.parametrize(
