@@ -171,7 +171,7 @@ _NAME_ASKED = re.compile(r"\bnames?\b|(?<!\w)(?:نام|اسم)(?!\w)")
 _TITLE_ASKED = re.compile(
     r"\b(?:title|name) of\b|\bofficial (?:title|name)\b|\b(?:is|are|was|were) (?:it|they|this|that) called\b|"
     r"\bwhat(?:'s| is| are)? (?:it|they|this|that)? ?called\b|\bcalled\s*[?؟]?\s*$|(?<!به )(?<!\w)عنوان(?!\w)|"
-    r"(?<!\w)(?:اسم|نام)(?:ش|شان|شون)? (?:چیه|چیست|چه بود|چی بود|چیه؟)|(?<!\w)(?:اسم|نام) (?!\S*(?:بر|برده))"
+    r"(?<!\w)(?:اسم|نام)(?:ش|شان|شون)?(?!\w)[^؟?]*(?:چیه|چیست|چه بود|چی بود|چی هست)|چه نامی? دارد"
 )
 # A reason asked for ("why", «چرا», «به چه دلیل»): the evidence must give one (decision.py).
 _WHY_ASKED = re.compile(

@@ -1151,11 +1151,14 @@ def test_a_figure_that_identifies_what_is_asked_answers_from_the_row_that_gives_
 def test_a_name_or_title_asked_needs_evidence_that_gives_one(assistant, question, named):
     """A name or title asked for ("what is it called?", «اسمش چیه») from evidence that names nothing the question
     does not (the Mayors for Peace row names only the organisation; Table 2's Kabul row only the city) is a near
-    miss; both had been answered with the row. A title the paper quotes is answered."""
+    miss; both had been answered with the row. A title the paper quotes is answered, and so is the name of a place
+    the question does not name (the sister city in Cuba: Havana)."""
     ans = assistant.ask(question)
     assert ans.abstained and "it asks for a name or title; the evidence gives none" in ans.evidence["abstain_reasons"]
     ok = assistant.ask(named)
     assert not ok.abstained and [c.id for c in ok.citations] == ["s1.p3"]
+    city = assistant.ask("What is the name of Tehran's sister city in Cuba?", lang=ok.language)
+    assert not city.abstained and [c.id for c in city.citations] == ["t2.r1"]
 
 
 @pytest.mark.parametrize(

@@ -178,14 +178,18 @@ def _type_missing(
     ):
         reasons.append("it asks for a person; the evidence names no one")
         return a.p("person")
-    # A reason asked for ("why ...?", «چرا»): the evidence must give one (a cause, a purpose, a condition), or it
-    # only states what the question asks the reason for.
     # A name or title asked for ("what is the title of ...", "what is it called?", «اسمش چیه»): the evidence must
-    # give one the question does not: a quoted title, or a proper name that is no place.
-    if "title" in a.interrogatives and not names_something(spans, a.raw, places_in):
-        reasons.append("it asks for a name or title; the evidence gives none")
-        return 1.0
-    # Asked in so many words, a reason is asked at even odds at least, whatever the classifier reads.
+    # give one the question does not: a quoted title, a proper name, or a place other than those the question
+    # names and their countries ("the name of Tehran's sister city in Cuba": Havana; "the title of the Tehran-Havana
+    # agreement" is not Cuba).
+    if "title" in a.interrogatives:
+        given = {m.entity.id for m in a.mentions} | {m.entity.country for m in a.mentions if m.entity.country}
+        if not names_something(spans, a.raw, places_in, given):
+            reasons.append("it asks for a name or title; the evidence gives none")
+            return 1.0
+    # A reason asked for ("why ...?", «چرا»): the evidence must give one (a cause, a purpose, a condition), or it
+    # only states what the question asks the reason for. Asked in so many words, a reason is asked at even odds at
+    # least, whatever the classifier reads.
     if "reason" in a.interrogatives and not CAUSAL.search(normalize(" ".join(pieces))):
         reasons.append("it asks why; the evidence gives no reason")
         return max(a.p("reason"), 0.5)
@@ -240,9 +244,15 @@ def _named_words(a: Analysis) -> frozenset[str]:
     return frozenset(w for m in a.mentions for n in (m.entity.en, *m.entity.aliases) for w in tokens(n))
 
 
-def names_something(text: str, question: str, places_in: Callable[[str], set[str]] | None = None) -> bool:
-    """Does the text give a name the question does not: a quoted title («...», “...”), an all-capital acronym, or
-    capitalised words in a row ("Comprehensive Plan", "Asian Mayors Forum") that name no place?"""
+def names_something(
+    text: str,
+    question: str,
+    places_in: Callable[[str], set[str]] | None = None,
+    given: set[str] | frozenset[str] = frozenset(),
+) -> bool:
+    """Does the text give a name the question does not: a quoted title («...», “...”), an all-capital acronym,
+    capitalised words in a row ("Comprehensive Plan", "Asian Mayors Forum") that name no place, or a place other
+    than those given (the question's own and their countries)?"""
     asked = normalize(question)
     for m in _QUOTED.finditer(text):
         if normalize(next(g for g in m.groups() if g)) not in asked:
@@ -251,7 +261,7 @@ def names_something(text: str, question: str, places_in: Callable[[str], set[str
         name = m.group(0)
         if normalize(name) not in asked and not (places_in and places_in(name)):
             return True
-    return False
+    return bool(places_in and places_in(text) - set(given))
 
 
 def common_words(passages: list[Passage], names: list[str]) -> frozenset[str]:
