@@ -96,6 +96,8 @@ NUMBER = re.compile(
     r"(?<!\w)(" + "|".join(k for k in NUMBER_WORDS if not k.isascii()) + r")(?!\w)",
     re.I,
 )
+_MULTIPLIERS = {100, 1000, 1000000}
+_AND = {"and", "و"}
 _TO_PERSIAN_DIGITS = str.maketrans({str(i): chr(0x06F0 + i) for i in range(10)})
 # Superscript footnote markers used by the edition (¹²³...) -> ordinary digits.
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
@@ -157,3 +159,41 @@ def latin_digits(text: str) -> str:
 def persian_digits(text: str) -> str:
     """Latin digits -> Persian digits, for display in Persian answers."""
     return text.translate(_TO_PERSIAN_DIGITS)
+
+
+def number_runs(text: str) -> list[tuple[str, float]]:
+    """The numbers a text states, each as (its words as written, normalized; its value)."""
+    out: list[tuple[str, float]] = []
+    run: list[str] = []
+    current = None
+    worded = joined = False  # current was written in words; an "and" / «و» followed it
+    for t in tokens(text):
+        if t.replace(",", "").isdigit():
+            if current is not None:
+                out.append((" ".join(run), current))
+            current, worded, run = float(t), False, [t]
+        elif t in NUMBER_WORDS:
+            v = NUMBER_WORDS[t]
+            if current is not None and v in _MULTIPLIERS:
+                current *= v
+                run.append(t)
+            elif current is not None and worded and v < current and current % 10 ** len(str(v)) == 0:
+                current += v  # "hundred (and) four", "twenty four": one number
+                run.append(t)
+            else:
+                if current is not None:
+                    out.append((" ".join(run), current))
+                current, run = float(v), [t]
+            worded = True
+        elif t in _AND and current is not None and worded and not joined:
+            joined = True
+            run.append(t)
+            continue
+        else:
+            if current is not None:
+                out.append((" ".join(run[:-1] if joined else run), current))
+            current, run = None, []
+        joined = False
+    if current is not None:
+        out.append((" ".join(run[:-1] if joined else run), current))
+    return out

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 
 from .fuzzy import FuzzyVocab
-from .normalize import NUMBER, NUMBER_WORDS, normalize, tokens
+from .normalize import NUMBER, NUMBER_WORDS, normalize, number_runs, tokens
 from .profile import Profile
 from .types import Analysis, Lang, Superlative  # Analysis lives in types.py; imported from here too
 
@@ -356,8 +356,6 @@ class Analyzer:
         a.unknown += [t for t in terms if t.isdigit() and t != bound and t not in self.vocab.words]
         spelled = []
         if any(t in NUMBER_WORDS for t in terms):
-            from .text import number_runs  # text.py builds on this module
-
             values = [
                 (w, f"{v:.0f}" if v == int(v) else f"{v:g}") for w, v in number_runs(re.sub(r"[0-9]+", " ", norm))
             ]

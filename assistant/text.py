@@ -6,14 +6,12 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .normalize import NUMBER, NUMBER_WORDS, normalize, tokens
+from .normalize import NUMBER, normalize, number_runs, tokens
 from .query import stem
 
 # Sentence ends, but not "1." in an enumeration ("two forms, namely: 1. ... 2. ...").
 _SENT_SPLIT = re.compile(r"(?<=[^0-9۰-۹][.!?؟])\s+(?=\S)")
 YEAR = re.compile(r"(?<![0-9۰-۹])([12][0-9]{3}|[۱۲][۰-۹]{3})(?![0-9۰-۹])|\b(1[0-9]|20)[0-9]0s\b|دهه [0-9۰-۹]+")
-_MULTIPLIERS = {100, 1000, 1000000}
-_AND = {"and", "و"}
 # How a sentence says what something is, in either language (a definition question prefers such a sentence).
 DEFINES = re.compile(
     r"\b(?:is an?|means|is meant by|refers? to|signifies|is defined as|in other words)\b|"
@@ -114,45 +112,7 @@ def has_year(text: str) -> bool:
 def numbers_in(text: str) -> list[float]:
     """The quantities a text states, digits or words ("more than one thousand" -> 1000, «سی شهر» -> 30; "one
     hundred and four", «صد و چهار», "twenty four" -> 104, 24: a word number adds a smaller one that follows)."""
-    return [v for _, v in number_runs(text)]
-
-
-def number_runs(text: str) -> list[tuple[str, float]]:
-    """The numbers a text states, each as (its words as written, normalized; its value)."""
-    out: list[tuple[str, float]] = []
-    run: list[str] = []
-    current = None
-    worded = joined = False  # current was written in words; an "and" / «و» followed it
-    for t in tokens(ROW_HEAD.sub("", text)):
-        if t.replace(",", "").isdigit():
-            if current is not None:
-                out.append((" ".join(run), current))
-            current, worded, run = float(t), False, [t]
-        elif t in NUMBER_WORDS:
-            v = NUMBER_WORDS[t]
-            if current is not None and v in _MULTIPLIERS:
-                current *= v
-                run.append(t)
-            elif current is not None and worded and v < current and current % 10 ** len(str(v)) == 0:
-                current += v  # "hundred (and) four", "twenty four": one number
-                run.append(t)
-            else:
-                if current is not None:
-                    out.append((" ".join(run), current))
-                current, run = float(v), [t]
-            worded = True
-        elif t in _AND and current is not None and worded and not joined:
-            joined = True
-            run.append(t)
-            continue
-        else:
-            if current is not None:
-                out.append((" ".join(run[:-1] if joined else run), current))
-            current, run = None, []
-        joined = False
-    if current is not None:
-        out.append((" ".join(run[:-1] if joined else run), current))
-    return out
+    return [v for _, v in number_runs(ROW_HEAD.sub("", text))]
 
 
 # A question that asks for a difference ("how does X differ from Y", «تفاوت X با Y»): its two sides are joined

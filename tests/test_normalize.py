@@ -116,7 +116,8 @@ def test_which_questions_plural_with_the_indefinite_ending_is_stemmed():
 
 def test_numbers_written_in_words_in_either_language():
     """ "one hundred and four", «صد و چهار», "twenty four" are one number each; digits joined by "and" stay two."""
-    from assistant.text import number_runs, numbers_in
+    from assistant.normalize import number_runs
+    from assistant.text import numbers_in
 
     assert numbers_in("one hundred and four members") == [104.0]
     assert number_runs("کدوم سازمان صد و چهار تا عضو داره؟") == [("صد و چهار", 104.0)]

@@ -11,9 +11,9 @@ import math
 import re
 from collections.abc import Callable
 
-from ..normalize import latin_digits, normalize, tokens
+from ..normalize import NUMBER_WORDS, latin_digits, normalize, tokens
 from ..query import STOP_EN, STOP_FA, stem
-from ..text import CAUSAL, NUMBER_WORDS, ROW_HEAD, has_number, has_year, numbers_in, prefix_in, stems
+from ..text import CAUSAL, ROW_HEAD, has_number, has_year, numbers_in, prefix_in, stems
 from ..types import Analysis, Composition, Hit, Passage
 from .twins import twin
 from .weights import TermWeights
@@ -180,8 +180,8 @@ def _type_missing(
         return a.p("person")
     # A name or title asked for ("what is the title of ...", "what is it called?", «اسمش چیه»): the evidence must
     # give one the question does not: a quoted title, a proper name, or a place other than those the question
-    # names and their countries ("the name of Tehran's sister city in Cuba": Havana; "the title of the Tehran-Havana
-    # agreement" is not Cuba).
+    # names and their countries ("the name of the sister city in <country>": the city; "the title of the agreement
+    # with <city>" is not that city's country).
     if "title" in a.interrogatives:
         given = {m.entity.id for m in a.mentions} | {m.entity.country for m in a.mentions if m.entity.country}
         if not names_something(spans, a.raw, places_in, given):
@@ -239,8 +239,8 @@ def names_someone(
 
 
 def _named_words(a: Analysis) -> frozenset[str]:
-    """The words of every name of the things the question names ("UN-Habitat" is the United Nations Human
-    Settlements Programme): the evidence writing them names no one new."""
+    """The words of every name of the things the question names (an acronym asked about is written out in full in
+    its row): the evidence writing them names no one new."""
     return frozenset(w for m in a.mentions for n in (m.entity.en, *m.entity.aliases) for w in tokens(n))
 
 
@@ -251,7 +251,7 @@ def names_something(
     given: set[str] | frozenset[str] = frozenset(),
 ) -> bool:
     """Does the text give a name the question does not: a quoted title («...», “...”), an all-capital acronym,
-    capitalised words in a row ("Comprehensive Plan", "Asian Mayors Forum") that name no place, or a place other
+    capitalised words in a row (a plan's or a forum's name) that name no place, or a place other
     than those given (the question's own and their countries)?"""
     asked = normalize(question)
     for m in _QUOTED.finditer(text):

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 
-from ..normalize import normalize, tokens
+from ..normalize import NUMBER_WORDS, normalize, tokens
 from ..profile import Entity, Profile, TableRole, find_phrase
 from ..query import content_terms, stem
-from ..text import NUMBER_WORDS, numbers_in, prefix_in, stems
+from ..text import numbers_in, prefix_in, stems
 from ..types import Analysis, Composition, Evidence, Hit, Passage, Statement
 from .decision import counts_in
 from .spans import row_span
