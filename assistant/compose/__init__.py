@@ -198,7 +198,8 @@ class Composer:
         if a.qtype in SINGLE_FACT_TYPES:
             return None
         named = {m.entity.id for m in a.mentions} & self.lists.row_entities(first)
-        counted = self.lists.counts_given(first, a)
+        counts = self.lists.stated_counts(a)
+        counted = self.lists.counts_given(first, a, counts) if counts else set()
         best = next((h.confidence for h in hits if h.passage.id == first.id), 0.0)
         rows = [
             h.passage
@@ -207,7 +208,7 @@ class Composer:
             and h.passage.table == first.table
             and h.confidence >= ROWS_ALIKE * best
             and named <= self.lists.row_entities(h.passage)
-            and counted <= self.lists.counts_given(h.passage, a)
+            and (not counted or counted <= self.lists.counts_given(h.passage, a, counts))
         ]
         if len(rows) < 2:
             return None

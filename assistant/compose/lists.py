@@ -229,15 +229,23 @@ class ListAnswers:
             rows, strong = _within_bound(rows, role.measure_column, a.comparator), True
         # A count the question states locates the rows that give it, as a name does ("which body has 104
         # members?": the row that counts 104 members); "which ten institutions" counts the answer, no row says so.
-        kept = [p for p in rows if self.counts_given(p, a)]
+        counts = self.stated_counts(a)
+        kept = [p for p in rows if self.counts_given(p, a, counts)] if counts else []
         if kept and len(kept) < len(rows):
             rows, strong = kept, True
         return rows, strong
 
-    def counts_given(self, p: Passage, a: Analysis) -> set[tuple[float, str]]:
-        """The counts the question states (not its bound) that this passage gives: "104 members" in a row that
-        counts 104 members."""
-        counts = [(n, noun) for n, noun in _stated_counts(a) if not (a.comparator and n == a.comparator[1])]
+    @staticmethod
+    def stated_counts(a: Analysis) -> list[tuple[float, str]]:
+        """The counts the question states, its comparison's bound aside ("more than 100 members" is no count)."""
+        return [(n, noun) for n, noun in _stated_counts(a) if not (a.comparator and n == a.comparator[1])]
+
+    def counts_given(
+        self, p: Passage, a: Analysis, counts: list[tuple[float, str]] | None = None
+    ) -> set[tuple[float, str]]:
+        """The counts the question states (counts: read once by the caller) that this passage gives: "104 members"
+        in a row that counts 104 members."""
+        counts = self.stated_counts(a) if counts is None else counts
         return {(n, noun) for n, noun in counts if n in counts_in(p.text_in(a.lang), noun)}
 
     def _named_rows(self, rows: list[Passage], a: Analysis, role: TableRole | None) -> set[str]:
