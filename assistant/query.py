@@ -184,6 +184,11 @@ _WHY_ASKED = re.compile(
 _PLACE_ASKED = re.compile(
     r"\bwhere\b|\b(?:which|what) (?:city|country|continent)\b|(?<!\w)(?<!تا )کجا|(?:کدام|کدوم|چه) (?:شهر|کشور|قاره)(?!\S)"
 )
+_COUNTRY_ASKED = re.compile(r"\b(?:which|what) country\b|(?:کدام|کدوم|چه) کشور(?!\S)")
+# Words that ask where a place lies (not where something happened there).
+_LOCATED = set(tokens("located situated lie lies lying location country واقع قرار موقعیت کشور"))
+_RANKED = re.compile(r"\brank(?:s|ed|ing)?\b|\bstand(?:s|ing)?\b|\bposition\b|\brow\b|(?<!\w)(?:رتبه|جایگاه|رده|ردیف)")
+_WHERE = re.compile(r"\bwhere\b|کجا")
 _SECTIONS = [  # the parts every paper of this edition format has (ids of the edition scheme)
     ("abstract", re.compile(r"\babstract\b|\bsummary\b|چکیده|خلاصه مقاله")),
     ("intro", re.compile(r"\bintroduction\b|مقدمه")),
@@ -268,7 +273,8 @@ _WH_EN = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how"
 _KI_PERSON_BEFORE = {"رو", "را", "با", "به", "نظر", "برای", "واسه", "مال", "پیش", "توسط", "و"}
 
 
-def _ki(norm: str) -> str | None:
+def _ki(norm: str, names: set[str] = frozenset()) -> str | None:
+    """names: the words of the names the question uses (a name has no owner: «با UN-Habitat کی» asks when)."""
     toks = norm.replace("؟", " ").replace("?", " ").split()
     if "کی" not in toks:
         return None
@@ -277,6 +283,8 @@ def _ki(norm: str) -> str | None:
         return None
     if i == 0 or toks[i - 1] in _KI_PERSON_BEFORE or toks[i + 1 : i + 2] in (["بود"], ["هست"], ["است"], ["بوده"]):
         return "person"  # "... کی بود؟": who was
+    if i >= 2 and toks[i - 2] in _KI_PERSON_BEFORE - {"و", "رو", "را"} and not set(tokens(toks[i - 1])) & names:
+        return "person"  # a preposition's noun whose owner is asked: «به پیشنهاد کی», «با کمک کی» (at whose ...)
     return "year"
 
 
@@ -315,8 +323,13 @@ class Analyzer:
             # fifty cities"): the classifier's character n-grams read the question without them, digits or words.
             a.probs = self.typer.probabilities(NUMBER.sub(" ", question), query_vec)
         asked = _main_interrogative(norm) if lang == "en" else norm
+        mentions = self.profile.mentions(question)
+        a.mentions = [m for m in mentions if not self.profile.is_subject(m.entity)]
+        named = {i for m in mentions for i in range(m.start, m.end)}
+        qtoks = tokens(question)
+        in_names = {qtoks[i] for i in named if i < len(qtoks)}
         a.interrogatives = {t for t, rx in _ASKS.items() if rx.search(norm)}
-        when_or_who = _ki(norm)
+        when_or_who = _ki(norm, in_names)
         if when_or_who:
             a.interrogatives.add(when_or_who)
         if _NAME_ASKED.search(norm):
@@ -325,7 +338,10 @@ class Analyzer:
             a.interrogatives.add("reason")
         if _TITLE_ASKED.search(norm):
             a.interrogatives.add("title")
-        if _PLACE_ASKED.search(asked):  # the main clause's: "the countries where it has offices" asks no place
+        # The main clause's: "the countries where it has offices" asks no place; nor does "where does it rank?" or
+        # "where is it in the table?" (a position in a ranking or a table, not a place).
+        place = _PLACE_ASKED.search(asked)
+        if place and not (_RANKED.search(norm) and _WHERE.search(place.group(0))):
             a.interrogatives.add("place")
         asked_type = next((t for t, rx in _ASKS.items() if rx.search(asked)), when_or_who)
         if asked_type:  # an interrogative of that type: at least even odds for it
@@ -333,11 +349,10 @@ class Analyzer:
             a.probs[asked_type] = a.probs.get(asked_type, 0.0) + 0.5
         if a.probs:
             a.qtype = max(a.probs, key=lambda t: a.probs[t])
-        mentions = self.profile.mentions(question)
-        a.mentions = [m for m in mentions if not self.profile.is_subject(m.entity)]
-        named = {i for m in mentions for i in range(m.start, m.end)}
-        qtoks = tokens(question)
-        in_names = {qtoks[i] for i in named if i < len(qtoks)}
+        if "place" in a.interrogatives and not _COUNTRY_ASKED.search(norm):
+            # "Where is <city>?" asks where that place lies (its country answers); "where was <the agreement
+            # with city> signed?" asks about something else, named by words beside the place's name.
+            a.place_of_event = any(t not in in_names and t not in _LOCATED for t in terms)
         a.superlative = superlative(norm)
         # "The most", «بیشترین»: the form of a question that ranks by a count, whether or not the document uses it.
         ranking = set(tokens(a.superlative.word)) if a.superlative and a.superlative.counted else set()

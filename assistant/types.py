@@ -87,6 +87,9 @@ class Analysis:
     superlative: Superlative | None = None  # "the newest", "the most member countries" (query.superlative)
     # The answer types whose interrogative the question uses anywhere ("who", «چند», "in what year").
     interrogatives: set[str] = field(default_factory=set)
+    # A place asked of something other than where a named place lies ("where was the agreement with <city>
+    # signed?"): that place's country is then no answer.
+    place_of_event: bool = False
     raw: str = ""
 
     def p(self, *types: str) -> float:

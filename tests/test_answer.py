@@ -803,12 +803,21 @@ def test_a_name_asked_is_not_answered_by_a_title(assistant, question, missing):
         ("هانوی در کدام کشور است؟", "t2.r16", False),
         # "where" in a clause, not the question's own interrogative: no place asked.
         ("What is the number of countries where UNDP maintains offices?", "t1.r3", False),
+        # Where a named place lies: its country answers. Where something happened: not that place's country.
+        ("Where is Minsk?", "t2.r4", False),
+        ("مینسک کجاست؟", "t2.r4", False),
+        ("Where was the Tehran–Minsk sister-city agreement signed?", "t2.r4", True),
+        ("قرارداد خواهرخواندگی تهران و مینسک کجا امضا شد؟", "t2.r4", True),
+        # "Where does it rank?" asks a position in a ranking, not a place.
+        ("Where did Tehran rank in the Economist Intelligence Unit's competitiveness index?", "conclusion.p7", False),
+        ("تهران در رتبه‌بندی GUCI کجا قرار دارد؟", "conclusion.p7", False),
     ],
 )
 def test_a_place_asked_needs_a_place_in_the_evidence(assistant, question, pid, missing):
     """A question asking where (or in which city or country) is answered only by evidence that names a place
     other than those the question names and the document's own subject: UN-Habitat's row gives its work and its
-    reach in 60 countries, not its seat, and was quoted as the answer before."""
+    reach in 60 countries, not its seat, and was quoted as the answer before. Asked where an agreement with a city
+    was signed, the city's row names its country: no answer (it was one). "Where did Tehran rank?" abstained."""
     from assistant.compose.decision import _type_missing
     from assistant.types import Composition, Statement
 
@@ -887,6 +896,8 @@ def test_a_number_the_paper_writes_in_words_is_a_number_it_states(assistant, que
         ("How far does its reach extend?", False),
         ("مقر آن کجاست؟", True),
         ("Where is it based?", True),
+        ("نشست‌هایی که تهران در آن شرکت کرده کجا برگزار شد؟", True),  # «کرده» is no «رده» (rank)
+        ("Where does Tehran rank in the GUCI index?", False),  # a position in a ranking
     ],
 )
 def test_how_far_is_no_place_question(assistant, question, place):
@@ -903,6 +914,8 @@ def test_how_far_is_no_place_question(assistant, question, place):
         ("تهرون کی با بیشکک خواهرخونده شد؟", "year", False),  # when: the paper gives the year
         ("مجمع شهردارای آسیایی رو کی پیشنهاد داد؟", "person", False),  # who, after the object marker
         ("رئیس شورای شهر تهرون کی بود؟", "person", None),  # who, before the copula
+        ("مجمع شهرداران آسیایی به پیشنهاد کی تأسیس شد؟", "person", False),  # whose, owner of a preposition's noun
+        ("قرارداد تهران با مسکو کی امضا شد؟", "year", None),  # a name has no owner: when
     ],
 )
 def test_colloquial_ki_is_when_after_the_subject_and_who_after_a_preposition(assistant, question, asked, abstains):

@@ -193,9 +193,12 @@ def _type_missing(
     if "reason" in a.interrogatives and not CAUSAL.search(normalize(" ".join(pieces))):
         reasons.append("it asks why; the evidence gives no reason")
         return max(a.p("reason"), 0.5)
-    # A place asked for ("where is its headquarters?"): a place the question does not name itself must be named.
+    # A place asked for ("where is its headquarters?"): a place the question does not name itself must be named;
+    # asked where something happened ("where was the agreement with <city> signed?"), not that place's country.
     if "place" in a.interrogatives and places_in is not None:
         asked = {m.entity.id for m in a.mentions}
+        if a.place_of_event:
+            asked |= {m.entity.country for m in a.mentions if m.entity.country}
         if not any(places_in(x) - asked for x in pieces):
             reasons.append("it asks for a place; the evidence names none")
             return 1.0
