@@ -273,7 +273,7 @@ _WH_EN = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how"
 _KI_PERSON_BEFORE = {"رو", "را", "با", "به", "نظر", "برای", "واسه", "مال", "پیش", "توسط", "و"}
 
 
-def _ki(norm: str, names: set[str] = frozenset()) -> str | None:
+def _ki(norm: str, names: set[str] | frozenset[str] = frozenset()) -> str | None:
     """names: the words of the names the question uses (a name has no owner: «با UN-Habitat کی» asks when)."""
     toks = norm.replace("؟", " ").replace("?", " ").split()
     if "کی" not in toks:
