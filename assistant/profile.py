@@ -149,6 +149,41 @@ def _named(groups: tuple[Group, ...], text: str) -> list[Group]:
     return [g for g in groups if any(find_phrase(qtoks, _toks(a)) >= 0 for a in g.aliases)]
 
 
+# A conditional clause ("if the recommendations are carried out, ...", «اگر توصیه‌ها اجرا شود، ...»): what it names
+# is the condition, not what is asked. And "the X of the Y": Y qualifies X.
+_CONDITION = re.compile(r"\b(?:if|once|when)\b[^,?؟،]*|(?<!\S)(?:اگر|اگه|چنانچه|درصورتی که|در صورتی که)[^,?؟،]*")
+_OF = set(tokens("of from by for the its their"))
+
+
+def asked_groups(groups: tuple[Group, ...], text: str) -> list[Group]:
+    """The groups a question asks for, of those it names: not one named only in a conditional clause ("what does
+    Tehran gain if the recommendations are carried out?") nor one that qualifies another ("the results of the
+    recommendations"); all of them otherwise ("the opportunities and challenges")."""
+    named = _named(groups, text)
+    if len(named) < 2:
+        return named
+    outside = _CONDITION.sub(" ", normalize(text))
+    asked = _named(tuple(named), outside) or named
+    qtoks = tokens(outside)
+    qualifying = {h.id for g in asked for h in asked if g is not h and _qualifies(qtoks, g, h)}
+    return [g for g in asked if g.id not in qualifying] or asked
+
+
+def _qualifies(qtoks: list[str], g: Group, h: Group) -> bool:
+    """Is h named as what g is of ("the results of the recommendations", "benefits from the policies")?"""
+    for a in g.aliases:
+        i = find_phrase(qtoks, _toks(a))
+        j = i + len(_toks(a))
+        if i < 0 or j >= len(qtoks) or qtoks[j] not in ("of", "from", "by"):
+            continue
+        k = j + 1
+        while k < len(qtoks) and qtoks[k] in _OF:
+            k += 1
+        if any(find_phrase(qtoks, _toks(b), k) == k for b in h.aliases if _toks(b)):
+            return True
+    return False
+
+
 class Profile:
     def __init__(self, data: dict):
         doc = data.get("document", {})
@@ -284,8 +319,9 @@ class Profile:
 
     # ------------------------------------------------------------------ table roles
     def groups_named(self, table: int, text: str) -> list[Group]:
+        """The groups of the table's rows the text asks for (asked_groups)."""
         role = self.tables.get(table)
-        return _named(role.groups, text) if role else []
+        return asked_groups(role.groups, text) if role else []
 
     def statuses_named(self, table: int, text: str) -> list[Group]:
         role = self.tables.get(table)

@@ -54,6 +54,50 @@ def test_list_filtered_by_agreement_kind_in_persian(assistant):
     assert "دمشق" in ans.answer and "تونس" in ans.answer
 
 
+@pytest.mark.parametrize(
+    "question, rows",
+    [
+        # A sister-city agreement is not "in consultation towards a sister-city agreement" (both were listed).
+        ("Which cities have a sister-city agreement with Tehran?", range(1, 18)),
+        ("تهران با کدام شهرها قرارداد خواهرشهری امضا کرده است؟", range(1, 18)),
+        # An alias names a status however the cell words it: "MoU", «تفاهم‌نامه» for «یادداشت تفاهم».
+        ("Which cities does Tehran have an MoU with?", range(20, 24)),
+        ("تهران با کدوم شهرا تفاهم‌نامه داره؟", range(20, 24)),
+        # Two statuses asked together: both kinds of rows.
+        ("Which cities has Tehran signed sister-city agreements or memoranda with?", [*range(1, 18), *range(20, 24)]),
+        # A status negated: every other status's rows.
+        ("Which cities have no sister-city agreement with Tehran?", range(18, 24)),
+        ("تهران با کدام شهرها هنوز قرارداد خواهرشهری ندارد؟", range(18, 24)),
+    ],
+)
+def test_a_list_by_status_holds_the_rows_of_that_status(assistant, question, rows):
+    """A row has one status, the one its cell opens with, and a status is named by any of its aliases: the rows
+    whose cell spelled an alias were kept before, so "MoU" (spelled in no cell) filtered nothing, «تفاهم‌نامه» kept
+    Kabul's «تفاهم‌نامه همکاری» alone, and "sister-city agreement" kept the two rows still in consultation."""
+    ans = assistant.ask(question)
+    got = sorted(int(c.id.split(".r")[1]) for c in ans.citations if c.row and c.id.startswith("t2."))
+    assert got == sorted(rows), (got, ans.answer[:300])
+
+
+@pytest.mark.parametrize(
+    "question, kind, rows",
+    [
+        # A group named in a condition or as what another is of qualifies it (both were "named": no filter, and
+        # a paragraph saying "the results have been made clear" was the answer).
+        ("What are the positive results for Tehran if the recommendations are realised?", "t6", range(8, 15)),
+        ("اگر توصیه‌های مقاله اجرا شود، چه فایده‌ای برای تهران دارد؟", "t6", range(8, 15)),
+        ("What are the benefits of the recommendations for Tehran?", "t6", range(8, 15)),
+        # Named together: both.
+        ("What are the opportunities and challenges for Tehran?", "t5", range(1, 16)),
+    ],
+)
+def test_a_list_holds_the_group_asked_for_not_the_one_that_qualifies_it(assistant, question, kind, rows):
+    """Of two kinds of rows a question names, the one asked for: not the condition, not what it is of."""
+    ans = assistant.ask(question)
+    got = sorted(int(c.id.split(".r")[1]) for c in ans.citations if c.row and c.id.startswith(kind + "."))
+    assert got == list(rows), (got, ans.answer[:300])
+
+
 def test_all_policy_recommendations_listed(assistant):
     ans = assistant.ask("What policy recommendations does the paper make?")
     rows = [c.id for c in ans.citations if c.row]

@@ -32,6 +32,12 @@ _COUNT = re.compile(
     rf"(?<![\w.])({_NUMBER}(?:\s+(?:(?:and|و)\s+)?{_NUMBER})*)\s+([^\s0-9؟?.,،]+(?: [^\s0-9؟?.,،]+)?)", re.I
 )
 
+# A negated verb: "not", "n't", "never", "without"; Persian verbs take the prefix «ن» («ندارد», «نداره», «نکرده»,
+# «نشده», «نیست», «نمی‌کند»). "Which cities have no sister-city agreement yet?" asks the rows of every other status.
+_NEGATED = re.compile(
+    r"\b(?:not|no|never|without)\b|n't\b|(?<!\S)ن(?:می\s?)?(?:دار|کرد|کن|شد|شو|بست|یست|بود|رسید|پیوست)\S*"
+)
+
 
 class ListAnswers:
     def __init__(
@@ -316,20 +322,37 @@ def _group_cell(p: Passage, role: TableRole | None, lang: str = "en") -> str:
 
 
 def _status_rows(rows: list[Passage], column: str, role: TableRole, question: str) -> list[Passage]:
-    """The rows whose status cell says the most of what the question says about status: "still in
-    consultation towards a sister-city agreement" names two statuses, and one cell says both."""
+    """The rows whose status is one the question names. A row has one status: the one its cell opens with ("In
+    consultation towards a sister-city agreement" is in consultation, not a sister-city agreement); an alias names
+    a status however the cell words it ("MoU", «تفاهم‌نامه» for "Memorandum of understanding", «یادداشت تفاهم»).
+    Two statuses named ("still in consultation towards a sister-city agreement") are the rows whose cell says both;
+    a status negated ("which have no sister-city agreement yet?"), the rows of every other status."""
     qtoks = tokens(question)
-    phrases = [a_ for g in role.statuses for a_ in g.aliases if find_phrase(qtoks, tuple(tokens(a_))) >= 0]
-    if not phrases:
+    named = [g for g in role.statuses if any(find_phrase(qtoks, tuple(tokens(a_))) >= 0 for a_ in g.aliases)]
+    if not named:
         return []
 
-    def said(p: Passage) -> int:
-        cell = p.cells.get(column) or {}
-        toks = tokens(cell.get("fa", "") + " " + cell.get("en", ""))
-        return sum(find_phrase(toks, tuple(tokens(ph))) >= 0 for ph in phrases)
+    def cell(p: Passage) -> dict:
+        return p.cells.get(column) or {}
 
-    best = max(said(p) for p in rows) if rows else 0
-    return [p for p in rows if best and said(p) == best]
+    def opens_with(p: Passage):
+        en = cell(p).get("en", "").lower()
+        found = [(en.find(g.match_en.lower()), k) for k, g in enumerate(role.statuses) if g.match_en.lower() in en]
+        return role.statuses[min(found)[1]] if found else None
+
+    def says(p: Passage, g) -> bool:
+        toks = tokens(cell(p).get("fa", "") + " " + cell(p).get("en", ""))
+        return g.match_en.lower() in cell(p).get("en", "").lower() or any(
+            find_phrase(toks, tuple(tokens(a_))) >= 0 for a_ in g.aliases
+        )
+
+    if len(named) > 1:
+        both = [p for p in rows if all(says(p, g) for g in named)]
+        if both:  # "not yet signed, still under negotiation": the rows in consultation towards an agreement
+            return both
+    if _NEGATED.search(normalize(question)):  # "... have no sister-city agreement": the other statuses' rows
+        return [p for p in rows if opens_with(p) not in named]
+    return [p for p in rows if opens_with(p) in named]
 
 
 def _stated_counts(a: Analysis) -> list[tuple[float, str]]:
