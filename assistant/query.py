@@ -165,7 +165,11 @@ _ASKS = {
     ),
 }
 # A name asked for ("what was the name of ...", «اسم ... چیه»): a person only when the classifier reads one too.
-_NAME_ASKED = re.compile(r"\bnames?\b|(?<!\w)(?:نام|اسم)(?!\w)")
+_NAME_ASKED = re.compile(
+    r"\bnames?\b|(?<!\w)(?:نام|اسم)(?!\w)|"
+    # Who someone is ("who is the current mayor?", «شهردار تهران کیه؟»): a name, not the title the question gives.
+    r"\bwho(?:'s| is| was| are| were) (?:the|its|their|his|her)\b|(?<!\w)(?:کیه|کیست|کیستند|کیان)\s*[؟?]?\s*$"
+)
 # The name or title of something asked for ("the title of", "what is it called", «اسمش چیه», «عنوان ... چیست»; not
 # «به عنوان», "as"): the evidence must give one (decision.py). "Name two challenges" asks for no name.
 _TITLE_ASKED = re.compile(
