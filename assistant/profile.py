@@ -234,6 +234,7 @@ class Profile:
                 ),
             )
         # Alias token sequences, longest first, so "New York" wins over "York".
+        self._name_spans: dict[str, frozenset[int]] = {}  # text -> the token positions its names take
         self._aliases: list[tuple[tuple[str, ...], Entity, bool]] = []
         for e in self.entities:
             for alias in {e.fa, e.en, *e.aliases} - {""}:
@@ -332,7 +333,14 @@ class Profile:
         role = self.tables.get(table)
         if role is None:
             return None
-        qtoks = tokens(text)
+        # The words of a name are not an attribute's ("the Global Fund for Cities Development" asks for no cities).
+        # A question's names are read once, whichever of its rows and tables asks.
+        if text not in self._name_spans:
+            if len(self._name_spans) > 2048:
+                self._name_spans.clear()
+            self._name_spans[text] = frozenset(i for m in self.mentions(text) for i in range(m.start, m.end))
+        inside = self._name_spans[text]
+        qtoks = [t if i not in inside else "" for i, t in enumerate(tokens(text))]
         named = [col for col, words in role.attributes.items() if any(find_phrase(qtoks, _toks(w)) >= 0 for w in words)]
         return named[0] if len(named) == 1 else None
 

@@ -554,6 +554,28 @@ def test_a_count_the_question_states_is_no_count_of_what_it_asks(assistant):
 
 
 @pytest.mark.parametrize(
+    "question, answered",
+    [
+        # No count of what is asked: abstains, however the weighed decision rates it (these were answered).
+        ("How many staff work on international cooperation in Tehran Municipality?", False),
+        ("how many other iranian cities are members of metropolis?", False),
+        ("صندوق جهانی توسعه شهرها هر سال چه مقدار منابع مالی جذب می‌کند؟", False),
+        # A count in other words than the evidence's: its keys ask so, or its table's measure column is named so.
+        ("How many twinning agreements exist worldwide?", True),
+        ("How many towns make up the Asian Mayors Forum?", True),
+        ("How many municipalities belong to Mayors for Peace?", True),
+        ("بانک جهانی چند تا کشور عضو داره؟", True),
+    ],
+)
+def test_a_count_the_evidence_cannot_give_is_not_answered(assistant, question, answered):
+    """The count check is not weighed when the evidence could not count what is asked in any words: no number
+    near the counted noun, no question key of the passage asking with that noun, and not a row whose table
+    measures it (a profile's measure column and the words that name it)."""
+    ans = assistant.ask(question)
+    assert ans.abstained is not answered, (ans.answer[:200], ans.evidence.get("abstain_reasons"))
+
+
+@pytest.mark.parametrize(
     "question, row",
     [
         ("مجمع شهرداران آسیایی چند عضو داره؟", "t1.r8"),

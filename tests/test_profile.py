@@ -114,3 +114,17 @@ def test_a_name_is_found_as_whole_words_and_an_acronym_only_as_written(profile):
     )
     named = [e.id for e in profile.entities if e.type != "region" and e.named_in("because it was under way")]
     assert named == []
+
+
+@pytest.mark.parametrize(
+    "question, column",
+    [
+        ("How many nations are members of the World Bank?", "reach"),
+        ("What does the Global Fund for Cities Development try to do about money?", None),
+        ("What are the goals of the United Nations Development Programme?", "goals"),
+    ],
+)
+def test_the_words_of_a_name_name_no_attribute(profile, question, column):
+    """ "Cities" and "nations" name the member-count column, but not inside an organisation's name: the row's span
+    showed the fund's member cities for a question about its money (its goals)."""
+    assert profile.attribute_named(1, question) == column
