@@ -68,6 +68,14 @@ class Engine:
         vocab = {t for p in store.passages for lang in ("fa", "en") for t in store.tokens(p, lang)}
         vocab |= {t for k in store.keys.keys for t in tokens(k.q)}
         vocab |= {t for e in profile.entities for n in (e.fa, e.en, *e.aliases) for t in tokens(n)}
+        # And the words its profile gives for the kinds of rows, their groups and columns ("size" of a membership).
+        vocab |= {
+            t
+            for role in profile.tables.values()
+            for w in (*role.names, *(x for ws in role.attributes.values() for x in ws))
+            + tuple(x for g in role.groups + role.statuses for x in g.aliases)
+            for t in tokens(w)
+        }
         # The numbers it states in words as well ("Thirty cities", «سی شهر»): "30" is a number it states.
         vocab |= {str(int(v)) for p in store.passages for v in numbers_in(p.text + " " + p.text_en) if v == int(v)}
         profile.words = frozenset(vocab)

@@ -165,6 +165,8 @@ _ASKS = {
     ),
 }
 # A name asked for ("what was the name of ...", «اسم ... چیه»): a person only when the classifier reads one too.
+# A person's name asked anywhere in the question ("which mayor proposed it? what's his name?"): a person asked.
+_HIS_NAME = re.compile(r"\b(?:his|her) (?:full )?name\b")
 _NAME_ASKED = re.compile(
     r"\bnames?\b|(?<!\w)(?:نام|اسم)(?!\w)|"
     # Who someone is ("who is the current mayor?", «شهردار تهران کیه؟»): a name, not the title the question gives.
@@ -347,7 +349,11 @@ class Analyzer:
         place = _PLACE_ASKED.search(asked)
         if place and not (_RANKED.search(norm) and _WHERE.search(place.group(0))):
             a.interrogatives.add("place")
+        if _HIS_NAME.search(norm):
+            a.interrogatives.add("person")
         asked_type = next((t for t, rx in _ASKS.items() if rx.search(asked)), when_or_who)
+        if asked_type is None and _HIS_NAME.search(norm):
+            asked_type = "person"
         if asked_type:  # an interrogative of that type: at least even odds for it
             a.probs = {k: v * 0.5 for k, v in a.probs.items()} if a.probs else {}
             a.probs[asked_type] = a.probs.get(asked_type, 0.0) + 0.5

@@ -103,6 +103,7 @@ def test_a_list_holds_the_group_asked_for_not_the_one_that_qualifies_it(assistan
     [
         ("Who is the current mayor of Tehran?", True),
         ("شهردار فعلی تهران کیه؟", True),
+        ("Which mayor proposed the Asian Mayors Forum? What was his name?", True),  # a person's name, asked late
         ("Who proposed the Asian Mayors Forum?", False),  # "the Mayor of Tehran" answers who did it
         ("مجمع شهرداران آسیایی رو کی پیشنهاد داد؟", False),
     ],
@@ -590,6 +591,15 @@ def test_a_count_is_read_from_the_row_of_the_thing_named(assistant, question, ro
     organisation's members or cities)."""
     ans = assistant.ask(question)
     assert not ans.abstained and cited(ans)[:1] == [row], (ans.answer, cited(ans))
+
+
+def test_the_profiles_words_are_words_the_paper_uses(assistant):
+    """The words a profile gives for a table's rows, groups and columns ("size" of a membership) are known words:
+    "What is the size of the IMF's membership?" abstained, "size" being a word the paper never uses."""
+    a = assistant._current_engine().analyzer.analyse("What is the size of the IMF's membership?")
+    assert "size" not in a.unknown
+    ans = assistant.ask("What is the size of the IMF's membership?")
+    assert not ans.abstained and cited(ans)[:1] == ["t1.r10"], (ans.answer[:200], ans.evidence.get("abstain_reasons"))
 
 
 def test_how_much_is_an_interrogative_not_a_word_the_paper_lacks(assistant):
