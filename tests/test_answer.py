@@ -577,6 +577,25 @@ def test_a_count_the_evidence_cannot_give_is_not_answered(assistant, question, a
 
 
 @pytest.mark.parametrize(
+    "question, missing",
+    [
+        ("How many states belong to the IMF?", False),  # its row counts "184 member countries"
+        ("How many nations are in the World Bank?", False),
+        ("بانک جهانی چند ملت عضو دارد؟", False),
+        ("How many employees does the IMF have?", True),
+    ],
+)
+def test_a_row_counts_what_its_measure_column_is_named_for(assistant, question, missing):
+    """A noun that names a table's measure column ("states", "nations" for member countries) is counted by the row's
+    number in that column: the count feature fired on these ("no such count") and they were answered only at even
+    odds (p 0.41-0.45); a noun the column is not named for is still not counted."""
+    ans = assistant.ask(question)
+    assert ans.evidence["features"]["count_missing"] == float(missing), ans.evidence["features"]
+    if not missing:
+        assert not ans.abstained and ans.evidence["p_answer"] > 0.6
+
+
+@pytest.mark.parametrize(
     "question, row",
     [
         ("مجمع شهرداران آسیایی چند عضو داره؟", "t1.r8"),

@@ -23,7 +23,7 @@ from ..calibration import Calibration
 from ..profile import Profile
 from ..query import content_terms, stem
 from ..settings import Settings
-from ..text import sentences, stems
+from ..text import has_number, sentences, stems
 from ..types import Analysis, Candidate, Composition, Evidence, Hit, Lang, Passage, Statement
 from ..verify import ELLIPSIS, generated_check, render, verify
 from .collect import Collector
@@ -134,6 +134,7 @@ class Composer:
             common=self.common,
             places_in=self._places_in,
             context_terms=len(query_terms) if query != question else 0,
+            measured=self._measured,
         )
         ok, p = self.calibration.answers(feats)
         if unranked:
@@ -172,18 +173,28 @@ class Composer:
 
     def _may_count(self, a: Analysis, chosen: Composition) -> bool:
         """Could the evidence count what is asked in other words than its own? Its question keys ask with the
-        counted word ("twinning" for a paragraph counting sister-city relationships), or it is a row of a table
-        whose measure column the word names ("nations", "towns": a column of member countries and cities)."""
+        counted word ("twinning" for a paragraph counting sister-city relationships)."""
         if not a.counted or not chosen.statements:
             return True
         p = chosen.statements[0].passage
         keyed = [k for k in self.key_words.get(p.id, frozenset()) if len(k) > 2]
         words = [stem(w) for w in content_terms(a.counted)] or [stem(head_noun(a.counted))]
-        if any(k.startswith(w) or w.startswith(k) for w in words for k in keyed):
-            return True
-        if p.table is None or p.table not in self.profile.tables:
+        return any(k.startswith(w) or w.startswith(k) for w in words for k in keyed)
+
+    def _measured(self, a: Analysis, chosen: Composition) -> bool:
+        """Is the chosen evidence a row whose table's measure column the counted noun names ("nations", "states",
+        "towns" for a column of member countries and cities), with a number in that cell? It counts what is asked."""
+        if not a.counted or not chosen.statements:
             return False
-        return bool(self.profile.tables[p.table].measure_column and self.profile.attribute_named(p.table, a.counted))
+        p = chosen.statements[0].passage
+        role = self.profile.tables.get(p.table) if p.table is not None else None
+        if role is None or not role.measure_column or not p.cells:
+            return False
+        cell = p.cells.get(role.measure_column) or {}
+        return bool(
+            self.profile.attribute_named(role.table, a.counted) == role.measure_column
+            and has_number(cell.get("en", "") + " " + cell.get("fa", ""))
+        )
 
     def _count_identifies(self, a: Analysis, chosen: Composition) -> bool:
         """Does a figure the question states identify what it asks, and the evidence give that figure? "Which body

@@ -37,12 +37,14 @@ def features(
     common: frozenset[str] = frozenset(),
     places_in: Callable[[str], set[str]] | None = None,
     context_terms: int = 0,
+    measured: Callable[[Analysis, Composition], bool] | None = None,
 ) -> tuple[dict[str, float], list[str]]:
     """The decision's features for the chosen composition (fact: the fact answer, whichever was chosen)
     and the reasons to give if it abstains. key_words/key_types: each passage's keys' stems and types;
     common: the capitalised words that are no one's name in this document (common_words); places_in: the places
     (cities, countries, regions) a text names, the document's subject aside; context_terms: a follow-up's content
-    words read with the turn it follows (0 for a question asked alone)."""
+    words read with the turn it follows (0 for a question asked alone); measured: does the chosen row count what is
+    asked in its table's measure column, whatever the noun ("states" for a column of member countries)?"""
     best_text = " ".join(st.passage.text + " " + st.passage.text_en for st in chosen.statements[:3])
     reasons: list[str] = []
     # A follow-up is read with the turn it follows: the share of words the paper never uses is taken over both
@@ -82,7 +84,7 @@ def features(
             + ("the paper never speaks of it" if a.focus in a.unknown else "the evidence does not speak of it")
         )
     count_missing = 0.0
-    if count_missing_in(a, chosen):
+    if count_missing_in(a, chosen) and not (measured and measured(a, chosen)):
         count_missing = 1.0
         reasons.append(f"it asks how many '{a.counted}'; the evidence gives no such count")
     # What the question asks that neither the evidence nor the questions it is known to answer (its keys)
