@@ -80,6 +80,12 @@ class ListAnswers:
             or bool(places)
             or bounded
             or (bool(named) and a.p("list", "recommendation", "entity", "other") >= 0.6)
+            # A status of a table's rows named ("which cities is it still negotiating with?"): those rows, unless
+            # the question asks why, who, when, where or a name (of those rows' status: a fact, not the list).
+            or (
+                not a.interrogatives & {"reason", "person", "year", "place", "title", "name"}
+                and any(self.profile.statuses_named(t, question) for t in named)
+            )
         )
         if not listish:
             return None
