@@ -157,7 +157,7 @@ _OF = set(tokens("of from by for the its their"))
 
 def asked_groups(groups: tuple[Group, ...], text: str) -> list[Group]:
     """The groups a question asks for, of those it names: not one named only in a conditional clause ("what does
-    Tehran gain if the recommendations are carried out?") nor one that qualifies another ("the results of the
+    the city gain if the recommendations are carried out?") nor one that qualifies another ("the results of the
     recommendations"); all of them otherwise ("the opportunities and challenges")."""
     named = _named(groups, text)
     if len(named) < 2:
@@ -333,7 +333,7 @@ class Profile:
         role = self.tables.get(table)
         if role is None:
             return None
-        # The words of a name are not an attribute's ("the Global Fund for Cities Development" asks for no cities).
+        # The words of a name are not an attribute's (a fund "for Cities Development" asks for no cities).
         # A question's names are read once, whichever of its rows and tables asks.
         if text not in self._name_spans:
             if len(self._name_spans) > 2048:

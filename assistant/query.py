@@ -169,7 +169,7 @@ _ASKS = {
 _HIS_NAME = re.compile(r"\b(?:his|her) (?:full )?name\b")
 _NAME_ASKED = re.compile(
     r"\bnames?\b|(?<!\w)(?:نام|اسم)(?!\w)|"
-    # Who someone is ("who is the current mayor?", «شهردار تهران کیه؟»): a name, not the title the question gives.
+    # Who someone is ("who is the current mayor?", «شهردار فعلی کیه؟»): a name, not the title the question gives.
     r"\bwho(?:'s| is| was| are| were) (?:the|its|their|his|her)\b|(?<!\w)(?:کیه|کیست|کیستند|کیان)\s*[؟?]?\s*$"
 )
 # The name or title of something asked for ("the title of", "what is it called", «اسمش چیه», «عنوان ... چیست»; not
@@ -280,7 +280,7 @@ _KI_PERSON_BEFORE = {"رو", "را", "با", "به", "نظر", "برای", "وا
 
 
 def _ki(norm: str, names: set[str] | frozenset[str] = frozenset()) -> str | None:
-    """names: the words of the names the question uses (a name has no owner: «با UN-Habitat کی» asks when)."""
+    """names: the words of the names the question uses (a name has no owner: «با <name> کی» asks when)."""
     toks = norm.replace("؟", " ").replace("?", " ").split()
     if "کی" not in toks:
         return None
