@@ -349,11 +349,12 @@ class Analyzer:
         place = _PLACE_ASKED.search(asked)
         if place and not (_RANKED.search(norm) and _WHERE.search(place.group(0))):
             a.interrogatives.add("place")
-        if _HIS_NAME.search(norm):
+        his_name = bool(_HIS_NAME.search(norm))
+        if his_name:
             a.interrogatives.add("person")
-        asked_type = next((t for t, rx in _ASKS.items() if rx.search(asked)), when_or_who)
-        if asked_type is None and _HIS_NAME.search(norm):
-            asked_type = "person"
+        asked_type = next((t for t, rx in _ASKS.items() if rx.search(asked)), when_or_who) or (
+            "person" if his_name else None
+        )
         if asked_type:  # an interrogative of that type: at least even odds for it
             a.probs = {k: v * 0.5 for k, v in a.probs.items()} if a.probs else {}
             a.probs[asked_type] = a.probs.get(asked_type, 0.0) + 0.5

@@ -53,9 +53,9 @@ class FactAnswers:
             # Among those that speak of what the question names, when any does: a count of members in another
             # organisation's row is no answer to "how many members does <this one> have?" (its row may count
             # them as cities: a count by another word, not a count of another thing).
-            names = [m.entity for m in a.mentions if m.entity.type != "region"]
-            if names and any(_names(c, names) for c in candidates):
-                counting = [c for c in counting if _names(c, names)]
+            ids = {m.entity.id for m in a.mentions if m.entity.type != "region"}
+            if ids and any(self._names(c) & ids for c in candidates):
+                counting = [c for c in counting if self._names(c) & ids]
             candidates = counting or candidates
         candidates.sort(key=lambda c: -c.score)
         best = candidates[0]
@@ -226,9 +226,3 @@ def _alike(c: Candidate, first: Candidate) -> bool:
     return (
         c.passage.kind == "table_row" and first.passage.kind == "table_row" and c.passage.table == first.passage.table
     )
-
-
-def _names(c: Candidate, names: list) -> bool:
-    """Does the candidate (a sentence, or a row read whole) speak of one of these entities?"""
-    text = c.text + (" " + c.passage.text + " " + c.passage.text_en if c.passage.kind == "table_row" else "")
-    return any(e.named_in(text) for e in names)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from ..normalize import NUMBER_WORDS, normalize, tokens
-from ..profile import Entity, Profile, TableRole, find_phrase
+from ..profile import Entity, Group, Profile, TableRole, find_phrase
 from ..query import content_terms, stem
 from ..text import numbers_in, prefix_in, stems
 from ..types import Analysis, Composition, Evidence, Hit, Passage, Statement
@@ -341,12 +341,12 @@ def _status_rows(rows: list[Passage], column: str, role: TableRole, question: st
     def cell(p: Passage) -> dict:
         return p.cells.get(column) or {}
 
-    def opens_with(p: Passage):
+    def opens_with(p: Passage) -> Group | None:
         en = cell(p).get("en", "").lower()
         found = [(en.find(g.match_en.lower()), k) for k, g in enumerate(role.statuses) if g.match_en.lower() in en]
         return role.statuses[min(found)[1]] if found else None
 
-    def says(p: Passage, g) -> bool:
+    def says(p: Passage, g: Group) -> bool:
         toks = tokens(cell(p).get("fa", "") + " " + cell(p).get("en", ""))
         return g.match_en.lower() in cell(p).get("en", "").lower() or any(
             find_phrase(toks, tuple(tokens(a_))) >= 0 for a_ in g.aliases
