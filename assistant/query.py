@@ -76,6 +76,7 @@ _COUNTED_EN = re.compile(
     # An amount of something ("how much money", "how much foreign investment"); not "how much does it cost".
     r"\bhow much (?!(?:does|do|did|has|have|had|is|are|was|were|will|would|can|could|of|more|less)\b)(\w+(?: \w+)?)"
 )
+_PERCENT_EN = re.compile(r"\bwhat (?:percentage|percent|proportion)\b")
 _COUNTED_FA = re.compile(r"(?:چند(?:\s*تا)?|چه (?:مقدار|میزان))\s+([^\s؟?]+(?: [^\s؟?]+)?)")
 _TABLE_EN = re.compile(r"\btables?\s*(\d+(?:\s*(?:,|and|or|&|vs\.?|versus)\s*\d+)*)\b", re.I)
 _TABLE_FA = re.compile(r"(?:جدول|جداول)(?:\s*ها(?:ی)?)?\s*(?:شماره\s*)?([0-9]+(?:\s*(?:،|,|و|یا)\s*[0-9]+)*)")
@@ -154,7 +155,8 @@ _FRAMING = {
 # can lean on the topic: "which year ... sister cities" looks like the many "which ... sister cities" keys).
 _ASKS = {
     "year": re.compile(
-        r"\b(?:what|which) year\b|\bin what year\b|\bwhen (?:was|were|did|is|does)\b|\bsince when\b|"
+        r"\b(?:what|which) year\b|\bin what year\b|\bwhen (?:was|were|did|do|is|are|does|will|would|has|have|had)\b|"
+        r"\bsince when\b|"
         r"\bwhat date\b|چه سال|کدام سال|کدوم سال|چه تاریخی|از چه زمانی|از کی|چه زمانی"
     ),
     "number": re.compile(
@@ -399,6 +401,8 @@ class Analyzer:
         a.section = next((sec for sec, rx in _SECTIONS if rx.search(norm)), None)
         m = _COUNTED_EN.search(norm) or _COUNTED_FA.search(norm)
         a.counted = next((g for g in m.groups() if g), None) if m else None
+        if _PERCENT_EN.search(norm):
+            a.counted = "percent"  # "what percentage of ...": a number of percent ("25 percent"), as «چند درصد»
         m = _FOCUS_EN.search(norm) or _FOCUS_FA.search(norm) or _FOCUS_FA_END.search(norm)
         if (
             m

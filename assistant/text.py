@@ -44,6 +44,15 @@ def _sentences(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+# A sentence that opens by pointing back ("This is a matter that ...", «امری که ...», «این امر ...») goes on with the
+# one before it: said alone, the earlier sentence leaves out what the later one says of it.
+CONTINUES = re.compile(
+    r"^\W*(?:(?:this|these|that|those|such|it|they|its|their)\b|"
+    r"(?:این|آن|چنین|همین|اینها|آنها)(?!\w)|\w+ی\s+که(?!\w))",
+    re.IGNORECASE,
+)
+
+
 def sentences(text: str) -> list[str]:
     return list(_sentences(text))
 

@@ -1307,3 +1307,59 @@ def test_who_is_in_persian_is_an_interrogative_not_a_word_of_the_question(assist
     """«کیست» asks "who is": no content word the paper never uses, and a person question."""
     a = assistant._current_engine().analyzer.analyse("پیشنهاددهنده مجمع شهرداران آسیایی کیست؟")
     assert "کیست" not in a.unknown and "person" in a.interrogatives
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Does Tehran have a sister-city agreement with Paris?", "تهران با پاریس قرارداد خواهرخواندگی داره؟"],
+)
+def test_a_status_asked_of_one_named_city_is_that_citys_row_not_the_list(assistant, question):
+    """A status named made a list of every row of that status, so "does it have a sister-city agreement with
+    <city>?" was answered with the seventeen sister cities (and not the city asked about)."""
+    ans = assistant.ask(question)
+    rows = [c for c in cited(ans) if c.startswith("t2.r")]
+    assert not ans.abstained and len(rows) <= 1 and ({"t2.r21", "s6.2.p3"} & set(cited(ans))), cited(ans)
+
+
+@pytest.mark.parametrize(
+    "question, said",
+    [
+        ("What percentage of Iran's gross national product belongs to the Tehran city-region?", "25"),
+        ("چند درصد تولید ناخالص ملی مال منطقه شهری تهرانه؟", "۲۵"),
+        ("What percentage of Tehran's budget goes to international relations?", None),
+        ("چند درصد بودجه شهرداری تهران صرف روابط بین‌الملل میشه؟", None),
+    ],
+)
+def test_a_percentage_asked_is_answered_by_a_percentage(assistant, question, said):
+    """ "What percentage ..." counts percent, as «چند درصد» does: "more than 20 major cities" answered the share
+    of a budget the paper never gives."""
+    ans = assistant.ask(question)
+    if said is None:
+        assert ans.abstained, ans.answer
+    else:
+        assert not ans.abstained and said in ans.answer, ans.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["When will the sister-city agreement with Tunis be signed?", "When do they plan to sign with Damascus?"],
+)
+def test_when_with_any_auxiliary_asks_a_time(assistant, question):
+    """ "When will / do / has ..." asks a time as "when was" does: the rows in consultation were listed."""
+    a = assistant._current_engine().analyzer.analyse(question)
+    assert "year" in a.interrogatives
+    assert assistant.ask(question).abstained
+
+
+@pytest.mark.parametrize(
+    "question, said",
+    [
+        ("What does good metropolitan governance in Tehran still struggle with?", "centralism"),
+        ("حکمروایی خوب و یکپارچه کلانشهری در تهران هنوز با چه چیزی دست و پنجه نرم می‌کند؟", "تمرکز"),
+    ],
+)
+def test_a_sentence_that_points_back_is_said_with_the_one_before(assistant, question, said):
+    """ "This is a matter that ... still faces challenges owing to ...", «امری که ...»: the sentence goes on with the
+    one before it; the answer gave the first alone, which names no challenge."""
+    ans = assistant.ask(question)
+    assert not ans.abstained and said in ans.answer, ans.answer

@@ -411,3 +411,16 @@ def test_a_word_that_governs_a_preposition_as_a_compound_is_no_topic():
     assert "ناظر" not in stems("تدوین قوانین ناظر بر تسهیل مشارکت") and "تسهیل" in stems("قوانین ناظر بر تسهیل")
     assert "ناظر" in stems("هشت شهر عضو ناظر از شش کشور")  # an observer member is one
     assert "مربوط" not in stems("مسائل مربوط به شهر") and "عنوان" not in stems("به عنوان مکمل")
+
+
+def test_a_sentence_that_points_back_is_told_from_one_that_opens_a_thought():
+    from assistant.text import CONTINUES
+
+    for s in (
+        "This is a matter that still faces challenges.",
+        "امری که همچنان با چالش‌هایی مواجه است.",
+        "این امر مهم است.",
+    ):
+        assert CONTINUES.match(s), s
+    for s in ("Thus the nation-state loses its position.", "اینترنت گسترش یافته است.", "Therein lies the problem."):
+        assert not CONTINUES.match(s), s

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..query import content_terms, is_comparison, stem
-from ..text import halves, has_number
+from ..text import CONTINUES, halves, has_number
 from ..types import Analysis, Candidate, Composition, Evidence, Hit, Statement
 from .collect import Collector
 from .decision import states_count
@@ -218,7 +218,9 @@ def explanation(best: Candidate, candidates: list[Candidate]) -> list[Candidate]
     if len(keep) == 1:  # a one-sentence reason often needs the sentence that follows it
         nxt = [c for c in same if c.position == best.position + 1 and c.score >= 0.35 * best.score]
         keep += nxt[:1]
-    return sorted(keep, key=lambda c: c.position)
+    last = max(c.position for c in keep)
+    follows = [c for c in same if c.position == last + 1 and c not in keep and CONTINUES.match(c.text)]
+    return sorted(keep + follows[:1], key=lambda c: c.position)
 
 
 def _alike(c: Candidate, first: Candidate) -> bool:

@@ -81,9 +81,11 @@ class ListAnswers:
             or bounded
             or (bool(named) and a.p("list", "recommendation", "entity", "other") >= 0.6)
             # A status of a table's rows named ("which cities is it still negotiating with?"): those rows, unless
-            # the question asks why, who, when, where or a name (of those rows' status: a fact, not the list).
+            # the question asks why, who, when, where or a name (of those rows' status: a fact, not the list), or
+            # names one thing a row is about ("does it have a sister-city agreement with <city>?": that row).
             or (
                 not a.interrogatives & {"reason", "person", "year", "place", "title", "name"}
+                and not any(m.entity.type not in ("region", "country") for m in a.mentions)
                 and any(self.profile.statuses_named(t, question) for t in named)
             )
         )
