@@ -21,7 +21,7 @@ from .index import IndexError_, Store, open_index
 from .normalize import clean_display, tokens
 from .profile import Profile
 from .qtype import ANSWERED
-from .query import Analysis, Analyzer, as_lang, detect_language, is_followup, stem
+from .query import Analysis, Analyzer, acronyms, as_lang, detect_language, is_followup, stem
 from .retrieve import Filters, Hit, HybridRetriever, fuse
 from .settings import Settings
 from .text import numbers_in
@@ -76,6 +76,8 @@ class Engine:
             + tuple(x for g in role.groups + role.statuses for x in g.aliases)
             for t in tokens(w)
         }
+        # The acronyms of the phrases it writes out ("GNP": "gross national product").
+        vocab |= acronyms([p.text_en for p in store.passages if p.text_en])
         # The numbers it states in words as well ("Thirty cities", «سی شهر»): "30" is a number it states.
         vocab |= {str(int(v)) for p in store.passages for v in numbers_in(p.text + " " + p.text_en) if v == int(v)}
         profile.words = frozenset(vocab)

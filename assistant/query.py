@@ -305,6 +305,22 @@ def _main_interrogative(norm: str) -> str:
     return norm if first is None else " ".join(words[max(0, first - 1) : first + 3])
 
 
+def acronyms(texts: list[str]) -> set[str]:
+    """The initials of every run of three to five content words the texts write ("gross national product":
+    "gnp"): an acronym the document spells out is a word it uses. Two-word runs are left out: their initials
+    collide with common acronyms ("effective urbanisation" / "EU")."""
+    out: set[str] = set()
+    for text in texts:
+        for clause in re.split(r"[.;:,()!?\n«»“”\"]", text):
+            words = [w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'-]*", clause)]
+            for n in (3, 4, 5):
+                for i in range(len(words) - n + 1):
+                    run = words[i : i + n]
+                    if not any(w in STOP_EN for w in run):
+                        out.add("".join(w[0] for w in run))
+    return out
+
+
 class Analyzer:
     """Question analysis over one document: its profile, its vocabulary and its answer-type classifier."""
 
@@ -320,6 +336,11 @@ class Analyzer:
     def known(self, word: str) -> bool:
         """Does the document use this word (inflected, colloquial or misspelt by one letter)?"""
         return word in self.vocab or stem(word) in self.vocab or self.vocab.shares_stem(word)
+
+    def _short_year(self, t: str) -> bool:
+        """Is a two-digit number a year written short («سال ۹۳» for 1393, "in '94"): one the document states in
+        full in some century?"""
+        return len(t) == 2 and any(c + t in self.vocab.words for c in ("13", "14", "19", "20"))
 
     def analyse(self, question: str, query_vec=None, lang: Lang | None = None) -> Analysis:
         lang = lang or detect_language(question)
@@ -381,7 +402,9 @@ class Analyzer:
         m = _COMPARATOR.search(norm)
         bound = m.group(3).replace(",", "") if m else None
         # A number, in digits or in words ("fifty", «صد و چهار»: 104), is known when the document states its value.
-        a.unknown += [t for t in terms if t.isdigit() and t != bound and t not in self.vocab.words]
+        a.unknown += [
+            t for t in terms if t.isdigit() and t != bound and t not in self.vocab.words and not self._short_year(t)
+        ]
         spelled = []
         if any(t in NUMBER_WORDS for t in terms):
             values = [

@@ -53,6 +53,15 @@ CONTINUES = re.compile(
 )
 
 
+# A sentence that opens with a consequence ("Consequently, women should be ...", «بنابراین ...») draws it from the
+# sentence before: asked why, that one gives the reason.
+CONSEQUENCE = re.compile(
+    r"^\W*(?:(?:consequently|therefore|thus|hence|accordingly|as a result|for this reason)\b|"
+    r"(?:بنابراین|از این رو|از این‌رو|در نتیجه|لذا|به همین دلیل|به همین جهت|بدین ترتیب)(?!\w))",
+    re.IGNORECASE,
+)
+
+
 def sentences(text: str) -> list[str]:
     return list(_sentences(text))
 

@@ -1363,3 +1363,37 @@ def test_a_sentence_that_points_back_is_said_with_the_one_before(assistant, ques
     one before it; the answer gave the first alone, which names no challenge."""
     ans = assistant.ask(question)
     assert not ans.abstained and said in ans.answer, ans.answer
+
+
+def test_a_year_written_short_is_the_year_the_paper_states_in_full(assistant):
+    """«سال ۹۳» is 1393 as Persian speakers write it: "the paper never names 93" made the question abstain. A
+    short year the paper states in no century stays unknown."""
+    analyzer = assistant._current_engine().analyzer
+    assert "93" not in analyzer.analyse("عنوان مقاله بصیرت سال ۹۳ چی بود؟").unknown_names
+    assert "57" in analyzer.analyse("عنوان مقاله بصیرت سال ۵۷ چی بود؟").unknown_names
+    ans = assistant.ask("عنوان مقاله بصیرت سال ۹۳ چی بود؟")
+    assert not ans.abstained and "s1.p3" in cited(ans) and "گذار از مدیریت شهری منزوی" in ans.answer, ans.answer
+
+
+@pytest.mark.parametrize(
+    "question, said",
+    [
+        ("why does the paper say women should be seen as new actors in the age of globalization", "without needing"),
+        ("چرا مقاله میگه زنان رو باید کنشگران جدید عصر جهانی شدن دونست؟", "بدون نیاز"),
+    ],
+)
+def test_asked_why_a_consequence_is_said_with_the_sentence_it_is_drawn_from(assistant, question, said):
+    """ "Consequently, women should be referred to as new actors": the reason is the sentence before, which the
+    answer left out."""
+    ans = assistant.ask(question)
+    assert not ans.abstained and said in ans.answer, ans.answer
+
+
+def test_an_acronym_of_a_phrase_the_paper_writes_out_is_a_word_it_uses(assistant):
+    """ "GNP": the paper writes "gross national product" and the question abstained ("it never mentions GNP");
+    an acronym of nothing the paper writes ("GDP", "NATO") is still unknown."""
+    analyzer = assistant._current_engine().analyzer
+    assert analyzer.analyse("What share of Iran's GNP comes from the Tehran city-region?").unknown_names == []
+    assert analyzer.analyse("Is Tehran a member of NATO?").unknown_names == ["nato"]
+    ans = assistant.ask("What share of Iran's GNP comes from the Tehran city-region?")
+    assert not ans.abstained and "25" in ans.answer, ans.answer

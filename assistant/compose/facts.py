@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..query import content_terms, is_comparison, stem
-from ..text import CONTINUES, halves, has_number
+from ..text import CONSEQUENCE, CONTINUES, halves, has_number
 from ..types import Analysis, Candidate, Composition, Evidence, Hit, Statement
 from .collect import Collector
 from .decision import states_count
@@ -83,7 +83,7 @@ class FactAnswers:
                     [Statement(c.text, c.passage) for c in chosen], False, kind="fact", evidence=evidence
                 )
         if a.qtype in EXPLAIN_TYPES and best.passage.kind != "table_row":
-            chosen = explanation(best, candidates)
+            chosen = explanation(best, candidates, "reason" in a.interrogatives or a.qtype == "reason")
             # A question of two parts ("what do they call it and what network do they form?"): the passage's
             # sentences that carry the part not yet answered join, up to three, in the paper's order.
             same = [c for c in candidates if c.passage.id == best.passage.id and c.score >= SAME_SHARE * best.score]
@@ -209,9 +209,10 @@ class FactAnswers:
         return chosen
 
 
-def explanation(best: Candidate, candidates: list[Candidate]) -> list[Candidate]:
+def explanation(best: Candidate, candidates: list[Candidate], why: bool = False) -> list[Candidate]:
     """A definition, reason or conclusion: the best passage's two or three strongest sentences, in the
-    order the paper gives them (the best one and its neighbours when they carry the question too)."""
+    order the paper gives them (the best one and its neighbours when they carry the question too). why: a reason
+    is asked, and a sentence drawn as a consequence ("Consequently, ...") is said with the one it is drawn from."""
     same = [c for c in candidates if c.passage.id == best.passage.id]
     keep = [c for c in same if c is best or (c.score >= 0.6 * best.score and abs(c.position - best.position) <= 2)]
     keep = sorted(keep, key=lambda c: -c.score)[:3]
@@ -220,7 +221,10 @@ def explanation(best: Candidate, candidates: list[Candidate]) -> list[Candidate]
         keep += nxt[:1]
     last = max(c.position for c in keep)
     follows = [c for c in same if c.position == last + 1 and c not in keep and CONTINUES.match(c.text)]
-    return sorted(keep + follows[:1], key=lambda c: c.position)
+    first = min(keep, key=lambda c: c.position)
+    if why and CONSEQUENCE.match(first.text):
+        follows += [c for c in same if c.position == first.position - 1 and c not in keep]
+    return sorted(keep + follows[:2], key=lambda c: c.position)
 
 
 def _alike(c: Candidate, first: Candidate) -> bool:
