@@ -1397,3 +1397,20 @@ def test_an_acronym_of_a_phrase_the_paper_writes_out_is_a_word_it_uses(assistant
     assert analyzer.analyse("Is Tehran a member of NATO?").unknown_names == ["nato"]
     ans = assistant.ask("What share of Iran's GNP comes from the Tehran city-region?")
     assert not ans.abstained and "25" in ans.answer, ans.answer
+
+
+def test_a_spoken_persian_plural_names_what_the_written_one_names(assistant):
+    """«شهردارای» is spoken Persian for «شهرداران»: the forum's name went unread, "Asian" was read as the region,
+    and the answer was the forum's goals, not who proposed it."""
+    engine = assistant._current_engine()
+    q = "مجمع شهردارای آسیایی به پیشنهاد کی راه افتاد؟"
+    assert "org:asian_mayors_forum" in {m.entity.id for m in engine.analyzer.profile.mentions(q)}
+    ans = assistant.ask(q)
+    assert not ans.abstained and cited(ans) == ["t3.r6"], (cited(ans), ans.answer)
+
+
+def test_a_count_of_the_whole_thing_asked_comes_before_a_count_of_part_of_it(assistant):
+    """ "How many sister cities?": "more than 17 sister cities" counts them; "more than 20 major cities" (cities with
+    memoranda or sister-city ties) counts cities only, and was the answer."""
+    ans = assistant.ask("how many sister cities does tehran have")
+    assert not ans.abstained and cited(ans)[:1] == ["s6.2.p2"] and "17" in ans.answer, (cited(ans), ans.answer)

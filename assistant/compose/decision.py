@@ -278,8 +278,12 @@ def common_words(passages: list[Passage], names: list[str]) -> frozenset[str]:
     return frozenset(lower | {w for n in names for w in tokens(n)})
 
 
-def states_count(text: str, noun: str) -> bool:
-    """Is there a number followed (within two words) by the counted noun? ("سی شهر", "184 member countries")"""
+def states_count(text: str, noun: str, every: bool = False) -> bool:
+    """Is there a number followed (within two words) by the counted noun? ("سی شهر", "184 member countries")
+    every: by each of its content words ("17 sister cities" counts "sister cities"; "20 major cities" does not)."""
+    if every:
+        words = [w for w in normalize(noun).split() if w not in STOP_EN and w not in STOP_FA]
+        return all(states_count(text, w) for w in words)
     rx = _count_pattern(noun)
     return True if rx is None else bool(rx.search(normalize(text)))
 

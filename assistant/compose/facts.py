@@ -56,7 +56,15 @@ class FactAnswers:
             ids = {m.entity.id for m in a.mentions if m.entity.type != "region"}
             if ids and any(self._names(c) & ids for c in candidates):
                 counting = [c for c in counting if self._names(c) & ids]
-            candidates = counting or candidates
+            # Those that count the whole of what is asked, when any does: "17 sister cities" before "20 major
+            # cities" for "how many sister cities?".
+            whole = [
+                c
+                for c in counting
+                if states_count(c.text, a.counted, every=True)
+                or states_count(twin_text(c.passage, c.text, a.lang), a.counted, every=True)
+            ]
+            candidates = whole or counting or candidates
         candidates.sort(key=lambda c: -c.score)
         best = candidates[0]
         evidence = Evidence(cover=round(best.cover, 3), own_cover=round(self.coverage(own, best.matched), 3))
