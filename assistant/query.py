@@ -321,6 +321,14 @@ def acronyms(texts: list[str]) -> set[str]:
     return out
 
 
+def _counted(norm: str) -> str | None:
+    """The noun of "how many X" / «چند X»; "what percentage of ..." counts percent ("25 percent"), as «چند درصد»."""
+    if _PERCENT_EN.search(norm):
+        return "percent"
+    m = _COUNTED_EN.search(norm) or _COUNTED_FA.search(norm)
+    return next((g for g in m.groups() if g), None) if m else None
+
+
 class Analyzer:
     """Question analysis over one document: its profile, its vocabulary and its answer-type classifier."""
 
@@ -422,10 +430,7 @@ class Analyzer:
         a.tables = list(dict.fromkeys(int(x) for run in runs for x in re.findall(r"[0-9]+", run)))
         a.table = a.tables[0] if len(a.tables) == 1 else None  # two tables named: neither alone
         a.section = next((sec for sec, rx in _SECTIONS if rx.search(norm)), None)
-        m = _COUNTED_EN.search(norm) or _COUNTED_FA.search(norm)
-        a.counted = next((g for g in m.groups() if g), None) if m else None
-        if _PERCENT_EN.search(norm):
-            a.counted = "percent"  # "what percentage of ...": a number of percent ("25 percent"), as «چند درصد»
+        a.counted = _counted(norm)
         m = _FOCUS_EN.search(norm) or _FOCUS_FA.search(norm) or _FOCUS_FA_END.search(norm)
         if (
             m

@@ -1414,3 +1414,12 @@ def test_a_count_of_the_whole_thing_asked_comes_before_a_count_of_part_of_it(ass
     memoranda or sister-city ties) counts cities only, and was the answer."""
     ans = assistant.ask("how many sister cities does tehran have")
     assert not ans.abstained and cited(ans)[:1] == ["s6.2.p2"] and "17" in ans.answer, (cited(ans), ans.answer)
+
+
+def test_a_count_of_something_a_table_does_not_list_is_not_answered_with_its_rows(assistant):
+    """ "How many staff does the international relations office have?": the table of sister cities was listed
+    (its title was the best evidence), as if its rows were what the question counts."""
+    ans = assistant.ask("اداره کل روابط بین‌الملل شهرداری تهران چند تا کارمند داره؟")
+    assert ans.abstained, ans.answer
+    listed = assistant.ask("جدول ۲ چند تا شهر داره؟")  # what the table's rows are: still its list
+    assert not listed.abstained and len([c for c in cited(listed) if c.startswith("t2.r")]) >= 17

@@ -263,6 +263,8 @@ class Composer:
             heads = [st.passage.table for st in fact.statements if st.passage.kind == "heading"]
             if len(heads) != 1 or len(fact.statements) != 1 or heads[0] not in self.lists.by_table:
                 return fact
+            if a.counted and heads[0] not in self.profile.tables_named(a.counted):
+                return fact  # "how many staff ...?": the table's rows count something else (its kind of row)
             return self.lists.answer(heads[0], a, question, query, hits) or fact
         if listed is not None and a.table != table and not listed.evidence.strong:
             # A table chosen by a word of the question ("position", "opportunities") and not narrowed by anything
