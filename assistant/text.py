@@ -47,8 +47,8 @@ def _sentences(text: str) -> tuple[str, ...]:
 # A sentence that opens by pointing back ("This is a matter that ...", «امری که ...», «این امر ...») goes on with the
 # one before it: said alone, the earlier sentence leaves out what the later one says of it.
 CONTINUES = re.compile(
-    r"^\W*(?:(?:this|these|that|those|such|it|they|its|their)\b|"
-    r"(?:این|آن|چنین|همین|اینها|آنها)(?!\w)|\w+ی\s+که(?!\w))",
+    r"^\W*(?:(?:(?:in|on|for|by|from|with|at|to|under)\s+)?(?:this|these|that|those|such)\b|(?:it|they|its|their)\b|"
+    r"(?:(?:از|در|بر|به|با)\s+)?(?:این|آن|چنین|همین|اینها|آنها|بدین|بدان)(?!\w)|[\w\u200c]+ی\s+که(?!\w))",
     re.IGNORECASE,
 )
 

@@ -1356,6 +1356,10 @@ def test_when_with_any_auxiliary_asks_a_time(assistant, question):
     [
         ("What does good metropolitan governance in Tehran still struggle with?", "centralism"),
         ("حکمروایی خوب و یکپارچه کلانشهری در تهران هنوز با چه چیزی دست و پنجه نرم می‌کند؟", "تمرکز"),
+        # Each sentence that points back at the one before goes on with it: "It is in this sense that ...",
+        # «فرصت‌هایی که ...» then «بدین سان است که ...» (the paper's answer to the question is the last).
+        ("Can a non-global city like Tehran benefit from globalisation at all?", "even non-global cities"),
+        ("آیا شهری مثل تهران که جهانی نیست اصلا میتونه از جهانی شدن نفعی ببره؟", "حتی شهرهای غیرجهانی"),
     ],
 )
 def test_a_sentence_that_points_back_is_said_with_the_one_before(assistant, question, said):

@@ -420,6 +420,9 @@ def test_a_sentence_that_points_back_is_told_from_one_that_opens_a_thought():
         "This is a matter that still faces challenges.",
         "امری که همچنان با چالش‌هایی مواجه است.",
         "این امر مهم است.",
+        "In this sense the city gains.",
+        "فرصت‌هایی که در صدر آنها رقابت‌پذیری است.",
+        "بدین سان است که گفته می‌شود.",
     ):
         assert CONTINUES.match(s), s
     for s in ("Thus the nation-state loses its position.", "اینترنت گسترش یافته است.", "Therein lies the problem."):

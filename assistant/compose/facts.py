@@ -227,12 +227,17 @@ def explanation(best: Candidate, candidates: list[Candidate], why: bool = False)
     if len(keep) == 1:  # a one-sentence reason often needs the sentence that follows it
         nxt = [c for c in same if c.position == best.position + 1 and c.score >= 0.35 * best.score]
         keep += nxt[:1]
+    # The sentences that go on from the last one kept, while each points back at the one before (four in all).
+    by_position = {c.position: c for c in same}
     last = max(c.position for c in keep)
-    follows = [c for c in same if c.position == last + 1 and c not in keep and CONTINUES.match(c.text)]
+    follows: list[Candidate] = []
+    while len(keep) + len(follows) < 4 and (after := by_position.get(last + 1)) and CONTINUES.match(after.text):
+        follows.append(after)
+        last += 1
     first = min(keep, key=lambda c: c.position)
-    if why and CONSEQUENCE.match(first.text):
-        follows += [c for c in same if c.position == first.position - 1 and c not in keep]
-    return sorted(keep + follows[:2], key=lambda c: c.position)
+    if why and CONSEQUENCE.match(first.text) and (before := by_position.get(first.position - 1)) is not None:
+        follows.append(before)
+    return sorted(keep + [c for c in follows if c not in keep], key=lambda c: c.position)
 
 
 def _alike(c: Candidate, first: Candidate) -> bool:
