@@ -130,7 +130,7 @@ def _same(q: str, a: str, typo: bool = True) -> bool:
     if len(a) >= 3 and q.startswith(a) and q[len(a) :] in SUFFIXES:
         return True
     # Persian endings on both: «شهردارای» (spoken plural) stands for «شهرداران».
-    if not q.isascii() and _base(q) == _base(a) and (_base(q) != q or _base(a) != a):
+    if q[:4] == a[:4] and not q.isascii() and _base(q) == _base(a) and (_base(q) != q or _base(a) != a):
         return True
     return typo and len(a) >= 5 and q[:1] == a[:1] and edit1(q, a)
 
@@ -138,6 +138,7 @@ def _same(q: str, a: str, typo: bool = True) -> bool:
 _LONGEST_FIRST = sorted(SUFFIXES, key=len, reverse=True)
 
 
+@functools.lru_cache(maxsize=65536)
 def _base(word: str) -> str:
     """The word without one ending, when four letters or more remain."""
     return next((word[: -len(s)] for s in _LONGEST_FIRST if word.endswith(s) and len(word) - len(s) >= 4), word)
