@@ -398,6 +398,11 @@ class Analyzer:
         a.superlative = superlative(norm)
         # "The most", «بیشترین»: the form of a question that ranks by a count, whether or not the document uses it.
         ranking = set(tokens(a.superlative.word)) if a.superlative and a.superlative.counted else set()
+        # So is a bound's ("fewer than 100"): its words are the question's form, not its topic.
+        bound_words = (
+            set(tokens(next((g for g in m.groups()[:2] if g), ""))) if (m := _COMPARATOR.search(norm)) else set()
+        )
+        ranking |= bound_words
         a.unknown = [
             t
             for t in terms

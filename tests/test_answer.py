@@ -1427,3 +1427,12 @@ def test_a_count_of_something_a_table_does_not_list_is_not_answered_with_its_row
     assert ans.abstained, ans.answer
     listed = assistant.ask("جدول ۲ چند تا شهر داره؟")  # what the table's rows are: still its list
     assert not listed.abstained and len([c for c in cited(listed) if c.startswith("t2.r")]) >= 17
+
+
+def test_a_bounds_words_are_the_questions_form_not_words_the_paper_must_use(assistant):
+    """ "Fewer than 100 members": "fewer" is a comparator like "more than"; read as a word the paper never uses, the
+    question abstained."""
+    q = "According to Table 1, which organisations have fewer than 100 members?"
+    assert assistant._current_engine().analyzer.analyse(q).unknown == []
+    ans = assistant.ask(q)
+    assert not ans.abstained and {"t1.r5", "t1.r8"} <= set(cited(ans)), (cited(ans), ans.answer[:300])
