@@ -106,7 +106,7 @@ class KeyIndex:
         return [(int(i), float(sims[i])) for i in best]
 
     def lexical(self, query_tokens: list[str], k: int) -> list[tuple[int, float]]:
-        return self.bm25.top(self.bm25.as_written_here(query_tokens), k) if self.keys else []
+        return self.bm25.top(query_tokens, k) if self.keys else []
 
     # ------------------------------------------------------------------ storage
     def top_similarity(self, query_vec) -> float:

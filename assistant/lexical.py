@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .fuzzy import FuzzyVocab
-
 
 class BM25:
     def __init__(self, corpus: list[list[str]]):
@@ -45,19 +43,6 @@ class BM25:
         bounds = np.searchsorted(terms[order], np.arange(len(vocab) + 1))
         self._docs, self._weights = docs[order], weight[order]
         self._postings = {t: (int(bounds[j]), int(bounds[j + 1])) for t, j in vocab.items()}
-
-    def as_written_here(self, query_tokens: list[str]) -> list[str]:
-        """The query's tokens with each one these documents never use read as the word they do use that it is a
-        typo, an inflection or a colloquial spelling of (fuzzy.py: «نتونسته» / «نتوانسته», "recomendations"):
-        exact matching gives such a word no weight at all, so the passages that use it lose to any that share a
-        common word with the question."""
-        if not hasattr(self, "_vocab"):
-            self._vocab = FuzzyVocab(self._postings)
-        out = []
-        for t in query_tokens:
-            found = t if t in self._postings else self._vocab.match(t)
-            out.append(found or t)
-        return out
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         out = np.zeros(self.n)

@@ -241,9 +241,7 @@ class Store:
 
         if not query_tokens:
             return []
-        if self._bm25 is None:
-            self._bm25 = self._build_bm25()
-        scores = self.bm25_scores(self._bm25.as_written_here(query_tokens))
+        scores = self.bm25_scores(query_tokens)
         out: list[tuple[str, str, float]] = []
         for i in np.argsort(-scores, kind="stable"):
             if scores[i] <= 0 or len(out) >= k:

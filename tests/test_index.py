@@ -81,25 +81,6 @@ def test_bm25_postings_score_exactly_as_rank_bm25(store, question):
     assert list(store.bm25_scores(q)) == list(store._bm25.okapi.get_scores(q))  # bit for bit: same ranking, same ties
 
 
-def test_lexical_search_reads_a_misspelt_or_colloquial_word_as_the_document_writes_it(store):
-    """BM25 matches tokens exactly: «نتونسته» (colloquial «نتوانسته») and "recomendations" weigh nothing, so a
-    question written that way was ranked by its common words. Read as the word the passages use, they count."""
-    import numpy as np
-
-    from assistant.normalize import tokens
-
-    assert store._bm25.as_written_here(["نتونسته", "recomendations", "tehran", "zzzq"]) == [
-        "نتوانسته",
-        "recommendations",
-        "tehran",
-        "zzzq",
-    ]
-    q = tokens("چرا تهران نتونسته جایگاه مناسبی پیدا کنه")
-    exact = [store._bm25_docs[i][0] for i in np.argsort(-store.bm25_scores(q), kind="stable")[:5]]
-    assert "s6.3.p4" not in exact  # what exact matching ranked
-    assert "s6.3.p4" in [pid for pid, _, _ in store.lexical(q, 3)]
-
-
 def _client_nearest(store, vec, k, where=None):
     res = store.collection.query(query_embeddings=[vec], n_results=k, where=where, include=["distances"])
     return list(zip(res["ids"][0], res["distances"][0]))
