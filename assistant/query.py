@@ -397,12 +397,11 @@ class Analyzer:
             a.place_of_event = any(t not in in_names and t not in _LOCATED for t in terms)
         a.superlative = superlative(norm)
         # "The most", «بیشترین»: the form of a question that ranks by a count, whether or not the document uses it.
-        ranking = set(tokens(a.superlative.word)) if a.superlative and a.superlative.counted else set()
+        form_words = set(tokens(a.superlative.word)) if a.superlative and a.superlative.counted else set()
         # So is a bound's ("fewer than 100"): its words are the question's form, not its topic.
-        bound_words = (
-            set(tokens(next((g for g in m.groups()[:2] if g), ""))) if (m := _COMPARATOR.search(norm)) else set()
-        )
-        ranking |= bound_words
+        compared = _COMPARATOR.search(norm)
+        if compared:
+            form_words |= set(tokens(compared.group(1) or compared.group(2) or ""))
         a.unknown = [
             t
             for t in terms
@@ -410,10 +409,9 @@ class Analyzer:
             and not t.isdigit()
             and t not in NUMBER_WORDS
             and not self.known(t)
-            and t not in ranking
+            and t not in form_words
         ]
-        m = _COMPARATOR.search(norm)
-        bound = m.group(3).replace(",", "") if m else None
+        bound = compared.group(3).replace(",", "") if compared else None
         # A number, in digits or in words ("fifty", «صد و چهار»: 104), is known when the document states its value.
         a.unknown += [
             t for t in terms if t.isdigit() and t != bound and t not in self.vocab.words and not self._short_year(t)
